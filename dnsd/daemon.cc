@@ -1,0 +1,215 @@
+#include "dnsd/daemon.hh"
+
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+#include <uv.h>
+
+#include "dnsd/config.hh"
+#include "dnsd/log.hh"
+#include "dnsd/model_loader.hh"
+#include "dnsd/privileges.hh"
+#include "dnsd/publisher.hh"
+#include "dnsd/sockets.hh"
+#include "dnsd/worker.hh"
+#include "health/prober.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+struct Loaded {
+  Config config;
+  std::shared_ptr<const zones::Model> model;
+};
+
+// Config and zones as one unit: either everything loads or nothing does.
+std::optional<Loaded> load_all(const std::string& path, zones::Diagnostics& diags) {
+  auto config = load_config(path, diags);
+  if (!config) return std::nullopt;
+  auto model = load_model(*config, diags);
+  if (!model) return std::nullopt;
+  return Loaded{std::move(*config), std::move(model)};
+}
+
+SnapshotOptions snapshot_options(const Config& config) {
+  SnapshotOptions options;
+  options.udp_max_size = config.server.udp_max_size;
+  return options;
+}
+
+const char* arrow(bool up) {
+  return up ? "DOWN→UP" : "UP→DOWN";
+}
+
+class Daemon {
+ public:
+  explicit Daemon(Loaded loaded)
+      : config_(std::move(loaded.config)), model_(std::move(loaded.model)) {
+    uv_loop_init(&loop_);
+    publisher_.emplace(&loop_);
+    prober_.emplace(&loop_, [this](std::shared_ptr<const health::HealthView> view,
+                                   std::vector<health::Transition> transitions,
+                                   std::vector<std::string> notices) {
+      on_health(std::move(view), transitions, notices);
+    });
+  }
+
+  int run() {
+    if (!bind_workers()) return kExitRuntime;
+    std::string error;
+    if (!drop_privileges(config_.server.user, error)) {
+      log(LogLevel::error, "{}", error);
+      return kExitRuntime;
+    }
+    publisher_->add_listener([this](const std::shared_ptr<const Snapshot>& snapshot) {
+      for (auto& w : workers_) {
+        if (serving_) w->offer(snapshot);
+      }
+    });
+    publisher_->set_model(model_, snapshot_options(config_));
+    install_signals();
+
+    prober_->set_targets(probe_targets(config_));
+    // Answers wait for the first probe round so that the first one is not a guess.
+    prober_->start([this] { start_serving(); });
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+    return kExitOk;
+  }
+
+ private:
+  bool bind_workers() {
+    const unsigned count = config_.server.workers != 0
+                               ? config_.server.workers
+                               : std::max(1U, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < count; ++i) {
+      WorkerSockets sockets;
+      for (const Endpoint& endpoint : config_.server.listen) {
+        std::string error;
+        const int udp = bind_udp(endpoint, error);
+        const int tcp = udp >= 0 ? bind_tcp(endpoint, error) : -1;
+        if (udp < 0 || tcp < 0) {
+          log(LogLevel::error, "cannot listen on {}", error);
+          if (udp >= 0) close(udp);
+          for (int fd : sockets.udp) close(fd);
+          for (int fd : sockets.tcp) close(fd);
+          return false;
+        }
+        sockets.udp.push_back(udp);
+        sockets.tcp.push_back(tcp);
+      }
+      WorkerLimits limits{config_.server.tcp_idle_timeout_ms, config_.server.tcp_max_clients};
+      workers_.push_back(std::make_unique<Worker>(i, std::move(sockets), limits));
+    }
+    return true;
+  }
+
+  void start_serving() {
+    serving_ = true;
+    for (auto& w : workers_) w->start(publisher_->current());
+    std::string listen;
+    for (const Endpoint& e : config_.server.listen) listen += (listen.empty() ? "" : " ") + e.text;
+    log(LogLevel::info, "serving {} zone(s), {} pool(s) on {} with {} worker(s)",
+        model_->zones.size(), model_->pools.size(), listen, workers_.size());
+  }
+
+  void on_health(std::shared_ptr<const health::HealthView> view,
+                 const std::vector<health::Transition>& transitions,
+                 const std::vector<std::string>& notices) {
+    for (const std::string& notice : notices) log(LogLevel::warning, "{}", notice);
+    for (const health::Transition& t : transitions) {
+      log(t.up ? LogLevel::info : LogLevel::warning, "{} {} {}: {}", t.key.mirror, t.key.address,
+          arrow(t.up), t.reason);
+    }
+    publisher_->set_health(std::move(view));
+  }
+
+  void install_signals() {
+    auto init = [this](uv_signal_t& handle, int signum, uv_signal_cb cb) {
+      uv_signal_init(&loop_, &handle);
+      handle.data = this;
+      uv_signal_start(&handle, cb, signum);
+    };
+    auto stop = [](uv_signal_t* h, int signum) {
+      log(LogLevel::info, "signal {}: stopping", signum);
+      static_cast<Daemon*>(h->data)->shutdown();
+    };
+    init(sigterm_, SIGTERM, stop);
+    init(sigint_, SIGINT, stop);
+    init(sighup_, SIGHUP, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->reload(); });
+  }
+
+  void reload() {
+    log(LogLevel::info, "reloading {}", config_.path);
+    zones::Diagnostics diags;
+    auto loaded = load_all(config_.path, diags);
+    if (!loaded) {
+      for (const zones::Diagnostic& d : diags) log(LogLevel::error, "{}", d.to_string());
+      log(LogLevel::error, "reload failed with {} error(s); still serving the previous data",
+          diags.size());
+      return;
+    }
+    if (loaded->config.server.listen.size() != config_.server.listen.size() ||
+        loaded->config.server.workers != config_.server.workers) {
+      log(LogLevel::warning, "changes to [server] listen and workers take effect at restart");
+    }
+    config_.zones = std::move(loaded->config.zones);
+    config_.pools = std::move(loaded->config.pools);
+    config_.tsig = std::move(loaded->config.tsig);
+    model_ = std::move(loaded->model);
+    publisher_->set_model(model_, snapshot_options(config_));
+    prober_->set_targets(probe_targets(config_));
+    log(LogLevel::info, "reloaded: {} zone(s), {} pool(s)", model_->zones.size(),
+        model_->pools.size());
+  }
+
+  void shutdown() {
+    prober_->stop();
+    for (auto& w : workers_) w->stop();
+    publisher_->close();
+    for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
+      uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
+    }
+  }
+
+  uv_loop_t loop_{};
+  Config config_;
+  std::shared_ptr<const zones::Model> model_;
+  std::optional<Publisher> publisher_;
+  std::optional<health::Prober> prober_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  bool serving_ = false;
+  uv_signal_t sigterm_{}, sigint_{}, sighup_{};
+};
+
+}  // namespace
+
+int check_config(const std::string& config_path) {
+  zones::Diagnostics diags;
+  auto loaded = load_all(config_path, diags);
+  for (const zones::Diagnostic& d : diags) fmt::print(stderr, "{}\n", d.to_string());
+  if (!loaded) return kExitConfig;
+  size_t mirrors = 0;
+  for (const auto& pool : loaded->model->pools) mirrors += pool.mirrors.size();
+  fmt::print("{}: ok ({} zone(s), {} pool(s), {} mirror(s))\n", config_path,
+             loaded->model->zones.size(), loaded->model->pools.size(), mirrors);
+  return kExitOk;
+}
+
+int run_daemon(const std::string& config_path) {
+  zones::Diagnostics diags;
+  auto loaded = load_all(config_path, diags);
+  if (!loaded) {
+    for (const zones::Diagnostic& d : diags) log(LogLevel::error, "{}", d.to_string());
+    return kExitConfig;
+  }
+  Daemon daemon(std::move(*loaded));
+  return daemon.run();
+}
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,27 @@
+// Minimal leveled logging to stderr (systemd's journal takes it from there).
+// Never called per query: only for events (start, reload, health changes).
+#pragma once
+
+#include <cstdio>
+#include <string_view>
+
+#include <fmt/core.h>
+
+namespace mirrorpool::dnsd {
+
+enum class LogLevel { debug, info, warning, error };
+
+// Set once at start-up, before any thread starts.
+void set_log_level(LogLevel level);
+LogLevel log_level();
+bool parse_log_level(std::string_view text, LogLevel& out);
+
+void log_line(LogLevel level, std::string_view message);
+
+template <typename... Args>
+void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
+  if (level < log_level()) return;
+  log_line(level, fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,21 @@
+// "The real loaders": from a parsed Config to the immutable zones::Model —
+// reads every zone file and validates the pools against them. Used identically
+// by start-up, reload and --check-config.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "dnsd/config.hh"
+#include "health/prober.hh"
+#include "zones/pool.hh"
+
+namespace mirrorpool::dnsd {
+
+// Loads all zones and validates pools; appends every diagnostic; nullptr on error.
+std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags);
+
+// The prober's targets: one per address of every mirror with weight > 0.
+std::vector<health::Target> probe_targets(const Config& config);
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,79 @@
+#include "dnsd/publisher.hh"
+
+#include "dnsd/log.hh"
+
+namespace mirrorpool::dnsd {
+
+Publisher::Publisher(uv_loop_t* loop) {
+  uv_timer_init(loop, &timer_);
+  timer_.data = this;
+}
+
+Publisher::~Publisher() = default;
+
+void Publisher::close() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+}
+
+void Publisher::set_model(std::shared_ptr<const zones::Model> model,
+                          const SnapshotOptions& options) {
+  model_ = std::move(model);
+  options_ = options;
+  rebuild();
+}
+
+void Publisher::set_health(std::shared_ptr<const health::HealthView> view) {
+  health_ = std::move(view);
+  if (timer_armed_ || !model_) return;
+  timer_armed_ = true;
+  // The first health change after a quiet period is published at once (failover
+  // speed matters most then); changes that follow within kCoalesce wait for the
+  // end of that window and go out together.
+  const uint64_t now = uv_now(timer_.loop);
+  const uint64_t window = static_cast<uint64_t>(kCoalesce.count());
+  const uint64_t delay = now - last_build_ms_ >= window ? 0 : window - (now - last_build_ms_);
+  uv_timer_start(
+      &timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Publisher*>(t->data);
+        self->timer_armed_ = false;
+        self->rebuild();
+      },
+      delay, 0);
+}
+
+void Publisher::rebuild() {
+  last_build_ms_ = uv_now(timer_.loop);
+  auto next = build_snapshot(*model_, *health_, current_.get(), options_);
+  log_degraded_changes(current_.get(), *next);
+  current_ = std::move(next);
+  for (const Listener& listener : listeners_) listener(current_);
+}
+
+void Publisher::log_degraded_changes(const Snapshot* before, const Snapshot& after) {
+  const auto& now = served_pools(after);
+  for (size_t i = 0; i < now.size(); ++i) {
+    const ServedPool* old = nullptr;
+    if (before) {
+      for (const ServedPool& p : served_pools(*before)) {
+        if (p.name == now[i].name) old = &p;
+      }
+    }
+    auto report = [&](const char* family, const ServedFamily& fam, const ServedFamily* was) {
+      const bool was_degraded = was && was->degraded;
+      if (fam.degraded && !was_degraded) {
+        ++degraded_episodes_;
+        log(LogLevel::warning,
+            "pool {} {}: only {} healthy, below min_healthy; serving {} by when_all_down",
+            now[i].name, family, fam.healthy, fam.addresses.size());
+      } else if (!fam.degraded && was_degraded) {
+        log(LogLevel::info, "pool {} {}: {} healthy again, normal answers resumed", now[i].name,
+            family, fam.healthy);
+      }
+    };
+    report("A", now[i].v4, old ? &old->v4 : nullptr);
+    report("AAAA", now[i].v6, old ? &old->v6 : nullptr);
+  }
+}
+
+}  // namespace mirrorpool::dnsd

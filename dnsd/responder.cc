@@ -1,0 +1,455 @@
+// The query path (see responder.hh): parse, find the zone and node, copy
+// pre-encoded records into the caller's buffer. Everything lives on the stack
+// or in the snapshot; nothing here allocates, locks or throws.
+#include "dnsd/responder.hh"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dnsd/sampler.hh"
+#include "dnsd/wire.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+// CNAME chains longer than this are cut short: they are loops or abuse.
+constexpr unsigned kMaxChase = 8;
+constexpr size_t kMaxTcpMessage = 65535;
+constexpr size_t kMinUdpMessage = 512;
+// RFC 8482 HINFO RDATA: CPU "RFC8482", OS "".
+constexpr char kHinfoRdata[] = "\x07RFC8482\x00";
+constexpr size_t kHinfoRdataSize = sizeof kHinfoRdata - 1;
+constexpr uint16_t kMaxPointer = 0x3fff;
+
+QtypeSlot qtype_slot(uint16_t qtype) noexcept {
+  switch (qtype) {
+    case kTypeA:
+      return QtypeSlot::a;
+    case kTypeNs:
+      return QtypeSlot::ns;
+    case kTypeCname:
+      return QtypeSlot::cname;
+    case kTypeSoa:
+      return QtypeSlot::soa;
+    case kTypeMx:
+      return QtypeSlot::mx;
+    case kTypeTxt:
+      return QtypeSlot::txt;
+    case kTypeAaaa:
+      return QtypeSlot::aaaa;
+    case kTypeSrv:
+      return QtypeSlot::srv;
+    case kTypeAny:
+      return QtypeSlot::any;
+    case kTypeAxfr:
+      return QtypeSlot::axfr;
+    case kTypeIxfr:
+      return QtypeSlot::ixfr;
+    default:
+      return QtypeSlot::other;
+  }
+}
+
+// True when `offset` is the start of a label of the uncompressed name `name`.
+bool is_label_start(std::string_view name, size_t offset) noexcept {
+  size_t pos = 0;
+  while (pos < offset && pos < name.size()) pos += 1u + static_cast<uint8_t>(name[pos]);
+  return pos == offset;
+}
+
+// The uncompressed names already in the response (the question, CNAME
+// targets), so that later owners can be written as pointers into them.
+class Compressor {
+ public:
+  void add(std::string_view name, size_t offset) noexcept {
+    if (count_ < kCapacity && offset <= kMaxPointer) entries_[count_++] = {name, offset};
+  }
+
+  // Writes `name` (canonical wire), replacing its longest known suffix with a pointer.
+  void write(Writer& writer, std::string_view name) const noexcept {
+    for (size_t start = 0; start + 1 < name.size();
+         start += 1u + static_cast<uint8_t>(name[start])) {
+      const std::string_view suffix = name.substr(start);
+      for (size_t i = 0; i < count_; ++i) {
+        const Entry& e = entries_[i];
+        if (e.name.size() < suffix.size()) continue;
+        const size_t at = e.name.size() - suffix.size();
+        if (e.name.substr(at) != suffix || !is_label_start(e.name, at)) continue;
+        if (e.offset + at > kMaxPointer) continue;
+        writer.bytes(name.substr(0, start));
+        writer.u16(static_cast<uint16_t>(0xc000 | (e.offset + at)));
+        return;
+      }
+    }
+    writer.bytes(name);
+  }
+
+ private:
+  struct Entry {
+    std::string_view name;
+    size_t offset = 0;
+  };
+  static constexpr size_t kCapacity = kMaxChase + 2;
+  Entry entries_[kCapacity];
+  size_t count_ = 0;
+};
+
+enum class Match : uint8_t { exact, wildcard, delegation, nxdomain };
+
+struct Found {
+  Match match;
+  uint32_t node;  // exact: the name; wildcard: "*.<closest encloser>"; delegation: the cut
+};
+
+// Finds `name` (canonical, inside the zone) per RFC 1034 4.3.2 and RFC 4592:
+// walks down from the apex, stopping at a zone cut (except for DS exactly at
+// the cut, which the parent side answers) or at the closest encloser.
+Found find_in_zone(const EncodedZone& zone, const WireName& name, uint16_t qtype) noexcept {
+  uint32_t encloser = zone.apex_node;
+  const unsigned labels = name.label_count();
+  for (unsigned k = zone.apex_labels + 1; k <= labels; ++k) {
+    const uint32_t node = zone.names.find(name.suffix(k));
+    if (node == NameTable::kNotFound) {
+      const std::string_view parent = zone.node_name(encloser);
+      char wildcard[kMaxNameLength];
+      if (parent.size() + 2 > sizeof wildcard) return {Match::nxdomain, encloser};
+      wildcard[0] = 1;
+      wildcard[1] = '*';
+      std::memcpy(wildcard + 2, parent.data(), parent.size());
+      const uint32_t source = zone.names.find(std::string_view(wildcard, parent.size() + 2));
+      if (source == NameTable::kNotFound) return {Match::nxdomain, encloser};
+      return {Match::wildcard, source};
+    }
+    if (zone.nodes[node].delegation && !(k == labels && qtype == kTypeDs)) {
+      return {Match::delegation, node};
+    }
+    encloser = node;
+  }
+  return {Match::exact, encloser};
+}
+
+// One response under construction.
+class Response {
+ public:
+  Response(const Snapshot& snapshot, Rng& rng, Stats& stats, std::span<uint8_t> out,
+           size_t limit) noexcept
+      : snapshot_(snapshot), rng_(rng), stats_(stats), writer_(out, limit), limit_(limit) {}
+
+  void start(const Header& query, const Question* question, uint8_t rcode) noexcept {
+    id_ = query.id;
+    flags_ = static_cast<uint16_t>(kFlagQr | (query.flags & (0x7800 | kFlagRd)));
+    rcode_ = rcode;
+    for (int i = 0; i < 6; ++i) writer_.u16(0);
+    if (question != nullptr) {
+      // Case preserved, written uncompressed even if the query compressed it.
+      writer_.bytes(question->name.view());
+      writer_.u16(question->qtype);
+      writer_.u16(question->qclass);
+      qdcount_ = 1;
+    }
+    body_start_ = writer_.position();
+  }
+
+  void set_edns(const Edns& edns) noexcept {
+    edns_ = edns.present;
+    dnssec_ok_ = edns.dnssec_ok;
+    // Room for our OPT stays reserved whatever the sections need.
+    if (edns_) writer_.set_limit(limit_ - kOptSize);
+  }
+
+  void set_rcode(uint8_t rcode) noexcept { rcode_ = rcode; }
+
+  // Answers a question inside the snapshot's zones; qname is canonical.
+  void answer(const Question& question, const WireName& qname) noexcept {
+    compressor_.add(qname.view(), kHeaderSize);
+    const uint16_t qtype = question.qtype;
+    if ((question.qclass != kClassIn && question.qclass != kClassAny) || qtype == kTypeAxfr ||
+        qtype == kTypeIxfr) {
+      // Other classes are not served, and zone transfers are not answered here.
+      rcode_ = kRcodeRefused;
+      return;
+    }
+    const unsigned labels = qname.label_count();
+    uint32_t zone_index = NameTable::kNotFound;
+    for (unsigned k = labels + 1; k-- > 0;) {
+      const uint32_t z = snapshot_.apexes().find(qname.suffix(k));
+      if (z == NameTable::kNotFound) continue;
+      zone_index = z;
+      // A DS record belongs to the parent side of a cut: look for a parent zone.
+      if (qtype != kTypeDs || k != labels) break;
+    }
+    if (zone_index == NameTable::kNotFound) {
+      rcode_ = kRcodeRefused;
+      return;
+    }
+    aa_ = true;
+    answer_in_zone(snapshot_.zones()[zone_index], qname, qtype);
+  }
+
+  size_t finish() noexcept {
+    if (writer_.overflow()) {
+      // Only the glue of a non-referral may be dropped silently (RFC 9471
+      // requires glue in a referral); otherwise the client must retry over TCP.
+      if (in_additional_ && !overflow_before_additional_ && !referral_) {
+        writer_.rewind(additional_start_);
+        arcount_ = 0;
+      } else {
+        writer_.rewind(body_start_);
+        ancount_ = nscount_ = arcount_ = 0;
+        flags_ |= kFlagTc;
+        stats_.truncated.add();
+      }
+    }
+    writer_.set_limit(limit_);
+    if (edns_) {
+      writer_.u8(0);
+      writer_.u16(kTypeOpt);
+      writer_.u16(static_cast<uint16_t>(snapshot_.udp_max_size()));
+      writer_.u8(static_cast<uint8_t>(rcode_ >> 4));
+      writer_.u8(0);  // version
+      writer_.u16(dnssec_ok_ ? 0x8000 : 0);
+      writer_.u16(0);
+      ++arcount_;
+    }
+    if (aa_) flags_ |= kFlagAa;
+    flags_ |= rcode_ & 0xf;
+    writer_.patch16(0, id_);
+    writer_.patch16(2, flags_);
+    writer_.patch16(4, qdcount_);
+    writer_.patch16(6, ancount_);
+    writer_.patch16(8, nscount_);
+    writer_.patch16(10, arcount_);
+    stats_.by_rcode[rcode_ < stats_.by_rcode.size() ? rcode_ : 0].add();
+    return writer_.position();
+  }
+
+ private:
+  void answer_in_zone(const EncodedZone& zone, const WireName& qname, uint16_t qtype) noexcept {
+    WireName name = qname;
+    for (unsigned step = 0;; ++step) {
+      const Found found = find_in_zone(zone, name, qtype);
+      if (found.match == Match::delegation) {
+        // After a CNAME the chain ends at the cut: the answer so far stands.
+        if (step == 0) referral(zone, found.node);
+        return;
+      }
+      if (found.match == Match::nxdomain) {
+        rcode_ = kRcodeNxDomain;
+        negative(zone);
+        return;
+      }
+      const EncodedNode& node = zone.nodes[found.node];
+      // A wildcard answer takes the queried name as owner (RFC 4592 3.3.1).
+      const std::string_view owner = name.view();
+      if (node.pool >= 0) {
+        pool_answer(zone, snapshot_.pools()[static_cast<size_t>(node.pool)], owner, qtype);
+        return;
+      }
+      if (qtype == kTypeAny) {
+        if (node.rrset_begin == node.rrset_end) {
+          negative(zone);
+        } else {
+          hinfo(owner, zone.rrsets[node.rrset_begin].ttl);
+        }
+        return;
+      }
+      if (const EncodedRRset* rrset = zone.find(node, qtype)) {
+        write_rrset(zone, owner, *rrset, ancount_);
+        if (qtype == kTypeNs && node.apex) glue(zone, *rrset);
+        return;
+      }
+      const EncodedRRset* cname = zone.find(node, kTypeCname);
+      if (cname == nullptr || node.delegation) {
+        negative(zone);
+        return;
+      }
+      const size_t rdata_at = write_rrset(zone, owner, *cname, ancount_);
+      const std::string_view target = zone.bytes(*cname).substr(10);
+      if (step + 1 >= kMaxChase || !name.assign(target) || name.label_count() < zone.apex_labels ||
+          name.suffix(zone.apex_labels) != zone.apex) {
+        return;
+      }
+      compressor_.add(target.substr(0, name.view().size()), rdata_at);
+    }
+  }
+
+  void referral(const EncodedZone& zone, uint32_t cut) noexcept {
+    aa_ = false;
+    referral_ = true;
+    const EncodedRRset* ns = zone.find(zone.nodes[cut], kTypeNs);
+    write_rrset(zone, zone.node_name(cut), *ns, nscount_);
+    glue(zone, *ns);
+  }
+
+  void pool_answer(const EncodedZone& zone, const EncodedPool& pool, std::string_view owner,
+                   uint16_t qtype) noexcept {
+    if (qtype == kTypeAny) {
+      hinfo(owner, pool.ttl);
+      return;
+    }
+    if (qtype != kTypeA && qtype != kTypeAaaa) {
+      negative(zone);
+      return;
+    }
+    const EncodedFamily& family = qtype == kTypeA ? pool.v4 : pool.v6;
+    if (family.mode == FamilyMode::servfail) {
+      rcode_ = kRcodeServFail;
+      return;
+    }
+    if (family.mode == FamilyMode::nodata || family.weights.empty()) {
+      negative(zone);
+      return;
+    }
+    uint32_t picked[kMaxPoolAnswers];
+    const size_t count = sample_without_replacement(
+        family.weights, rng_,
+        std::span<uint32_t>(picked, std::min<size_t>(pool.max_answers, kMaxPoolAnswers)));
+    const std::string_view records = family.records;
+    for (size_t i = 0; i < count; ++i) {
+      compressor_.write(writer_, owner);
+      writer_.bytes(records.substr(picked[i] * family.record_size, family.record_size));
+      ++ancount_;
+    }
+    stats_.pool_answers.add();
+  }
+
+  // Writes every record of `rrset` into the section counted by `count`;
+  // returns where the last record's RDATA starts (for CNAME targets).
+  size_t write_rrset(const EncodedZone& zone, std::string_view owner, const EncodedRRset& rrset,
+                     uint16_t& count) noexcept {
+    std::string_view rrs = zone.bytes(rrset);
+    size_t rdata_at = 0;
+    while (rrs.size() >= 10) {
+      const size_t rdlength = (static_cast<uint8_t>(rrs[8]) << 8) | static_cast<uint8_t>(rrs[9]);
+      compressor_.write(writer_, owner);
+      rdata_at = writer_.position() + 10;
+      writer_.bytes(rrs.substr(0, 10 + rdlength));
+      ++count;
+      rrs.remove_prefix(std::min(rrs.size(), 10 + rdlength));
+    }
+    return rdata_at;
+  }
+
+  void glue(const EncodedZone& zone, const EncodedRRset& ns) noexcept {
+    begin_additional();
+    for (uint32_t i = ns.glue_begin; i < ns.glue_end; ++i) {
+      const GlueRef& ref = zone.glue[i];
+      write_rrset(zone, zone.node_name(ref.node), zone.rrsets[ref.rrset], arcount_);
+    }
+  }
+
+  // NODATA or NXDOMAIN: the SOA in the authority section (RFC 2308).
+  void negative(const EncodedZone& zone) noexcept {
+    compressor_.write(writer_, zone.apex);
+    writer_.bytes(zone.negative_soa);
+    ++nscount_;
+  }
+
+  void hinfo(std::string_view owner, uint32_t ttl) noexcept {
+    compressor_.write(writer_, owner);
+    writer_.u16(kTypeHinfo);
+    writer_.u16(kClassIn);
+    writer_.u32(ttl);
+    writer_.u16(kHinfoRdataSize);
+    writer_.bytes(kHinfoRdata, kHinfoRdataSize);
+    ++ancount_;
+  }
+
+  void begin_additional() noexcept {
+    in_additional_ = true;
+    overflow_before_additional_ = writer_.overflow();
+    additional_start_ = writer_.position();
+  }
+
+  const Snapshot& snapshot_;
+  Rng& rng_;
+  Stats& stats_;
+  Writer writer_;
+  size_t limit_;
+  Compressor compressor_;
+  size_t body_start_ = 0;
+  size_t additional_start_ = 0;
+  uint16_t id_ = 0;
+  uint16_t flags_ = 0;
+  uint16_t qdcount_ = 0;
+  uint16_t ancount_ = 0;
+  uint16_t nscount_ = 0;
+  uint16_t arcount_ = 0;
+  uint8_t rcode_ = kRcodeNoError;
+  bool aa_ = false;
+  bool edns_ = false;
+  bool dnssec_ok_ = false;
+  bool referral_ = false;
+  bool in_additional_ = false;
+  bool overflow_before_additional_ = false;
+};
+
+}  // namespace
+
+size_t respond(std::span<const uint8_t> query, const Snapshot& snapshot, Rng& rng,
+               Transport transport, std::span<uint8_t> out, Stats& stats) noexcept {
+  (transport == Transport::udp ? stats.udp_queries : stats.tcp_queries).add();
+  Header header;
+  if (!parse_header(query, header)) {
+    stats.malformed.add();
+    return 0;
+  }
+  if (header.qr()) {
+    stats.qr_set.add();
+    return 0;
+  }
+  if (out.size() < kMinUdpMessage) return 0;
+
+  Question question;
+  size_t pos = kHeaderSize;
+  const bool have_question = header.qdcount >= 1 && parse_question(query, pos, question);
+  const size_t limit_for_errors = kMinUdpMessage;
+
+  if (header.opcode() != 0) {
+    Response response(snapshot, rng, stats, out, limit_for_errors);
+    response.start(header, header.qdcount == 1 && have_question ? &question : nullptr,
+                   kRcodeNotImp);
+    return response.finish();
+  }
+  if (header.qdcount != 1) {
+    Response response(snapshot, rng, stats, out, limit_for_errors);
+    response.start(header, nullptr, kRcodeFormErr);
+    return response.finish();
+  }
+  if (!have_question) {
+    stats.malformed.add();
+    return 0;
+  }
+  stats.by_qtype[static_cast<size_t>(qtype_slot(question.qtype))].add();
+
+  Edns edns;
+  if (parse_edns(query, pos, header, edns) != EdnsStatus::ok) {
+    Response response(snapshot, rng, stats, out, limit_for_errors);
+    response.start(header, &question, kRcodeFormErr);
+    return response.finish();
+  }
+
+  size_t limit = kMinUdpMessage;
+  if (transport == Transport::tcp) {
+    limit = kMaxTcpMessage;
+  } else if (edns.present) {
+    limit =
+        std::max<size_t>(kMinUdpMessage, std::min<size_t>(edns.udp_size, snapshot.udp_max_size()));
+  }
+  limit = std::min(limit, out.size());
+
+  Response response(snapshot, rng, stats, out, limit);
+  response.start(header, &question, kRcodeNoError);
+  response.set_edns(edns);
+  if (edns.present && edns.version > 0) {
+    response.set_rcode(kRcodeBadVers);
+    return response.finish();
+  }
+  WireName qname;
+  question.name.lowercase_into(qname);
+  response.answer(question, qname);
+  return response.finish();
+}
+
+}  // namespace mirrorpool::dnsd

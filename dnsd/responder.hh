@@ -1,0 +1,25 @@
+// Builds the answer to one DNS query from one snapshot (SPEC §4). Pure: no
+// I/O, no allocation, no locks, never throws. The caller owns every buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "dnsd/rng.hh"
+#include "dnsd/snapshot.hh"
+#include "dnsd/stats.hh"
+
+namespace mirrorpool::dnsd {
+
+enum class Transport : uint8_t { udp, tcp };
+
+// Writes the response to `query` into `out` and returns its length, or 0 when
+// the query must be dropped (unparseable, or QR set). Over UDP the response is
+// limited to 512 bytes, or to the client's EDNS size capped by the snapshot's
+// udp_max_size, and truncated (TC) when the answer does not fit; over TCP the
+// limit is out.size() (at most 65535). out must hold at least 512 bytes.
+size_t respond(std::span<const uint8_t> query, const Snapshot& snapshot, Rng& rng,
+               Transport transport, std::span<uint8_t> out, Stats& stats) noexcept;
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,277 @@
+// Builds the immutable Snapshot (see snapshot.hh): encodes every zone's
+// records into answer bytes and decides each pool's served addresses from
+// health and when_all_down. Runs off the query path, so it may allocate.
+#include "dnsd/snapshot.hh"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "dnsd/wire.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+void put16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v));
+}
+
+void put32(std::string& out, uint32_t v) {
+  put16(out, static_cast<uint16_t>(v >> 16));
+  put16(out, static_cast<uint16_t>(v));
+}
+
+// TYPE CLASS TTL RDLENGTH RDATA: a record without its owner.
+void encode_record(std::string& out, uint16_t type, uint32_t ttl, std::string_view rdata) {
+  put16(out, type);
+  put16(out, kClassIn);
+  put32(out, ttl);
+  put16(out, static_cast<uint16_t>(rdata.size()));
+  out.append(rdata);
+}
+
+// True when `name` equals `origin` or lies below it (both canonical wire).
+bool wire_in(const WireName& name, std::string_view origin, unsigned origin_labels) {
+  return name.label_count() >= origin_labels && name.suffix(origin_labels) == origin;
+}
+
+struct PendingNode {
+  std::vector<std::pair<uint16_t, std::vector<const zones::Record*>>> rrsets;
+  int32_t pool = -1;
+};
+
+EncodedZone encode_zone(const zones::Zone& zone,
+                        const std::vector<std::pair<const zones::Name*, int32_t>>& pools) {
+  // Sorted by wire name so that the layout does not depend on file order.
+  std::map<std::string, PendingNode> pending;
+  // Every name gets its ancestors up to the apex, so that empty non-terminals
+  // exist as nodes and answer NODATA rather than NXDOMAIN.
+  auto add_node = [&](const zones::Name& name) -> PendingNode& {
+    for (zones::Name n = name; n != zone.origin && n.label_count() > 0; n = n.parent()) {
+      pending[n.wire()];
+    }
+    pending[zone.origin.wire()];
+    return pending[name.wire()];
+  };
+  add_node(zone.origin);
+  for (const zones::Record& record : zone.records) {
+    if (!record.owner.is_subdomain_of(zone.origin)) continue;
+    auto& rrsets = add_node(record.owner).rrsets;
+    auto it = std::find_if(rrsets.begin(), rrsets.end(),
+                           [&](const auto& rrset) { return rrset.first == record.type; });
+    if (it == rrsets.end()) {
+      rrsets.emplace_back(record.type, std::vector<const zones::Record*>{});
+      it = rrsets.end() - 1;
+    }
+    const bool duplicate = std::any_of(it->second.begin(), it->second.end(),
+                                       [&](const auto* r) { return r->rdata == record.rdata; });
+    if (!duplicate) it->second.push_back(&record);
+  }
+  for (const auto& [name, index] : pools) add_node(*name).pool = index;
+
+  EncodedZone out;
+  out.apex = zone.origin.wire();
+  out.apex_labels = zone.origin.label_count();
+  for (const auto& [wire, node] : pending) {
+    const auto index = static_cast<uint32_t>(out.nodes.size());
+    out.names.insert(wire, index);
+    EncodedNode encoded;
+    encoded.pool = node.pool;
+    encoded.apex = wire == out.apex;
+    if (encoded.apex) out.apex_node = index;
+    encoded.rrset_begin = static_cast<uint32_t>(out.rrsets.size());
+    for (const auto& [type, records] : node.rrsets) {
+      EncodedRRset rrset;
+      rrset.type = type;
+      rrset.count = static_cast<uint16_t>(records.size());
+      rrset.ttl = records.front()->ttl;
+      rrset.offset = static_cast<uint32_t>(out.records.size());
+      for (const zones::Record* r : records) encode_record(out.records, type, r->ttl, r->rdata);
+      rrset.length = static_cast<uint32_t>(out.records.size()) - rrset.offset;
+      out.rrsets.push_back(rrset);
+      if (type == kTypeNs && !encoded.apex) encoded.delegation = true;
+    }
+    encoded.rrset_end = static_cast<uint32_t>(out.rrsets.size());
+    out.nodes.push_back(encoded);
+  }
+  out.names.freeze();
+
+  // Glue: the in-zone address records of every NS target, found once here so
+  // that referrals and apex NS answers only copy them.
+  for (auto& rrset : out.rrsets) {
+    if (rrset.type != kTypeNs) continue;
+    rrset.glue_begin = static_cast<uint32_t>(out.glue.size());
+    std::string_view rrs = out.bytes(rrset);
+    while (rrs.size() >= 10) {
+      const size_t rdlength = (static_cast<uint8_t>(rrs[8]) << 8) | static_cast<uint8_t>(rrs[9]);
+      WireName target;
+      if (target.assign(rrs.substr(10, rdlength)) && wire_in(target, out.apex, out.apex_labels)) {
+        const uint32_t node = out.names.find(target.view());
+        if (node != NameTable::kNotFound) {
+          for (uint32_t i = out.nodes[node].rrset_begin; i < out.nodes[node].rrset_end; ++i) {
+            const uint16_t type = out.rrsets[i].type;
+            const GlueRef ref{node, i};
+            const bool known =
+                std::any_of(out.glue.begin() + rrset.glue_begin, out.glue.end(),
+                            [&](const GlueRef& g) { return g.node == node && g.rrset == i; });
+            if ((type == kTypeA || type == kTypeAaaa) && !known) out.glue.push_back(ref);
+          }
+        }
+      }
+      rrs.remove_prefix(std::min(rrs.size(), 10 + rdlength));
+    }
+    rrset.glue_end = static_cast<uint32_t>(out.glue.size());
+  }
+
+  const zones::Record& soa = zone.soa();
+  uint32_t minimum = 0;
+  const size_t n = soa.rdata.size();
+  for (size_t i = n >= 4 ? n - 4 : n; i < n; ++i) {
+    minimum = (minimum << 8) | static_cast<uint8_t>(soa.rdata[i]);
+  }
+  encode_record(out.negative_soa, kTypeSoa, std::min(soa.ttl, minimum), soa.rdata);
+  return out;
+}
+
+const ServedFamily* previous_family(const Snapshot* previous, const std::string& pool, int family) {
+  if (previous == nullptr) return nullptr;
+  for (const ServedPool& p : previous->served()) {
+    if (p.name == pool) return family == AF_INET ? &p.v4 : &p.v6;
+  }
+  return nullptr;
+}
+
+struct Candidate {
+  const zones::Address* address;
+  uint32_t weight;
+  bool healthy;
+};
+
+// Decides what one pool serves for one family (SPEC §4, §5) and encodes it.
+void build_family(const zones::PoolDef& pool, const std::string& pool_text, int family,
+                  const health::HealthView& health, const ServedFamily* previous,
+                  EncodedFamily& encoded, ServedFamily& served) {
+  std::vector<Candidate> candidates;
+  for (const zones::MirrorDef& mirror : pool.mirrors) {
+    if (mirror.weight == 0 || mirror.drained) continue;
+    for (const zones::Address& address : mirror.addresses) {
+      if (address.family != family) continue;
+      const bool up = health.is_up({pool_text, mirror.id, address.text});
+      candidates.push_back({&address, mirror.weight, up});
+      if (up) ++served.healthy;
+    }
+  }
+
+  std::vector<const Candidate*> chosen;
+  encoded.mode = FamilyMode::serve;
+  if (candidates.empty()) {
+    encoded.mode = FamilyMode::nodata;
+  } else if (served.healthy >= pool.min_healthy) {
+    for (const Candidate& c : candidates) {
+      if (c.healthy) chosen.push_back(&c);
+    }
+  } else {
+    served.degraded = true;
+    switch (pool.when_all_down) {
+      case zones::WhenAllDown::serve_last_good:
+        // The last set served, minus addresses disabled since then.
+        if (previous != nullptr) {
+          for (const Candidate& c : candidates) {
+            const auto& last = previous->addresses;
+            if (std::find(last.begin(), last.end(), c.address->text) != last.end()) {
+              chosen.push_back(&c);
+            }
+          }
+        }
+        if (!chosen.empty()) break;
+        [[fallthrough]];
+      case zones::WhenAllDown::serve_all:
+        for (const Candidate& c : candidates) chosen.push_back(&c);
+        break;
+      case zones::WhenAllDown::servfail:
+        encoded.mode = FamilyMode::servfail;
+        break;
+      case zones::WhenAllDown::nodata:
+        encoded.mode = FamilyMode::nodata;
+        break;
+    }
+  }
+
+  const bool v4 = family == AF_INET;
+  const size_t address_size = v4 ? 4 : 16;
+  encoded.record_size = 10 + address_size;
+  for (const Candidate* c : chosen) {
+    encoded.weights.push_back(c->weight);
+    const auto* bytes = reinterpret_cast<const char*>(c->address->bytes.data());
+    encode_record(encoded.records, v4 ? kTypeA : kTypeAaaa, pool.ttl,
+                  std::string_view(bytes, address_size));
+    served.addresses.push_back(c->address->text);
+  }
+}
+
+}  // namespace
+
+Snapshot::Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pools,
+                   std::vector<ServedPool> served, const SnapshotOptions& options)
+    : zones_(std::move(zones)),
+      pools_(std::move(pools)),
+      served_(std::move(served)),
+      udp_max_size_(std::clamp(options.udp_max_size, 512u, 65535u)) {
+  for (size_t i = 0; i < zones_.size(); ++i) {
+    apexes_.insert(zones_[i].apex, static_cast<uint32_t>(i));
+  }
+  apexes_.freeze();
+}
+
+std::shared_ptr<const Snapshot> build_snapshot(const zones::Model& model,
+                                               const health::HealthView& health,
+                                               const Snapshot* previous,
+                                               const SnapshotOptions& options) {
+  std::vector<EncodedPool> pools;
+  std::vector<ServedPool> served;
+  // Each pool belongs to the deepest zone that contains its name.
+  std::vector<std::vector<std::pair<const zones::Name*, int32_t>>> zone_pools(model.zones.size());
+  for (const zones::PoolDef& def : model.pools) {
+    const auto index = static_cast<int32_t>(pools.size());
+    EncodedPool& pool = pools.emplace_back();
+    ServedPool& status = served.emplace_back();
+    status.name = def.name.to_text();
+    pool.name = def.name.wire();
+    pool.ttl = def.ttl;
+    pool.max_answers = std::min(def.max_answers, kMaxPoolAnswers);
+    build_family(def, status.name, AF_INET, health, previous_family(previous, status.name, AF_INET),
+                 pool.v4, status.v4);
+    build_family(def, status.name, AF_INET6, health,
+                 previous_family(previous, status.name, AF_INET6), pool.v6, status.v6);
+
+    const zones::Zone* owner = nullptr;
+    size_t owner_index = 0;
+    for (size_t z = 0; z < model.zones.size(); ++z) {
+      const zones::Zone& zone = model.zones[z];
+      if (def.name.is_subdomain_of(zone.origin) &&
+          (owner == nullptr || zone.origin.label_count() > owner->origin.label_count())) {
+        owner = &zone;
+        owner_index = z;
+      }
+    }
+    if (owner != nullptr) zone_pools[owner_index].emplace_back(&def.name, index);
+  }
+
+  std::vector<EncodedZone> zones;
+  zones.reserve(model.zones.size());
+  for (size_t z = 0; z < model.zones.size(); ++z) {
+    zones.push_back(encode_zone(model.zones[z], zone_pools[z]));
+  }
+  return std::make_shared<const Snapshot>(std::move(zones), std::move(pools), std::move(served),
+                                          options);
+}
+
+const std::vector<ServedPool>& served_pools(const Snapshot& snapshot) {
+  return snapshot.served();
+}
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,69 @@
+// The immutable dataset the query path reads: every zone's records and every
+// pool's currently served addresses, pre-encoded so that answering is lookup,
+// selection and copy. Built off the query path by build_snapshot and published
+// by pointer; never modified after construction.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dnsd/encoded_zone.hh"
+#include "dnsd/name_table.hh"
+#include "health/health_view.hh"
+#include "zones/pool.hh"
+
+namespace mirrorpool::dnsd {
+
+struct SnapshotOptions {
+  unsigned udp_max_size = 1232;  // our EDNS UDP payload size
+};
+
+// What one pool serves for one address family right now (for status, logs and
+// tests; the query path uses the pre-encoded form inside Snapshot).
+struct ServedFamily {
+  std::vector<std::string> addresses;  // canonical text of each served address
+  unsigned healthy = 0;                // healthy enabled addresses
+  // Fewer than min_healthy were healthy, so when_all_down decided the set.
+  bool degraded = false;
+};
+
+struct ServedPool {
+  std::string name;  // "dl.pool.example."
+  ServedFamily v4;
+  ServedFamily v6;
+};
+
+class Snapshot {
+ public:
+  Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pools,
+           std::vector<ServedPool> served, const SnapshotOptions& options);
+
+  // Zone apex (canonical wire) → index into zones().
+  const NameTable& apexes() const noexcept { return apexes_; }
+  const std::vector<EncodedZone>& zones() const noexcept { return zones_; }
+  const std::vector<EncodedPool>& pools() const noexcept { return pools_; }
+  const std::vector<ServedPool>& served() const noexcept { return served_; }
+  unsigned udp_max_size() const noexcept { return udp_max_size_; }
+
+ private:
+  std::vector<EncodedZone> zones_;
+  NameTable apexes_;
+  std::vector<EncodedPool> pools_;
+  std::vector<ServedPool> served_;
+  unsigned udp_max_size_;
+};
+
+// Builds a snapshot from the model and the current health. `previous` (may be
+// null) supplies the last good set for when_all_down = serve-last-good.
+// Throws only std::bad_alloc.
+std::shared_ptr<const Snapshot> build_snapshot(const zones::Model& model,
+                                               const health::HealthView& health,
+                                               const Snapshot* previous,
+                                               const SnapshotOptions& options);
+
+// Read-only accessor for what a snapshot serves (same order as model.pools).
+const std::vector<ServedPool>& served_pools(const Snapshot& snapshot);
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,52 @@
+// Query counters. Each worker owns one Stats and is its only writer; readers
+// (metrics, status) on other threads sum them with relaxed loads. No locks.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace mirrorpool::dnsd {
+
+// A counter with a single writer: a relaxed load+store is enough and avoids
+// the locked instruction a fetch_add would cost on the query path.
+class Counter {
+ public:
+  void add(uint64_t n = 1) noexcept {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+// The query types counted one by one; everything else is "other".
+enum class QtypeSlot : uint8_t {
+  a,
+  ns,
+  cname,
+  soa,
+  mx,
+  txt,
+  aaaa,
+  srv,
+  any,
+  axfr,
+  ixfr,
+  other,
+  count
+};
+
+struct Stats {
+  std::array<Counter, static_cast<size_t>(QtypeSlot::count)> by_qtype;
+  std::array<Counter, 24> by_rcode;  // extended rcodes up to BADCOOKIE (23)
+  Counter udp_queries;
+  Counter tcp_queries;
+  Counter malformed;  // dropped: could not be parsed
+  Counter qr_set;     // dropped: a response sent to us
+  Counter truncated;  // answered with TC
+  Counter pool_answers;
+};
+
+}  // namespace mirrorpool::dnsd

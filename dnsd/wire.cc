@@ -1,0 +1,152 @@
+// Query parsing and response writing (see wire.hh). Every read is bounds
+// checked: queries are untrusted bytes.
+#include "dnsd/wire.hh"
+
+#include <cstring>
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+uint16_t get16(std::span<const uint8_t> msg, size_t pos) noexcept {
+  return static_cast<uint16_t>((msg[pos] << 8) | msg[pos + 1]);
+}
+
+// Skips one resource record (owner, fixed fields, RDATA) at pos.
+bool skip_record(std::span<const uint8_t> msg, size_t& pos) noexcept {
+  WireName owner;
+  if (!read_name(msg, pos, owner)) return false;
+  if (msg.size() - pos < 10) return false;
+  const size_t rdlength = get16(msg, pos + 8);
+  pos += 10;
+  if (msg.size() - pos < rdlength) return false;
+  pos += rdlength;
+  return true;
+}
+
+}  // namespace
+
+bool WireName::assign(std::string_view wire) noexcept {
+  length_ = 0;
+  labels_ = 0;
+  size_t pos = 0;
+  while (pos < wire.size()) {
+    const auto len = static_cast<uint8_t>(wire[pos]);
+    if (len == 0) {
+      if (pos + 1 != wire.size()) break;
+      std::memcpy(bytes_, wire.data(), wire.size());
+      length_ = static_cast<uint8_t>(wire.size());
+      return true;
+    }
+    if (len > 63 || pos + 1 + len >= wire.size() || pos + 1 + len >= kMaxNameLength) break;
+    offsets_[labels_++] = static_cast<uint8_t>(pos);
+    pos += 1u + len;
+  }
+  labels_ = 0;
+  return false;
+}
+
+void WireName::lowercase_into(WireName& out) const noexcept {
+  for (size_t i = 0; i < length_; ++i) {
+    const uint8_t c = bytes_[i];
+    out.bytes_[i] = (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + ('a' - 'A')) : c;
+  }
+  std::memcpy(out.offsets_, offsets_, labels_);
+  out.length_ = length_;
+  out.labels_ = labels_;
+}
+
+bool read_name(std::span<const uint8_t> msg, size_t& pos, WireName& name) noexcept {
+  name.length_ = 0;
+  name.labels_ = 0;
+  size_t cursor = pos;
+  // Where the message continues after this name: after the first pointer, if any.
+  size_t end = 0;
+  size_t length = 0;
+  while (true) {
+    if (cursor >= msg.size()) return false;
+    const uint8_t len = msg[cursor];
+    if ((len & 0xc0) == 0xc0) {
+      if (cursor + 1 >= msg.size()) return false;
+      const size_t target = static_cast<size_t>((len & 0x3f) << 8) | msg[cursor + 1];
+      if (end == 0) end = cursor + 2;
+      // Strictly backwards: every jump lowers the cursor, so no loop is possible.
+      if (target >= cursor) return false;
+      cursor = target;
+      continue;
+    }
+    if ((len & 0xc0) != 0) return false;  // 0x40 and 0x80 label types are reserved
+    if (length + 1u + len > kMaxNameLength) return false;
+    if (len == 0) {
+      name.bytes_[length++] = 0;
+      name.length_ = static_cast<uint8_t>(length);
+      pos = end != 0 ? end : cursor + 1;
+      return true;
+    }
+    if (cursor + 1u + len >= msg.size()) return false;
+    name.offsets_[name.labels_++] = static_cast<uint8_t>(length);
+    std::memcpy(name.bytes_ + length, msg.data() + cursor, 1u + len);
+    length += 1u + len;
+    cursor += 1u + len;
+  }
+}
+
+bool parse_header(std::span<const uint8_t> msg, Header& header) noexcept {
+  if (msg.size() < kHeaderSize) return false;
+  header.id = get16(msg, 0);
+  header.flags = get16(msg, 2);
+  header.qdcount = get16(msg, 4);
+  header.ancount = get16(msg, 6);
+  header.nscount = get16(msg, 8);
+  header.arcount = get16(msg, 10);
+  return true;
+}
+
+bool parse_question(std::span<const uint8_t> msg, size_t& pos, Question& question) noexcept {
+  size_t cursor = pos;
+  if (!read_name(msg, cursor, question.name)) return false;
+  if (msg.size() - cursor < 4) return false;
+  question.qtype = get16(msg, cursor);
+  question.qclass = get16(msg, cursor + 2);
+  pos = cursor + 4;
+  return true;
+}
+
+EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& header,
+                      Edns& edns) noexcept {
+  edns = Edns{};
+  const unsigned skipped = unsigned{header.ancount} + header.nscount;
+  for (unsigned i = 0; i < skipped; ++i) {
+    if (!skip_record(msg, pos)) return EdnsStatus::malformed;
+  }
+  for (unsigned i = 0; i < header.arcount; ++i) {
+    const size_t start = pos;
+    WireName owner;
+    if (!read_name(msg, pos, owner)) return EdnsStatus::malformed;
+    if (msg.size() - pos < 10) return EdnsStatus::malformed;
+    const uint16_t type = get16(msg, pos);
+    if (type == kTypeOpt) {
+      if (edns.present) return EdnsStatus::duplicate_opt;
+      // RFC 6891 6.1.1: the OPT owner must be the root.
+      if (owner.view().size() != 1) return EdnsStatus::malformed;
+      edns.present = true;
+      edns.udp_size = get16(msg, pos + 2);
+      edns.version = msg[pos + 5];
+      edns.dnssec_ok = (msg[pos + 6] & 0x80) != 0;
+    }
+    pos = start;
+    if (!skip_record(msg, pos)) return EdnsStatus::malformed;
+  }
+  return EdnsStatus::ok;
+}
+
+void Writer::bytes(const void* data, size_t n) noexcept {
+  if (overflow_ || pos_ + n > limit_) {
+    overflow_ = true;
+    return;
+  }
+  std::memcpy(out_.data() + pos_, data, n);
+  pos_ += n;
+}
+
+}  // namespace mirrorpool::dnsd

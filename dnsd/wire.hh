@@ -1,0 +1,168 @@
+// DNS wire format on the query path: header, question and EDNS parsing of
+// untrusted queries, and a bounded writer for responses. Pure, fixed-size
+// buffers only: nothing here allocates or throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace mirrorpool::dnsd {
+
+inline constexpr uint16_t kTypeA = 1;
+inline constexpr uint16_t kTypeNs = 2;
+inline constexpr uint16_t kTypeCname = 5;
+inline constexpr uint16_t kTypeSoa = 6;
+inline constexpr uint16_t kTypeHinfo = 13;
+inline constexpr uint16_t kTypeMx = 15;
+inline constexpr uint16_t kTypeTxt = 16;
+inline constexpr uint16_t kTypeAaaa = 28;
+inline constexpr uint16_t kTypeSrv = 33;
+inline constexpr uint16_t kTypeOpt = 41;
+inline constexpr uint16_t kTypeDs = 43;
+inline constexpr uint16_t kTypeIxfr = 251;
+inline constexpr uint16_t kTypeAxfr = 252;
+inline constexpr uint16_t kTypeAny = 255;
+
+inline constexpr uint16_t kClassIn = 1;
+inline constexpr uint16_t kClassAny = 255;
+
+inline constexpr uint8_t kRcodeNoError = 0;
+inline constexpr uint8_t kRcodeFormErr = 1;
+inline constexpr uint8_t kRcodeServFail = 2;
+inline constexpr uint8_t kRcodeNxDomain = 3;
+inline constexpr uint8_t kRcodeNotImp = 4;
+inline constexpr uint8_t kRcodeRefused = 5;
+inline constexpr uint8_t kRcodeBadVers = 16;  // extended: needs an OPT record
+
+inline constexpr size_t kHeaderSize = 12;
+inline constexpr size_t kMaxNameLength = 255;
+inline constexpr size_t kOptSize = 11;  // root owner, no options
+
+inline constexpr uint16_t kFlagQr = 0x8000;
+inline constexpr uint16_t kFlagAa = 0x0400;
+inline constexpr uint16_t kFlagTc = 0x0200;
+inline constexpr uint16_t kFlagRd = 0x0100;
+
+struct Header {
+  uint16_t id = 0;
+  uint16_t flags = 0;
+  uint16_t qdcount = 0;
+  uint16_t ancount = 0;
+  uint16_t nscount = 0;
+  uint16_t arcount = 0;
+
+  bool qr() const noexcept { return (flags & kFlagQr) != 0; }
+  uint8_t opcode() const noexcept { return static_cast<uint8_t>((flags >> 11) & 0xf); }
+  bool rd() const noexcept { return (flags & kFlagRd) != 0; }
+};
+
+// A domain name as uncompressed wire bytes with its label boundaries, held in
+// a fixed buffer so that names can be handled on the stack.
+class WireName {
+ public:
+  // Replaces the contents with an uncompressed wire name; false (and empty)
+  // when `wire` is not exactly one valid name.
+  bool assign(std::string_view wire) noexcept;
+
+  std::string_view view() const noexcept {
+    return {reinterpret_cast<const char*>(bytes_), length_};
+  }
+  unsigned label_count() const noexcept { return labels_; }
+  // The name made of the last n labels (n = 0: the root).
+  std::string_view suffix(unsigned n) const noexcept {
+    const size_t start = n == 0 ? length_ - 1u : offsets_[labels_ - n];
+    return view().substr(start);
+  }
+  // Offset of the name made of the last n labels within view().
+  size_t suffix_offset(unsigned n) const noexcept { return length_ - suffix(n).size(); }
+
+  // The same name with ASCII letters lowercased (canonical form).
+  void lowercase_into(WireName& out) const noexcept;
+
+ private:
+  friend bool read_name(std::span<const uint8_t>, size_t&, WireName&) noexcept;
+
+  uint8_t bytes_[kMaxNameLength] = {};
+  uint8_t offsets_[kMaxNameLength / 2] = {};  // start of each label
+  uint8_t length_ = 0;
+  uint8_t labels_ = 0;  // not counting the root
+};
+
+// Reads a possibly compressed name at `pos`, advancing pos past it. Pointers
+// must point strictly backwards, which rules out loops. False on a truncated
+// or invalid name (reserved label types, more than 255 octets).
+bool read_name(std::span<const uint8_t> msg, size_t& pos, WireName& name) noexcept;
+
+bool parse_header(std::span<const uint8_t> msg, Header& header) noexcept;
+
+struct Question {
+  WireName name;  // case preserved
+  uint16_t qtype = 0;
+  uint16_t qclass = 0;
+};
+
+// Reads the question at `pos` (normally 12) and advances pos past it.
+bool parse_question(std::span<const uint8_t> msg, size_t& pos, Question& question) noexcept;
+
+struct Edns {
+  bool present = false;
+  uint16_t udp_size = 0;
+  uint8_t version = 0;
+  bool dnssec_ok = false;
+};
+
+enum class EdnsStatus : uint8_t { ok, malformed, duplicate_opt };
+
+// Skips the answer and authority sections starting at `pos` (just after the
+// question) and reads the OPT record, if any, from the additional section.
+EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& header,
+                      Edns& edns) noexcept;
+
+// Writes into a caller-owned buffer up to a limit. A write that would pass
+// the limit is not performed and sets overflow(), so that callers can write a
+// whole section and check once.
+class Writer {
+ public:
+  Writer(std::span<uint8_t> out, size_t limit) noexcept
+      : out_(out), limit_(limit < out.size() ? limit : out.size()) {}
+
+  size_t position() const noexcept { return pos_; }
+  size_t limit() const noexcept { return limit_; }
+  bool overflow() const noexcept { return overflow_; }
+
+  void set_limit(size_t limit) noexcept { limit_ = limit < out_.size() ? limit : out_.size(); }
+  // Forgets everything written from `pos` on, and any overflow.
+  void rewind(size_t pos) noexcept {
+    pos_ = pos;
+    overflow_ = false;
+  }
+
+  void u8(uint8_t v) noexcept { bytes(&v, 1); }
+  void u16(uint16_t v) noexcept {
+    const uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    bytes(b, 2);
+  }
+  void u32(uint32_t v) noexcept {
+    const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    bytes(b, 4);
+  }
+  void bytes(std::string_view data) noexcept { bytes(data.data(), data.size()); }
+  void bytes(const void* data, size_t n) noexcept;
+
+  // Overwrites two bytes already written (counts, flags).
+  void patch16(size_t at, uint16_t v) noexcept {
+    out_[at] = static_cast<uint8_t>(v >> 8);
+    out_[at + 1] = static_cast<uint8_t>(v);
+  }
+
+ private:
+  std::span<uint8_t> out_;
+  size_t limit_;
+  size_t pos_ = 0;
+  bool overflow_ = false;
+};
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,28 @@
+// Stale-mirror detection for one target: how long its copy of the freshness
+// file has differed from the primary's. Pure: the caller passes the time.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+namespace mirrorpool::health {
+
+class FreshnessTracker {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // One comparison of the mirror's copy with the reference. Returns whether
+  // the mirror is stale: it has differed continuously for longer than
+  // `max_lag`. An equal copy makes it fresh again at once.
+  bool observe(bool same_as_reference, Clock::time_point now, Clock::duration max_lag);
+
+  // The last verdict; used when no comparison was possible this round (the
+  // reference could not be fetched), so a primary outage changes nothing.
+  bool stale() const { return stale_; }
+
+ private:
+  std::optional<Clock::time_point> differs_since_;
+  bool stale_ = false;
+};
+
+}  // namespace mirrorpool::health

@@ -1,0 +1,339 @@
+// libcurl multi interface driven by libuv: uv_poll_t per socket curl wants
+// watched, one uv timer for curl's timeout. Every curl and uv call is checked.
+#include "health/http_client.hh"
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <openssl/asn1.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+namespace mirrorpool::health {
+
+namespace {
+
+CURLM* multi_of(void* multi) {
+  return static_cast<CURLM*>(multi);
+}
+
+// curl_global_init is not safe to race with other curl use; once per process.
+void init_curl_once() {
+  static std::once_flag once;
+  static CURLcode rc = CURLE_OK;
+  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (rc != CURLE_OK)
+    throw std::runtime_error(fmt::format("curl_global_init: {}", curl_easy_strerror(rc)));
+}
+
+struct EasyDeleter {
+  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+};
+
+}  // namespace
+
+// One fetch in flight: the easy handle and everything its callbacks write to.
+struct HttpClient::Transfer {
+  std::unique_ptr<CURL, EasyDeleter> easy;
+  curl_slist* connect_to = nullptr;
+  Done done;
+  std::size_t max_body = 0;
+  std::chrono::milliseconds timeout{0};
+  HttpResponse response;
+  bool truncated = false;
+  char error[CURL_ERROR_SIZE] = {};
+
+  ~Transfer() { curl_slist_free_all(connect_to); }
+};
+
+// One socket curl asked us to watch.
+struct HttpClient::Poll {
+  uv_poll_t handle{};
+  int fd = -1;
+  HttpClient* owner = nullptr;
+};
+
+// Bodies are only searched for a substring or compared with a reference, so
+// the first max_body bytes are enough; stopping there bounds memory when a
+// mirror serves something huge at the probe path.
+size_t HttpClient::on_body(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  auto& body = transfer->response.body;
+  const size_t room = transfer->max_body - std::min(transfer->max_body, body.size());
+  body.append(data, std::min(n, room));
+  if (n > room) {
+    transfer->truncated = true;
+    return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  return n;
+}
+
+namespace {
+
+// Whole days until the peer's leaf certificate expires. Read while the
+// transfer runs (headers arrive after the handshake): the SSL pointer is only
+// guaranteed to be valid then.
+std::optional<int> leaf_days_left(CURL* easy) {
+  curl_tlssessioninfo* info = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+      info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+    return std::nullopt;
+  auto* ssl = static_cast<SSL*>(info->internals);
+  const X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return std::nullopt;
+  int days = 0;
+  int seconds = 0;
+  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) != 1) return std::nullopt;
+  return days;
+}
+
+// Words a curl failure the way the rest of the prober reports failures.
+std::string failure_reason(CURLcode code, CURL* easy, const char* error,
+                           std::chrono::milliseconds timeout) {
+  std::string detail = error[0] ? error : curl_easy_strerror(code);
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return fmt::format("timeout after {}ms", timeout.count());
+    case CURLE_COULDNT_CONNECT: {
+      long os_errno = 0;
+      if (curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
+        return fmt::format("connect: {}",
+                           std::generic_category().message(static_cast<int>(os_errno)));
+      return fmt::format("connect: {}", detail);
+    }
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return fmt::format("resolve: {}", detail);
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+      return fmt::format("tls: {}", detail);
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return fmt::format("http: {}", detail);
+    default:
+      return detail;
+  }
+}
+
+}  // namespace
+
+size_t HttpClient::on_header(char* /*data*/, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (!transfer->response.tls_days_left)
+    transfer->response.tls_days_left = leaf_days_left(transfer->easy.get());
+  return size * count;
+}
+
+HttpClient::HttpClient(uv_loop_t* loop) : loop_(loop), multi_(nullptr), timer_(loop) {
+  init_curl_once();
+  multi_ = curl_multi_init();
+  if (!multi_) throw std::runtime_error("curl_multi_init failed");
+  CURLMcode rc = curl_multi_setopt(multi_of(multi_), CURLMOPT_SOCKETFUNCTION, &on_socket);
+  if (rc == CURLM_OK) rc = curl_multi_setopt(multi_of(multi_), CURLMOPT_SOCKETDATA, this);
+  if (rc == CURLM_OK) rc = curl_multi_setopt(multi_of(multi_), CURLMOPT_TIMERFUNCTION, &on_timer);
+  if (rc == CURLM_OK) rc = curl_multi_setopt(multi_of(multi_), CURLMOPT_TIMERDATA, this);
+  if (rc != CURLM_OK) {
+    curl_multi_cleanup(multi_of(multi_));
+    throw std::runtime_error(fmt::format("curl_multi_setopt: {}", curl_multi_strerror(rc)));
+  }
+}
+
+HttpClient::~HttpClient() {
+  cancel_all();
+  // Cleanup may still report sockets to forget (cached connections).
+  curl_multi_cleanup(multi_of(multi_));
+  for (Poll* poll : std::set<Poll*>(polls_)) close_poll(poll);
+}
+
+void HttpClient::cancel_all() {
+  auto transfers = std::move(transfers_);
+  transfers_.clear();
+  for (Transfer* transfer : transfers) {
+    // Removing can only fail for a handle that is not in this multi handle,
+    // which would be a bug here; the easy handle is freed either way.
+    curl_multi_remove_handle(multi_of(multi_), transfer->easy.get());
+    delete transfer;
+  }
+  timer_.stop();
+}
+
+void HttpClient::fetch(const HttpRequest& request, Done done) {
+  auto transfer = std::make_unique<Transfer>();
+  transfer->done = std::move(done);
+  transfer->max_body = request.max_body;
+  transfer->timeout = request.timeout;
+  transfer->easy.reset(curl_easy_init());
+  CURL* easy = transfer->easy.get();
+
+  CURLcode rc = easy ? CURLE_OK : CURLE_OUT_OF_MEMORY;
+  auto set = [&](CURLoption option, auto value) {
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, option, value);
+  };
+  const long timeout_ms = std::max<long>(1, static_cast<long>(request.timeout.count()));
+  set(CURLOPT_URL, request.url.c_str());
+  set(CURLOPT_PRIVATE, static_cast<void*>(transfer.get()));
+  set(CURLOPT_ERRORBUFFER, transfer->error);
+  set(CURLOPT_WRITEFUNCTION, &on_body);
+  set(CURLOPT_WRITEDATA, static_cast<void*>(transfer.get()));
+  set(CURLOPT_HEADERFUNCTION, &on_header);
+  set(CURLOPT_HEADERDATA, static_cast<void*>(transfer.get()));
+  // Signals would disturb the daemon; timeouts are curl's own timers here.
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_TIMEOUT_MS, timeout_ms);
+  set(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  // A redirect is a status like any other: the probe judges what the mirror
+  // itself answers, never somewhere else.
+  set(CURLOPT_FOLLOWLOCATION, 0L);
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  // The environment of a daemon must not route probes through a proxy.
+  set(CURLOPT_PROXY, "");
+  set(CURLOPT_NOPROXY, "*");
+  // Each probe opens its own connection, or a dead listener would hide
+  // behind a cached connection.
+  set(CURLOPT_FRESH_CONNECT, 1L);
+  set(CURLOPT_FORBID_REUSE, 1L);
+  set(CURLOPT_SSL_VERIFYPEER, 1L);
+  set(CURLOPT_SSL_VERIFYHOST, 2L);
+  set(CURLOPT_USERAGENT, "mirrorpool-health/" MIRRORPOOL_VERSION);
+  if (!request.ca_file.empty()) set(CURLOPT_CAINFO, request.ca_file.c_str());
+  if (!request.connect_to.empty()) {
+    transfer->connect_to = curl_slist_append(nullptr, request.connect_to.c_str());
+    if (!transfer->connect_to) rc = CURLE_OUT_OF_MEMORY;
+    set(CURLOPT_CONNECT_TO, transfer->connect_to);
+  }
+
+  if (rc != CURLE_OK) {
+    // Report through the same asynchronous path as any failure.
+    transfer->response.error = fmt::format("internal: {}", curl_easy_strerror(rc));
+    transfer->easy.reset();
+  } else {
+    const CURLMcode mrc = curl_multi_add_handle(multi_of(multi_), easy);
+    if (mrc == CURLM_OK) {
+      transfers_.insert(transfer.release());
+      return;
+    }
+    transfer->response.error = fmt::format("internal: {}", curl_multi_strerror(mrc));
+  }
+  auto response = std::move(transfer->response);
+  auto fn = std::move(transfer->done);
+  auto shared = std::make_shared<std::pair<HttpResponse, Done>>(std::move(response), std::move(fn));
+  // A private timer delivers the failure after the caller has returned.
+  auto deliver = std::make_shared<UvTimer>(loop_);
+  deliver->start(std::chrono::milliseconds(0), [deliver, shared]() mutable {
+    if (shared->second) shared->second(std::move(shared->first));
+    deliver.reset();
+  });
+}
+
+int HttpClient::on_socket(void* /*easy*/, int fd, int what, void* self, void* socket_data) {
+  auto* client = static_cast<HttpClient*>(self);
+  auto* poll = static_cast<Poll*>(socket_data);
+  if (what == CURL_POLL_REMOVE) {
+    if (poll) {
+      curl_multi_assign(multi_of(client->multi_), fd, nullptr);
+      client->close_poll(poll);
+    }
+    return 0;
+  }
+  if (!poll) {
+    poll = new Poll;
+    poll->fd = fd;
+    poll->owner = client;
+    poll->handle.data = poll;
+    if (uv_poll_init_socket(client->loop_, &poll->handle, fd) < 0) {
+      delete poll;
+      return -1;  // curl fails this transfer
+    }
+    client->polls_.insert(poll);
+    if (curl_multi_assign(multi_of(client->multi_), fd, poll) != CURLM_OK) {
+      client->close_poll(poll);
+      return -1;
+    }
+  }
+  int events = 0;
+  if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= UV_READABLE;
+  if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= UV_WRITABLE;
+  const int rc = uv_poll_start(&poll->handle, events, [](uv_poll_t* handle, int status, int ev) {
+    auto* poll = static_cast<Poll*>(handle->data);
+    poll->owner->on_poll(poll, status, ev);
+  });
+  return rc < 0 ? -1 : 0;
+}
+
+int HttpClient::on_timer(void* /*multi*/, long timeout_ms, void* self) {
+  auto* client = static_cast<HttpClient*>(self);
+  if (timeout_ms < 0) {
+    client->timer_.stop();
+    return 0;
+  }
+  // curl must not be re-entered from its own callback: act from the loop.
+  client->timer_.start(std::chrono::milliseconds(timeout_ms),
+                       [client] { client->socket_action(CURL_SOCKET_TIMEOUT, 0); });
+  return 0;
+}
+
+void HttpClient::on_poll(Poll* poll, int status, int events) {
+  int flags = 0;
+  if (status < 0) flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  socket_action(poll->fd, flags);
+}
+
+void HttpClient::socket_action(int fd, int flags) {
+  int running = 0;
+  // An error here means the multi handle itself is broken; the transfers it
+  // holds still end through their own timeouts and are reported below.
+  curl_multi_socket_action(multi_of(multi_), fd, flags, &running);
+  drain_finished();
+}
+
+void HttpClient::drain_finished() {
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_of(multi_), &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL* easy = msg->easy_handle;
+    const CURLcode code = msg->data.result;
+    char* priv = nullptr;
+    if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK || !priv) continue;
+    auto* transfer = reinterpret_cast<Transfer*>(priv);
+    std::unique_ptr<Transfer> owned(transfer);
+    transfers_.erase(transfer);
+    curl_multi_remove_handle(multi_of(multi_), easy);
+
+    HttpResponse& response = transfer->response;
+    long status = 0;
+    if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK) {
+      response.status = status;
+    }
+    curl_off_t total_us = 0;
+    if (curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK) {
+      response.latency = std::chrono::milliseconds(total_us / 1000);
+    }
+    const bool cut_short = code == CURLE_WRITE_ERROR && transfer->truncated;
+    response.transferred = (code == CURLE_OK || cut_short) && status > 0;
+    if (!response.transferred)
+      response.error = failure_reason(code, easy, transfer->error, transfer->timeout);
+    auto done = std::move(transfer->done);
+    if (done) done(std::move(response));
+  }
+}
+
+void HttpClient::close_poll(Poll* poll) {
+  polls_.erase(poll);
+  // uv_poll_stop is implied by closing; the fd itself belongs to curl.
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll->handle),
+           [](uv_handle_t* handle) { delete static_cast<Poll*>(handle->data); });
+}
+
+}  // namespace mirrorpool::health

@@ -1,0 +1,80 @@
+// HTTP(S) fetches on a libuv loop through libcurl's multi interface (the
+// "multi-uv" pattern: curl tells us which sockets and timeouts to watch, uv
+// tells curl when they fire). Knows sockets, TLS and time; nothing of DNS
+// beyond what a URL needs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <uv.h>
+
+#include "health/uv_timer.hh"
+
+namespace mirrorpool::health {
+
+struct HttpRequest {
+  std::string url;
+  // "HOST:PORT:ADDRESS:PORT" pins the connection to one mirror address while
+  // the URL keeps the pool's host for the Host header and SNI; empty = the
+  // URL's host is resolved normally (the freshness reference).
+  std::string connect_to;
+  std::string ca_file;  // empty = system store
+  std::chrono::milliseconds timeout{2000};
+  std::size_t max_body = std::size_t{1} << 20;
+};
+
+struct HttpResponse {
+  // False when no HTTP status was received; `error` then says why, already
+  // worded as a probe reason ("timeout after 2000ms", "connect: Connection
+  // refused", "tls: SSL certificate problem: certificate has expired").
+  bool transferred = false;
+  std::string error;
+  long status = 0;
+  std::string body;  // at most max_body bytes; longer bodies are cut there
+  std::optional<int> tls_days_left;
+  std::chrono::milliseconds latency{0};
+};
+
+class HttpClient {
+ public:
+  using Done = std::function<void(HttpResponse)>;
+
+  // Throws std::runtime_error when libcurl or libuv cannot be set up.
+  explicit HttpClient(uv_loop_t* loop);
+  // Cancels every fetch still running; their callbacks never run.
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Starts a GET. `done` runs exactly once, later, on the loop thread, unless
+  // cancel_all() comes first. Never follows redirects, never uses a proxy.
+  void fetch(const HttpRequest& request, Done done);
+
+  void cancel_all();
+
+ private:
+  struct Transfer;
+  struct Poll;
+  static size_t on_body(char* data, size_t size, size_t count, void* user);
+  static size_t on_header(char* data, size_t size, size_t count, void* user);
+  static int on_socket(void* easy, int fd, int what, void* self, void* socket_data);
+  static int on_timer(void* multi, long timeout_ms, void* self);
+  void on_poll(Poll* poll, int status, int events);
+  void socket_action(int fd, int flags);
+  void drain_finished();
+  void close_poll(Poll* poll);
+
+  uv_loop_t* loop_;
+  void* multi_;  // CURLM*, kept opaque so users need not include curl.h
+  UvTimer timer_;
+  std::set<Transfer*> transfers_;
+  std::set<Poll*> polls_;
+};
+
+}  // namespace mirrorpool::health

@@ -1,0 +1,511 @@
+// The prober: schedules probe rounds per pool on one libuv loop, runs them
+// with bounded concurrency, feeds results through the mass-failure guard and
+// each target's state machine, and publishes immutable HealthViews.
+//
+// A "round" is the unit of the mass-failure rule. Each pool has its own round
+// timer whose period is the smallest `interval` among the pool's targets,
+// jittered by ±10% so that pools drift apart instead of probing in lockstep.
+// A round probes every target that is due (a target with a longer interval
+// override is probed every round(interval / pool interval) rounds) and closes
+// when every one of its probes has reported; each probe is bounded by its own
+// timeout, so a hanging mirror delays only its own pool's verdict, by at most
+// that timeout, and never any other probe. Results are applied when the round
+// closes, all at once, which is what lets the guard see "most of the pool
+// failed in the same round". The next round starts one jittered interval
+// after the previous one started (or at once, if the round took longer).
+#include "health/prober.hh"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "health/freshness.hh"
+#include "health/http_client.hh"
+#include "health/http_probe.hh"
+#include "health/mass_failure.hh"
+#include "health/state_machine.hh"
+#include "health/tcp_probe.hh"
+#include "health/uv_timer.hh"
+
+namespace mirrorpool::health {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Enough parallelism for hundreds of mirrors at a 5s interval, few enough
+// sockets that a daemon never runs out of descriptors because of probing.
+constexpr std::size_t kMaxInFlight = 64;
+// Added to the longest timeout before start-up stops waiting for round one.
+constexpr milliseconds kFirstRoundGrace{500};
+constexpr double kJitter = 0.1;
+
+bool same_check(const CheckSpec& a, const CheckSpec& b) {
+  auto fields = [](const CheckSpec& c) {
+    return std::tie(c.type, c.port, c.host, c.path, c.expect_status, c.expect_body, c.interval,
+                    c.timeout, c.rise, c.fall, c.tls_min_days, c.ca_file, c.mass_failure_rounds,
+                    c.freshness.path, c.freshness.reference, c.freshness.max_lag);
+  };
+  return fields(a) == fields(b);
+}
+
+// Everything the prober knows about one target; survives reloads that leave
+// the target's key and check unchanged.
+struct TargetState {
+  explicit TargetState(Target t)
+      : target(std::move(t)), machine(target.check.rise, target.check.fall) {}
+  Target target;
+  StateMachine machine;
+  FreshnessTracker freshness;
+  TargetHealth health;
+  bool judged = false;
+  // Failures withheld from the state machine during a suspected mass
+  // failure; replayed if the failure turns out to be real.
+  unsigned held_failures = 0;
+  unsigned rounds_since_probe = 0;
+};
+
+struct Round {
+  struct Probe {
+    std::shared_ptr<TargetState> target;
+    std::optional<ProbeResult> main;
+    bool wants_freshness = false;
+    std::optional<HttpResponse> freshness;
+  };
+  unsigned generation = 0;
+  Clock::time_point started;
+  std::vector<Probe> probes;
+  std::map<std::string, std::optional<HttpResponse>> references;  // by URL
+  std::size_t outstanding = 0;
+};
+
+struct PoolState {
+  PoolState(uv_loop_t* loop, const std::string& name, unsigned mass_failure_rounds)
+      : name(name), guard(name, mass_failure_rounds), timer(loop) {}
+  std::string name;
+  std::vector<std::shared_ptr<TargetState>> targets;
+  milliseconds interval{0};
+  MassFailureGuard guard;
+  UvTimer timer;
+  // Bumped for every round and on stop: a completion carrying an older
+  // generation belongs to an abandoned round and is dropped.
+  unsigned generation = 0;
+  std::optional<Round> round;
+  bool first_round_done = false;
+};
+
+}  // namespace
+
+struct Prober::Impl {
+  Impl(uv_loop_t* l, PublishFn fn)
+      : loop(l), publish(std::move(fn)), tcp(l), http(l), first_round_timer(l) {}
+
+  using Launch = std::function<bool(const std::function<void()>& release)>;
+
+  void set_targets(std::vector<Target> list);
+  void start(std::function<void()> done);
+  void stop();
+
+  void schedule_round(const std::shared_ptr<PoolState>& pool, milliseconds after);
+  void start_round(const std::shared_ptr<PoolState>& pool);
+  void enqueue(Launch launch);
+  void pump();
+  void completed(const std::weak_ptr<PoolState>& weak, unsigned generation);
+  void close_round(PoolState& pool);
+  ProbeResult with_freshness(TargetState& target, const Round::Probe& probe, const Round& round,
+                             Clock::time_point now);
+  void rebuild_view();
+  void finish_first_round();
+  milliseconds jittered(milliseconds interval);
+
+  uv_loop_t* loop;
+  PublishFn publish;
+  TcpProber tcp;
+  HttpClient http;
+  UvTimer first_round_timer;
+  std::function<void()> on_first_round;
+  bool started = false;
+  bool first_round_done = false;
+  std::map<TargetKey, std::shared_ptr<TargetState>> targets;
+  std::map<std::string, std::shared_ptr<PoolState>> pools;
+  std::deque<Launch> queue;
+  std::size_t in_flight = 0;
+  // Collected until the first round completes, then published together.
+  std::vector<Transition> early_transitions;
+  std::vector<std::string> early_notices;
+  std::shared_ptr<const HealthView> view = std::make_shared<HealthView>();
+  std::mt19937 rng{std::random_device{}()};
+};
+
+milliseconds Prober::Impl::jittered(milliseconds interval) {
+  std::uniform_real_distribution<double> factor(1.0 - kJitter, 1.0 + kJitter);
+  return milliseconds(std::llround(static_cast<double>(interval.count()) * factor(rng)));
+}
+
+void Prober::Impl::set_targets(std::vector<Target> list) {
+  std::map<TargetKey, std::shared_ptr<TargetState>> next_targets;
+  std::map<std::string, std::vector<std::shared_ptr<TargetState>>> by_pool;
+  for (auto& target : list) {
+    auto old = targets.find(target.key);
+    std::shared_ptr<TargetState> state;
+    if (old != targets.end() && same_check(old->second->target.check, target.check) &&
+        old->second->target.family == target.family) {
+      state = old->second;
+    } else {
+      state = std::make_shared<TargetState>(std::move(target));
+    }
+    if (!next_targets.emplace(state->target.key, state).second) continue;  // duplicate key
+    by_pool[state->target.key.pool].push_back(state);
+  }
+
+  std::map<std::string, std::shared_ptr<PoolState>> next_pools;
+  std::vector<std::shared_ptr<PoolState>> fresh_pools;
+  for (auto& [name, members] : by_pool) {
+    auto old = pools.find(name);
+    if (old != pools.end() && old->second->targets == members) {
+      next_pools.emplace(name, old->second);
+      continue;
+    }
+    // A changed pool starts over: its round in flight is abandoned (the
+    // probes finish and are ignored) and new targets are probed at once.
+    unsigned mass_rounds = 0;
+    milliseconds interval = members.front()->target.check.interval;
+    for (const auto& member : members) {
+      mass_rounds = std::max(mass_rounds, member->target.check.mass_failure_rounds);
+      interval = std::min(interval, member->target.check.interval);
+    }
+    auto pool = std::make_shared<PoolState>(loop, name, mass_rounds);
+    pool->targets = members;
+    pool->interval = std::max(interval, milliseconds(1));
+    // Targets kept from the old pool need no first round again.
+    pool->first_round_done = std::all_of(members.begin(), members.end(),
+                                         [](const auto& member) { return member->judged; });
+    next_pools.emplace(name, pool);
+    fresh_pools.push_back(pool);
+  }
+  targets = std::move(next_targets);
+  pools = std::move(next_pools);
+  rebuild_view();
+  if (started) {
+    for (const auto& pool : fresh_pools) schedule_round(pool, milliseconds(0));
+  }
+}
+
+void Prober::Impl::start(std::function<void()> done) {
+  on_first_round = std::move(done);
+  started = true;
+  milliseconds longest{0};
+  for (const auto& [key, target] : targets)
+    longest = std::max(longest, target->target.check.timeout);
+  for (const auto& [name, pool] : pools) schedule_round(pool, milliseconds(0));
+  // With no targets (or all kept across a restart of probing) this fires at
+  // once, from the loop, so on_first_round never runs inside start().
+  const bool waiting = std::any_of(pools.begin(), pools.end(),
+                                   [](const auto& pool) { return !pool.second->first_round_done; });
+  first_round_timer.start(waiting ? longest + kFirstRoundGrace : milliseconds(0),
+                          [this] { finish_first_round(); });
+}
+
+void Prober::Impl::stop() {
+  started = false;
+  tcp.cancel_all();
+  http.cancel_all();
+  queue.clear();
+  in_flight = 0;
+  first_round_timer.stop();
+  for (auto& [name, pool] : pools) {
+    pool->timer.stop();
+    pool->round.reset();
+    ++pool->generation;
+  }
+}
+
+void Prober::Impl::schedule_round(const std::shared_ptr<PoolState>& pool, milliseconds after) {
+  std::weak_ptr<PoolState> weak = pool;
+  pool->timer.start(after, [this, weak] {
+    if (auto pool = weak.lock()) start_round(pool);
+  });
+}
+
+void Prober::Impl::start_round(const std::shared_ptr<PoolState>& pool) {
+  Round round;
+  round.generation = ++pool->generation;
+  round.started = Clock::now();
+  std::map<std::string, CheckSpec> reference_checks;
+  for (const auto& target : pool->targets) {
+    const CheckSpec& check = target->target.check;
+    const auto every =
+        std::max<int64_t>(1, std::llround(static_cast<double>(check.interval.count()) /
+                                          static_cast<double>(pool->interval.count())));
+    if (target->judged && ++target->rounds_since_probe < every) continue;
+    target->rounds_since_probe = 0;
+    round.probes.push_back({target, std::nullopt, check.freshness.enabled(), std::nullopt});
+    if (check.freshness.enabled()) {
+      round.references.emplace(check.freshness.reference, std::nullopt);
+      reference_checks.emplace(check.freshness.reference, check);
+    }
+  }
+  round.outstanding = round.probes.size() + round.references.size();
+  for (const auto& probe : round.probes) round.outstanding += probe.wants_freshness ? 1 : 0;
+  if (round.outstanding == 0) {
+    schedule_round(pool, jittered(pool->interval));
+    return;
+  }
+  const unsigned generation = round.generation;
+  const std::size_t count = round.probes.size();
+  pool->round = std::move(round);
+
+  std::weak_ptr<PoolState> weak = pool;
+  // The slot of a result in the round, checked against the generation so a
+  // late answer from an abandoned round lands nowhere.
+  auto round_of = [weak, generation]() -> std::pair<std::shared_ptr<PoolState>, Round*> {
+    auto pool = weak.lock();
+    if (!pool || !pool->round || pool->round->generation != generation) return {nullptr, nullptr};
+    return {pool, &*pool->round};
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    const Target target = pool->round->probes[i].target->target;
+    enqueue([this, round_of, target, i, weak, generation](const std::function<void()>& release) {
+      if (!round_of().second) return false;
+      auto on_result = [this, round_of, i, weak, generation, release](ProbeResult result) {
+        release();
+        auto [pool, round] = round_of();
+        if (!round) return;
+        round->probes[i].main = std::move(result);
+        completed(weak, generation);
+      };
+      if (target.check.type == CheckType::tcp) {
+        tcp.probe(target.key.address, target.check.port, target.check.timeout, on_result);
+      } else {
+        http.fetch(make_probe_request(target.check, target.key.address, target.check.path),
+                   [check = target.check, on_result](const HttpResponse& response) {
+                     on_result(judge_http(check, response));
+                   });
+      }
+      return true;
+    });
+    if (!pool->round->probes[i].wants_freshness) continue;
+    enqueue([this, round_of, target, i, weak, generation](const std::function<void()>& release) {
+      if (!round_of().second) return false;
+      const CheckSpec& check = target.check;
+      // The freshness file is fetched like the probe path, over https only
+      // when the check itself is https.
+      http.fetch(make_probe_request(check, target.key.address, check.freshness.path),
+                 [this, round_of, i, weak, generation, release](HttpResponse response) {
+                   release();
+                   auto [pool, round] = round_of();
+                   if (!round) return;
+                   round->probes[i].freshness = std::move(response);
+                   completed(weak, generation);
+                 });
+      return true;
+    });
+  }
+  for (const auto& reference : reference_checks) {
+    const std::string url = reference.first;
+    enqueue([this, round_of, url, request = make_reference_request(reference.second), weak,
+             generation](const std::function<void()>& release) {
+      if (!round_of().second) return false;
+      http.fetch(request, [this, round_of, url, weak, generation, release](HttpResponse response) {
+        release();
+        auto [pool, round] = round_of();
+        if (!round) return;
+        round->references[url] = std::move(response);
+        completed(weak, generation);
+      });
+      return true;
+    });
+  }
+}
+
+void Prober::Impl::enqueue(Launch launch) {
+  queue.push_back(std::move(launch));
+  pump();
+}
+
+void Prober::Impl::pump() {
+  while (in_flight < kMaxInFlight && !queue.empty()) {
+    Launch launch = std::move(queue.front());
+    queue.pop_front();
+    ++in_flight;
+    // Released exactly once, by the probe's completion; probes of abandoned
+    // rounds are not launched at all.
+    if (!launch([this] {
+          if (in_flight > 0) --in_flight;
+          pump();
+        }))
+      --in_flight;
+  }
+}
+
+void Prober::Impl::completed(const std::weak_ptr<PoolState>& weak, unsigned generation) {
+  auto pool = weak.lock();
+  if (!pool || !pool->round || pool->round->generation != generation) return;
+  if (--pool->round->outstanding == 0) close_round(*pool);
+}
+
+ProbeResult Prober::Impl::with_freshness(TargetState& target, const Round::Probe& probe,
+                                         const Round& round, Clock::time_point now) {
+  ProbeResult result = *probe.main;
+  if (!result.ok || !probe.wants_freshness || !probe.freshness) return result;
+  const HttpResponse& mine = *probe.freshness;
+  const Freshness& spec = target.target.check.freshness;
+  if (!mine.transferred) {
+    result.ok = false;
+    result.reason = fmt::format("freshness: {}", mine.error);
+    return result;
+  }
+  if (mine.status != 200) {
+    result.ok = false;
+    result.reason = fmt::format("freshness: http {}", mine.status);
+    return result;
+  }
+  auto ref = round.references.find(spec.reference);
+  const bool comparable = ref != round.references.end() && ref->second &&
+                          ref->second->transferred && ref->second->status == 200;
+  // Without a reference this round the last verdict stands: an outage of the
+  // primary must not make every mirror fresh, or stale.
+  const bool stale =
+      comparable ? target.freshness.observe(mine.body == ref->second->body, now, spec.max_lag)
+                 : target.freshness.stale();
+  if (stale) {
+    result.ok = false;
+    result.reason = "stale";
+  }
+  return result;
+}
+
+void Prober::Impl::close_round(PoolState& pool) {
+  Round round = std::move(*pool.round);
+  pool.round.reset();
+  const auto now = Clock::now();
+  const auto wall = std::chrono::system_clock::now();
+
+  std::vector<ProbeResult> results;
+  results.reserve(round.probes.size());
+  std::size_t failed_while_up = 0;
+  for (const auto& probe : round.probes) {
+    results.push_back(with_freshness(*probe.target, probe, round, now));
+    // A target's first result is not a failure "while up": there is no
+    // previous state to keep, and the first answer must be measured.
+    if (!results.back().ok && probe.target->judged && probe.target->machine.is_up())
+      ++failed_while_up;
+  }
+  const MassFailureVerdict verdict = pool.guard.judge(round.probes.size(), failed_while_up);
+
+  std::vector<Transition> transitions;
+  bool changed = false;
+  for (std::size_t i = 0; i < round.probes.size(); ++i) {
+    TargetState& target = *round.probes[i].target;
+    const ProbeResult& result = results[i];
+    const bool was_up = target.machine.is_up();
+    std::optional<StateChange> change;
+    if (result.ok) {
+      target.held_failures = 0;
+      change = target.machine.observe(true, result.reason);
+    } else if (verdict.hold && target.judged && was_up) {
+      ++target.held_failures;
+    } else {
+      // Failures held back earlier count now that they are believed.
+      const unsigned failures = target.held_failures + 1;
+      target.held_failures = 0;
+      for (unsigned n = 0; n < failures; ++n) {
+        if (auto c = target.machine.observe(false, result.reason)) change = std::move(c);
+      }
+    }
+    target.judged = true;
+
+    TargetHealth& health = target.health;
+    const TargetHealth before = health;
+    health.up = target.machine.is_up();
+    health.last_check = wall;
+    health.latency = result.latency;
+    health.tls_days_left = result.tls_days_left;
+    if (result.ok) health.last_success = wall;
+    // A down target keeps the reason it went down for until it is up again.
+    if (!result.ok || health.up) health.reason = result.reason;
+    changed = changed || before.up != health.up || before.reason != health.reason ||
+              before.tls_days_left != health.tls_days_left;
+    if (was_up != health.up) {
+      transitions.push_back(
+          Transition{target.target.key, health.up, change ? change->reason : result.reason, wall});
+    }
+  }
+  std::vector<std::string> notices;
+  if (verdict.notice) notices.push_back(*verdict.notice);
+
+  rebuild_view();
+  const auto next = jittered(pool.interval) -
+                    std::chrono::duration_cast<milliseconds>(Clock::now() - round.started);
+  for (auto& [name, state] : pools) {
+    if (state.get() == &pool) schedule_round(state, std::max(next, milliseconds(0)));
+  }
+  pool.first_round_done = true;
+
+  // Publishing runs daemon code, which may reload targets: nothing below
+  // touches `pool` again.
+  if (!first_round_done) {
+    std::move(transitions.begin(), transitions.end(), std::back_inserter(early_transitions));
+    std::move(notices.begin(), notices.end(), std::back_inserter(early_notices));
+    const bool all_done = std::all_of(pools.begin(), pools.end(),
+                                      [](const auto& p) { return p.second->first_round_done; });
+    if (all_done) finish_first_round();
+    return;
+  }
+  if (changed || !transitions.empty() || !notices.empty())
+    publish(view, std::move(transitions), std::move(notices));
+}
+
+void Prober::Impl::rebuild_view() {
+  std::map<TargetKey, TargetHealth> healths;
+  for (const auto& [key, target] : targets) {
+    if (target->judged) healths.emplace(key, target->health);
+  }
+  view = std::make_shared<const HealthView>(std::move(healths));
+}
+
+void Prober::Impl::finish_first_round() {
+  if (first_round_done) return;
+  first_round_done = true;
+  first_round_timer.stop();
+  auto transitions = std::move(early_transitions);
+  auto notices = std::move(early_notices);
+  early_transitions.clear();
+  early_notices.clear();
+  auto done = std::move(on_first_round);
+  on_first_round = nullptr;
+  publish(view, std::move(transitions), std::move(notices));
+  if (done) done();
+}
+
+Prober::Prober(uv_loop_t* loop, PublishFn publish)
+    : impl_(std::make_unique<Impl>(loop, std::move(publish))) {}
+
+Prober::~Prober() {
+  impl_->stop();
+}
+
+void Prober::set_targets(std::vector<Target> targets) {
+  impl_->set_targets(std::move(targets));
+}
+
+void Prober::start(std::function<void()> on_first_round) {
+  impl_->start(std::move(on_first_round));
+}
+
+void Prober::stop() {
+  impl_->stop();
+}
+
+std::shared_ptr<const HealthView> Prober::view() const {
+  return impl_->view;
+}
+
+}  // namespace mirrorpool::health

@@ -1,0 +1,851 @@
+// Unit tests of the configuration layer: durations, endpoints, prefixes, every
+// key of SPEC §3 with its defaults and overrides, located diagnostics, and the
+// example configs shipped in packaging/.
+#include <netinet/in.h>
+
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "dnsd/config.hh"
+#include "dnsd/config_preview.hh"
+#include "dnsd/duration.hh"
+#include "zones/pool.hh"
+#include "zones/zone.hh"
+
+namespace mirrorpool::dnsd {
+namespace {
+
+using health::CheckType;
+using health::Duration;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// Lines 1-5 of most test configs: the smallest valid one.
+constexpr std::string_view kBase = R"([server]
+listen = ["127.0.0.1:5353"]
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+)";
+
+// kBase plus a pool on lines 6-7; extra starts on line 8.
+std::string with_pool(std::string_view extra) {
+  return std::string(kBase) + "[[pool]]\nname = \"dl.pool.example.\"\n" + std::string(extra);
+}
+
+std::string joined(const zones::Diagnostics& diags) {
+  std::string out;
+  for (const auto& d : diags) out += d.to_string() + "\n";
+  return out;
+}
+
+Config parse_ok(std::string_view text, const std::string& path = "test.toml") {
+  zones::Diagnostics diags;
+  auto config = parse_config(text, path, diags);
+  INFO(joined(diags));
+  REQUIRE(config);
+  REQUIRE(diags.empty());
+  return *config;
+}
+
+zones::Diagnostics parse_bad(std::string_view text) {
+  zones::Diagnostics diags;
+  CHECK_FALSE(parse_config(text, "test.toml", diags));
+  CHECK_FALSE(diags.empty());
+  return diags;
+}
+
+TEST_CASE("durations") {
+  CHECK(parse_duration("250ms") == milliseconds(250));
+  CHECK(parse_duration("5s") == seconds(5));
+  CHECK(parse_duration("2m") == minutes(2));
+  CHECK(parse_duration("1h") == hours(1));
+  CHECK(parse_duration("1d") == hours(24));
+  CHECK(parse_duration("0s") == milliseconds(0));
+  CHECK(parse_duration("1m30s") == seconds(90));
+  CHECK(parse_duration("1d2h3m4s5ms") == milliseconds(93'784'005));
+  CHECK(parse_duration("90s") == seconds(90));
+  for (std::string_view bad :
+       {"", "5", "s", "ms", "5x", "5S", "1s1m", "1m1m", "1ms1s", "-5s", "+5s", " 5s", "5s ", "5 s",
+        "1.5s", "5sec", "99999999999999999999s", "9223372036854775807d"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_duration(bad));
+  }
+  CHECK(format_duration(seconds(90)) == "1m30s");
+  CHECK(format_duration(milliseconds(100)) == "100ms");
+  CHECK(format_duration(milliseconds(0)) == "0ms");
+  for (auto d : {milliseconds(1), milliseconds(93'784'005), milliseconds(86'400'000)}) {
+    CHECK(parse_duration(format_duration(d)) == d);
+  }
+}
+
+TEST_CASE("endpoints") {
+  auto v4 = Endpoint::parse("127.0.0.1:5353");
+  REQUIRE(v4);
+  CHECK(v4->address.family == AF_INET);
+  CHECK(v4->port == 5353);
+  CHECK(v4->text == "127.0.0.1:5353");
+  const sockaddr_storage ss4 = v4->sockaddr();
+  const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss4);
+  CHECK(sin->sin_family == AF_INET);
+  CHECK(ntohs(sin->sin_port) == 5353);
+  CHECK(ntohl(sin->sin_addr.s_addr) == 0x7f000001);
+  CHECK(v4->sockaddr_len() == sizeof(sockaddr_in));
+
+  auto v6 = Endpoint::parse("[::1]:53");
+  REQUIRE(v6);
+  CHECK(v6->address.family == AF_INET6);
+  CHECK(v6->port == 53);
+  const sockaddr_storage ss6 = v6->sockaddr();
+  const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss6);
+  CHECK(sin6->sin6_family == AF_INET6);
+  CHECK(ntohs(sin6->sin6_port) == 53);
+  CHECK(sin6->sin6_addr.s6_addr[15] == 1);
+  CHECK(v6->sockaddr_len() == sizeof(sockaddr_in6));
+
+  for (std::string_view bad :
+       {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:5x", "::1:53",
+        "[::1]", "[::1]53", "[127.0.0.1]:53", "localhost:53", "[::1:53", "127.0.0.1:-1"}) {
+    INFO(bad);
+    CHECK_FALSE(Endpoint::parse(bad));
+  }
+}
+
+TEST_CASE("prefixes") {
+  auto net = Prefix::parse("192.0.2.0/24");
+  REQUIRE(net);
+  CHECK(net->length == 24);
+  CHECK(net->contains(*zones::Address::parse("192.0.2.77")));
+  CHECK_FALSE(net->contains(*zones::Address::parse("192.0.3.1")));
+  CHECK_FALSE(net->contains(*zones::Address::parse("2001:db8::1")));
+
+  auto host = Prefix::parse("127.0.0.1");
+  REQUIRE(host);
+  CHECK(host->length == 32);
+  CHECK(host->contains(*zones::Address::parse("127.0.0.1")));
+  CHECK_FALSE(host->contains(*zones::Address::parse("127.0.0.2")));
+
+  auto v6 = Prefix::parse("2001:db8::/32");
+  REQUIRE(v6);
+  CHECK(v6->contains(*zones::Address::parse("2001:db8:ffff::1")));
+  CHECK_FALSE(v6->contains(*zones::Address::parse("2001:db9::1")));
+
+  auto all = Prefix::parse("0.0.0.0/0");
+  REQUIRE(all);
+  CHECK(all->contains(*zones::Address::parse("203.0.113.9")));
+
+  for (std::string_view bad : {"", "192.0.2.0/", "192.0.2.0/33", "2001:db8::/129", "192.0.2.1/24",
+                               "192.0.2.0/2x", "example.org/24"}) {
+    INFO(bad);
+    CHECK_FALSE(Prefix::parse(bad));
+  }
+}
+
+TEST_CASE("defaults") {
+  const Config c = parse_ok(with_pool(R"([[pool.mirror]]
+id = "m1"
+addresses = ["192.0.2.1"]
+)"));
+  CHECK(c.path == "test.toml");
+  REQUIRE(c.server.listen.size() == 1);
+  CHECK(c.server.listen[0].text == "127.0.0.1:5353");
+  CHECK(c.server.workers == 0);
+  CHECK(c.server.control_socket == "/run/mirrorpool/control.sock");
+  CHECK(c.server.state_dir == "/var/lib/mirrorpool");
+  CHECK_FALSE(c.server.http_listen);
+  CHECK(c.server.user == "nobody");
+  CHECK(c.server.tcp_idle_timeout_ms == 10000);
+  CHECK(c.server.tcp_max_clients == 1000);
+  CHECK(c.server.udp_max_size == 1232);
+  CHECK(c.server.rrl.responses_per_second == 0);
+  REQUIRE(c.zones.size() == 1);
+  CHECK(c.zones[0].origin.to_text() == "pool.example.");
+  CHECK(c.zones[0].file == "pool.example.zone");
+  CHECK(c.zones[0].notify.empty());
+  CHECK(c.zones[0].allow_transfer.empty());
+  CHECK(c.zones[0].tsig.empty());
+  CHECK(c.zones[0].pos.line == 3);
+  CHECK(c.tsig.empty());
+
+  REQUIRE(c.pools.size() == 1);
+  const PoolConfig& p = c.pools[0];
+  CHECK(p.def.name.to_text() == "dl.pool.example.");
+  CHECK(p.def.ttl == 30);
+  CHECK(p.def.max_answers == 4);
+  CHECK(p.def.when_all_down == zones::WhenAllDown::serve_all);
+  CHECK(p.def.min_healthy == 1);
+  CHECK(p.def.pos.line == 6);
+  CHECK(p.weight_policy == WeightPolicy::static_weights);
+  CHECK(p.mirrors_json.empty());
+  CHECK(p.check.type == CheckType::http);
+  CHECK(p.check.port == 80);
+  CHECK(p.check.host == "dl.pool.example");
+  CHECK(p.check.path == "/");
+  CHECK(p.check.expect_status == std::vector<int>{200});
+  CHECK(p.check.expect_body.empty());
+  CHECK(p.check.interval == seconds(5));
+  CHECK(p.check.timeout == seconds(2));
+  CHECK(p.check.rise == 2);
+  CHECK(p.check.fall == 2);
+  CHECK(p.check.tls_min_days == 7);
+  CHECK(p.check.ca_file.empty());
+  CHECK(p.check.mass_failure_rounds == 3);
+  CHECK_FALSE(p.check.freshness.enabled());
+
+  REQUIRE(p.def.mirrors.size() == 1);
+  REQUIRE(p.mirror_checks.size() == 1);
+  const zones::MirrorDef& m = p.def.mirrors[0];
+  CHECK(m.id == "m1");
+  REQUIRE(m.addresses.size() == 1);
+  CHECK(m.addresses[0].text == "192.0.2.1");
+  CHECK(m.weight == 1);
+  CHECK(m.capacity == zones::Capacity::normal);
+  CHECK(m.email.empty());
+  CHECK(m.pos.line == 8);
+  CHECK(p.mirror_checks[0].host == "dl.pool.example");
+  CHECK(p.mirror_checks[0].port == 80);
+}
+
+TEST_CASE("a pool-less config is valid and https defaults to port 443") {
+  CHECK(parse_ok(kBase).pools.empty());
+  const Config c = parse_ok(with_pool("[pool.check]\ntype = \"https\"\n"));
+  CHECK(c.pools[0].check.port == 443);
+}
+
+TEST_CASE("every supported key round-trips") {
+  const Config c = parse_ok(R"(
+[server]
+listen = ["127.0.0.1:5353", "[::1]:5353"]
+workers = 4
+control_socket = "/tmp/mp/control.sock"
+state_dir = "/tmp/mp/state"
+user = "mirrorpool"
+tcp_idle_timeout = "1m30s"
+tcp_max_clients = 50
+udp_max_size = 4096
+
+[[zone]]
+origin = "Pool.Example."
+file = "zones/pool.example.zone"
+
+[[zone]]
+origin = "other.example."
+file = "/var/lib/zones/other.zone"
+
+[[pool]]
+name = "dl.pool.example."
+ttl = 60
+max_answers = 8
+when_all_down = "serve-last-good"
+min_healthy = 2
+weight_policy = "static"
+
+[pool.check]
+type = "https"
+port = 8443
+host = "download.example"
+path = "/tails/"
+expect_status = [200, 204]
+expect_body = "Tails"
+interval = "10s"
+timeout = "3s"
+rise = 3
+fall = 4
+tls_min_days = 14
+ca_file = "ca.pem"
+mass_failure_rounds = 5
+
+[pool.check.freshness]
+path = "/tails/latest.json"
+reference = "https://primary.example/tails/latest.json"
+max_lag = "1h30m"
+
+[[pool.mirror]]
+id = "mirror-1"
+addresses = ["192.0.2.10", "2001:DB8::10"]
+weight = 5
+capacity = "huge"
+email = "admin@mirror-1.example"
+notes = "fast"
+
+[[pool]]
+name = "www.other.example."
+when_all_down = "servfail"
+[[pool.mirror]]
+id = "a"
+addresses = ["198.51.100.1"]
+weight = 0
+[[pool]]
+name = "x.other.example."
+when_all_down = "nodata"
+)",
+                            "/etc/mirrorpool/mirrorpool.toml");
+  CHECK(c.path == "/etc/mirrorpool/mirrorpool.toml");
+  const ServerConfig& s = c.server;
+  REQUIRE(s.listen.size() == 2);
+  CHECK(s.listen[0].address.text == "127.0.0.1");
+  CHECK(s.listen[1].address.family == AF_INET6);
+  CHECK(s.listen[1].port == 5353);
+  CHECK(s.workers == 4);
+  CHECK(s.control_socket == "/tmp/mp/control.sock");
+  CHECK(s.state_dir == "/tmp/mp/state");
+  CHECK(s.user == "mirrorpool");
+  CHECK(s.tcp_idle_timeout_ms == 90000);
+  CHECK(s.tcp_max_clients == 50);
+  CHECK(s.udp_max_size == 4096);
+
+  REQUIRE(c.zones.size() == 2);
+  CHECK(c.zones[0].origin.to_text() == "pool.example.");
+  CHECK(c.zones[0].file == "/etc/mirrorpool/zones/pool.example.zone");
+  CHECK(c.zones[1].file == "/var/lib/zones/other.zone");
+
+  REQUIRE(c.pools.size() == 3);
+  const PoolConfig& p = c.pools[0];
+  CHECK(p.def.ttl == 60);
+  CHECK(p.def.max_answers == 8);
+  CHECK(p.def.when_all_down == zones::WhenAllDown::serve_last_good);
+  CHECK(p.def.min_healthy == 2);
+  CHECK(p.weight_policy == WeightPolicy::static_weights);
+  const health::CheckSpec& k = p.check;
+  CHECK(k.type == CheckType::https);
+  CHECK(k.port == 8443);
+  CHECK(k.host == "download.example");
+  CHECK(k.path == "/tails/");
+  CHECK(k.expect_status == std::vector<int>{200, 204});
+  CHECK(k.expect_body == "Tails");
+  CHECK(k.interval == seconds(10));
+  CHECK(k.timeout == seconds(3));
+  CHECK(k.rise == 3);
+  CHECK(k.fall == 4);
+  CHECK(k.tls_min_days == 14);
+  CHECK(k.ca_file == "/etc/mirrorpool/ca.pem");
+  CHECK(k.mass_failure_rounds == 5);
+  CHECK(k.freshness.enabled());
+  CHECK(k.freshness.path == "/tails/latest.json");
+  CHECK(k.freshness.reference == "https://primary.example/tails/latest.json");
+  CHECK(k.freshness.max_lag == minutes(90));
+
+  const zones::MirrorDef& m = p.def.mirrors.at(0);
+  CHECK(m.id == "mirror-1");
+  REQUIRE(m.addresses.size() == 2);
+  CHECK(m.addresses[1].family == AF_INET6);
+  CHECK(m.addresses[1].text == "2001:db8::10");
+  CHECK(m.weight == 5);
+  CHECK(m.capacity == zones::Capacity::huge);
+  CHECK(m.email == "admin@mirror-1.example");
+  CHECK(m.notes == "fast");
+  CHECK(p.mirror_checks.at(0).freshness.max_lag == minutes(90));
+  CHECK(p.mirror_checks.at(0).port == 8443);
+
+  CHECK(c.pools[1].def.when_all_down == zones::WhenAllDown::servfail);
+  CHECK(c.pools[1].def.mirrors.at(0).weight == 0);
+  CHECK(c.pools[1].check.host == "www.other.example");
+  CHECK(c.pools[2].def.when_all_down == zones::WhenAllDown::nodata);
+}
+
+TEST_CASE("per-mirror overrides of [pool.check]") {
+  const Config c = parse_ok(with_pool(R"([pool.check]
+type = "https"
+path = "/tails/"
+interval = "10s"
+[pool.check.freshness]
+path = "/tails/latest.json"
+reference = "https://primary.example/tails/latest.json"
+
+[[pool.mirror]]
+id = "inherits"
+addresses = ["192.0.2.1"]
+
+[[pool.mirror]]
+id = "plain-http"
+addresses = ["192.0.2.2"]
+type = "http"
+
+[[pool.mirror]]
+id = "everything"
+addresses = ["192.0.2.3"]
+port = 8443
+host = "mirror3.example"
+path = "/pub/tails/"
+expect_status = [200, 301]
+expect_body = "ok"
+interval = "30s"
+timeout = "20s"
+rise = 5
+fall = 6
+tls_min_days = 0
+ca_file = "/etc/ssl/mirror3.pem"
+mass_failure_rounds = 7
+[pool.mirror.freshness]
+path = "/pub/tails/latest.json"
+max_lag = "30m"
+)"));
+  const PoolConfig& p = c.pools.at(0);
+  REQUIRE(p.mirror_checks.size() == 3);
+  CHECK(p.check.port == 443);
+
+  const health::CheckSpec& a = p.mirror_checks[0];
+  CHECK(a.type == CheckType::https);
+  CHECK(a.port == 443);
+  CHECK(a.host == "dl.pool.example");
+  CHECK(a.path == "/tails/");
+  CHECK(a.interval == seconds(10));
+  CHECK(a.freshness.path == "/tails/latest.json");
+
+  // https → 443 is decided after the overrides: this one falls back to 80.
+  const health::CheckSpec& b = p.mirror_checks[1];
+  CHECK(b.type == CheckType::http);
+  CHECK(b.port == 80);
+  CHECK(b.path == "/tails/");
+
+  const health::CheckSpec& e = p.mirror_checks[2];
+  CHECK(e.type == CheckType::https);
+  CHECK(e.port == 8443);
+  CHECK(e.host == "mirror3.example");
+  CHECK(e.path == "/pub/tails/");
+  CHECK(e.expect_status == std::vector<int>{200, 301});
+  CHECK(e.expect_body == "ok");
+  CHECK(e.interval == seconds(30));
+  CHECK(e.timeout == seconds(20));
+  CHECK(e.rise == 5);
+  CHECK(e.fall == 6);
+  CHECK(e.tls_min_days == 0);
+  CHECK(e.ca_file == "/etc/ssl/mirror3.pem");
+  CHECK(e.mass_failure_rounds == 7);
+  CHECK(e.freshness.path == "/pub/tails/latest.json");
+  CHECK(e.freshness.reference == "https://primary.example/tails/latest.json");
+  CHECK(e.freshness.max_lag == minutes(30));
+
+  // The pool's own check is untouched by its mirrors.
+  CHECK(p.check.path == "/tails/");
+  CHECK(p.check.timeout == seconds(2));
+}
+
+TEST_CASE("a pool-level port stays when a mirror switches to https") {
+  const Config c = parse_ok(with_pool(R"([pool.check]
+port = 8080
+[[pool.mirror]]
+id = "m"
+addresses = ["192.0.2.1"]
+type = "https"
+)"));
+  CHECK(c.pools[0].mirror_checks[0].port == 8080);
+}
+
+TEST_CASE("relative file names resolve against the config file's directory") {
+  CHECK(parse_ok(kBase, "mirrorpool.toml").zones[0].file == "pool.example.zone");
+  CHECK(parse_ok(kBase, "conf/mirrorpool.toml").zones[0].file == "conf/pool.example.zone");
+  CHECK(parse_ok(kBase, "/etc/mirrorpool/mirrorpool.toml").zones[0].file ==
+        "/etc/mirrorpool/pool.example.zone");
+}
+
+struct BadCase {
+  std::string text;
+  std::string expected;  // substring of the joined diagnostics
+};
+
+TEST_CASE("bad configs are reported at file:line:col") {
+  const std::string server_head = "[server]\nlisten = [\"127.0.0.1:5353\"]\n";
+  const std::string zone_tail = "[[zone]]\norigin = \"pool.example.\"\nfile = \"z\"\n";
+  const std::vector<BadCase> cases = {
+      // Syntax.
+      {"[server\n", "test.toml:1:8: error: TOML syntax error in table header: expected ']'"},
+      {"a = 1\na = 2\n",
+       "test.toml:2:5: error: TOML syntax error in key-value pair: cannot "
+       "redefine existing integer 'a'"},
+      // Structure.
+      {"", "test.toml:1:1: error: no [[zone]] defined"},
+      {std::string(kBase) + "foo = 1\n", "test.toml:6:1: error: unknown key 'foo' in [[zone]]"},
+      {std::string(kBase) + "[bar]\n", "test.toml:6:2: error: unknown key 'bar' at the top level"},
+      {zone_tail, "test.toml:1:1: error: missing required key 'listen' in [server]"},
+      {"[server]\nlisten = []\n" + zone_tail,
+       "test.toml:2:1: error: 'listen' in [server] is empty"},
+      {"[server]\nworkers = 1\n" + zone_tail,
+       "test.toml:1:1: error: missing required key 'listen' in [server]"},
+      {server_head, "test.toml:1:1: error: no [[zone]] defined"},
+      {server_head + "[zone]\norigin = \"a.\"\n",
+       "test.toml:3:1: error: 'zone' must be an array of tables"},
+      {server_head + "[[zone]]\norigin = \"pool.example.\"\n",
+       "test.toml:3:1: error: missing required key 'file' in [[zone]]"},
+      {server_head + "[[zone]]\nfile = \"z\"\n",
+       "test.toml:3:1: error: missing required key 'origin' in [[zone]]"},
+      {server_head + zone_tail + zone_tail,
+       "test.toml:7:10: error: duplicate zone origin 'pool.example.' (first defined at line 3)"},
+      {server_head + "[[zone]]\norigin = \"pool.example\"\nfile = \"z\"\n",
+       "test.toml:4:10: error: 'origin' in [[zone]] is not a valid absolute domain name: "
+       "\"pool.example\" (it must end with a dot)"},
+      // [server] values.
+      {"[server]\nlisten = [\"127.0.0.1\"]\n" + zone_tail,
+       "test.toml:2:11: error: 'listen' in [server] has an invalid endpoint \"127.0.0.1\""},
+      {"[server]\nlisten = [\"::1:53\"]\n" + zone_tail, "test.toml:2:11: error: 'listen'"},
+      {"[server]\nlisten = [\"127.0.0.1:0\"]\n" + zone_tail, "test.toml:2:11: error: 'listen'"},
+      {"[server]\nlisten = [\"127.0.0.1:53\", \"127.0.0.1:53\"]\n" + zone_tail,
+       "test.toml:2:27: error: 'listen' in [server] lists \"127.0.0.1:53\" twice"},
+      {"[server]\nlisten = [53]\n" + zone_tail,
+       "test.toml:2:11: error: 'listen' in [server] must contain only strings, not an integer"},
+      {"[server]\nlisten = \"127.0.0.1:53\"\n" + zone_tail,
+       "test.toml:2:10: error: 'listen' in [server] must be an array of strings, not a string"},
+      {server_head + "workers = 257\n" + zone_tail,
+       "test.toml:3:11: error: 'workers' in [server] must be between 0 and 256 (got 257)"},
+      {server_head + "workers = \"4\"\n" + zone_tail,
+       "test.toml:3:11: error: 'workers' in [server] must be an integer, not a string"},
+      {server_head + "udp_max_size = 511\n" + zone_tail,
+       "test.toml:3:16: error: 'udp_max_size' in [server] must be between 512 and 65535"},
+      {server_head + "tcp_max_clients = 0\n" + zone_tail,
+       "test.toml:3:19: error: 'tcp_max_clients' in [server] must be between 1 and 1000000"},
+      {server_head + "tcp_idle_timeout = \"10\"\n" + zone_tail,
+       "test.toml:3:20: error: 'tcp_idle_timeout' in [server] is not a valid duration: \"10\""},
+      {server_head + "tcp_idle_timeout = 10\n" + zone_tail,
+       "test.toml:3:20: error: 'tcp_idle_timeout' in [server] must be a duration string"},
+      {server_head + "control_socket = \"\"\n" + zone_tail,
+       "test.toml:3:18: error: 'control_socket' in [server] must not be empty"},
+      {server_head + "listne = []\n" + zone_tail,
+       "test.toml:3:1: error: unknown key 'listne' in [server]"},
+      // [[pool]] values.
+      {std::string(kBase) + "[[pool]]\nttl = 30\n",
+       "test.toml:6:1: error: missing required key 'name' in [[pool]]"},
+      {with_pool("ttl = 2147483648\n"),
+       "test.toml:8:7: error: 'ttl' in [[pool]] must be between 0 and 2147483647"},
+      {with_pool("ttl = -1\n"), "test.toml:8:7: error: 'ttl' in [[pool]] must be between"},
+      {with_pool("max_answers = 0\n"),
+       "test.toml:8:15: error: 'max_answers' in [[pool]] must be between 1 and 64 (got 0)"},
+      {with_pool("max_answers = 65\n"), "test.toml:8:15: error: 'max_answers'"},
+      {with_pool("min_healthy = 0\n"), "test.toml:8:15: error: 'min_healthy'"},
+      {with_pool("when_all_down = \"panic\"\n"),
+       "test.toml:8:17: error: 'when_all_down' in [[pool]] must be one of \"serve-all\", "
+       "\"serve-last-good\", \"servfail\", \"nodata\" (got \"panic\")"},
+      {with_pool("weight_policy = \"random\"\n"), "test.toml:8:17: error: 'weight_policy'"},
+      {with_pool("[[pool]]\nname = \"dl.pool.example.\"\n"),
+       "test.toml:9:8: error: duplicate pool 'dl.pool.example.' (first defined at line 6)"},
+      {with_pool("extra = true\n"), "test.toml:8:1: error: unknown key 'extra' in [[pool]]"},
+      // [pool.check] values.
+      {with_pool("[pool.check]\ntype = \"ftp\"\n"),
+       "test.toml:9:8: error: 'type' in [pool.check] must be one of \"tcp\", \"http\", \"https\""},
+      {with_pool("[pool.check]\nport = 0\n"),
+       "test.toml:9:8: error: 'port' in [pool.check] must be between 1 and 65535 (got 0)"},
+      {with_pool("[pool.check]\nport = 65536\n"), "test.toml:9:8: error: 'port'"},
+      {with_pool("[pool.check]\nrise = 0\n"),
+       "test.toml:9:8: error: 'rise' in [pool.check] must be between 1 and 100"},
+      {with_pool("[pool.check]\nfall = 101\n"), "test.toml:9:8: error: 'fall'"},
+      {with_pool("[pool.check]\ninterval = \"99ms\"\n"),
+       "test.toml:9:12: error: 'interval' in [pool.check] must be between 100ms and 1d (got 99ms)"},
+      {with_pool("[pool.check]\ninterval = \"5 s\"\n"),
+       "test.toml:9:12: error: 'interval' in [pool.check] is not a valid duration"},
+      {with_pool("[pool.check]\ntimeout = \"0s\"\n"), "test.toml:9:11: error: 'timeout'"},
+      {with_pool("[pool.check]\ntimeout = \"5s\"\n"),
+       "test.toml:9:11: error: 'timeout' (5s) must be shorter than 'interval' (5s)"},
+      {with_pool("[pool.check]\ninterval = \"1s\"\n"),
+       "test.toml:9:12: error: 'timeout' (2s) must be shorter than 'interval' (1s)"},
+      {with_pool("[pool.check]\nexpect_status = [200, 600]\n"),
+       "test.toml:9:23: error: 'expect_status' in [pool.check] must contain HTTP status codes "
+       "between 100 and 599"},
+      {with_pool("[pool.check]\nexpect_status = []\n"),
+       "test.toml:9:17: error: 'expect_status' in [pool.check] must list at least one"},
+      {with_pool("[pool.check]\nexpect_status = 200\n"),
+       "test.toml:9:17: error: 'expect_status' in [pool.check] must be an array"},
+      {with_pool("[pool.check]\ntls_min_days = 3651\n"),
+       "test.toml:9:16: error: 'tls_min_days' in [pool.check] must be between 0 and 3650"},
+      {with_pool("[pool.check]\nmass_failure_rounds = 0\n"),
+       "test.toml:9:23: error: 'mass_failure_rounds'"},
+      {with_pool("[pool.check]\npath = \"tails/\"\n"),
+       "test.toml:9:8: error: 'path' in [pool.check] must start with '/' (got \"tails/\")"},
+      {with_pool("[pool.check]\nhost = \"dl.pool.example.\"\n"),
+       "test.toml:9:8: error: 'host' in [pool.check] is not a valid host name"},
+      {with_pool("[pool.check]\nfoo = 1\n"),
+       "test.toml:9:1: error: unknown key 'foo' in [pool.check]"},
+      {with_pool("[pool.check.freshness]\npath = \"/latest.json\"\n"),
+       "test.toml:8:1: error: freshness needs both 'path'"},
+      {with_pool("[pool.check.freshness]\npath = \"/l\"\nreference = \"ftp://x/l\"\n"),
+       "test.toml:10:13: error: 'reference' in [pool.check.freshness] must be an http:// or "
+       "https:// URL"},
+      {with_pool("[pool.check.freshness]\nmax_lag = \"0s\"\n"),
+       "test.toml:9:11: error: 'max_lag' in [pool.check.freshness] must be between 1s and 365d"},
+      {with_pool("[pool.check.freshness]\nlag = \"1h\"\n"),
+       "test.toml:9:1: error: unknown key 'lag' in [pool.check.freshness]"},
+      // [[pool.mirror]] values.
+      {with_pool("[[pool.mirror]]\naddresses = [\"192.0.2.1\"]\n"),
+       "test.toml:8:1: error: missing required key 'id' in [[pool.mirror]]"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\n"),
+       "test.toml:8:1: error: missing required key 'addresses' in [[pool.mirror]]"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = []\n"),
+       "test.toml:10:13: error: 'addresses' in [[pool.mirror]] must list at least one address"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.300\"]\n"),
+       "test.toml:10:14: error: 'addresses' in [[pool.mirror]] has an invalid IPv4 or IPv6 "
+       "address \"192.0.2.300\""},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\", \"192.0.2.1\"]\n"),
+       "test.toml:10:27: error: address 192.0.2.1 is listed twice"},
+      {with_pool("[[pool.mirror]]\nid = \"a\"\naddresses = [\"192.0.2.1\"]\n"
+                 "[[pool.mirror]]\nid = \"b\"\naddresses = [\"192.0.2.1\"]\n"),
+       "test.toml:13:14: error: address 192.0.2.1 already belongs to mirror 'a'"},
+      {with_pool("[[pool.mirror]]\nid = \"a\"\naddresses = [\"192.0.2.1\"]\n"
+                 "[[pool.mirror]]\nid = \"a\"\naddresses = [\"192.0.2.2\"]\n"),
+       "test.toml:12:6: error: duplicate mirror id 'a' in pool 'dl.pool.example.' (first "
+       "defined at line 8)"},
+      {with_pool("[[pool.mirror]]\nid = \"has space\"\naddresses = [\"192.0.2.1\"]\n"),
+       "test.toml:9:6: error: 'id' in [[pool.mirror]] must be 1-63 letters"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\nweight = 1000001\n"),
+       "test.toml:11:10: error: 'weight' in [[pool.mirror]] must be between 0 and 1000000"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\ncapacity = \"big\"\n"),
+       "test.toml:11:12: error: 'capacity' in [[pool.mirror]] must be one of \"normal\", "
+       "\"huge\""},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\nemail = \"nobody\"\n"),
+       "test.toml:11:9: error: 'email' in [[pool.mirror]] is not an address"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\nport = 0\n"),
+       "test.toml:11:8: error: 'port' in [[pool.mirror]] must be between 1 and 65535"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\ntimeout = \"5s\"\n"),
+       "test.toml:11:11: error: 'timeout' (5s) must be shorter than 'interval' (5s)"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\nwieght = 5\n"),
+       "test.toml:11:1: error: unknown key 'wieght' in [[pool.mirror]]"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\n"
+                 "[pool.mirror.freshness]\nmax_lag = \"1h\"\npath = \"/x\"\n"),
+       "test.toml:11:1: error: freshness needs both 'path'"},
+      {with_pool("[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\n"
+                 "[pool.mirror.freshness]\nold = 1\n"),
+       "test.toml:12:1: error: unknown key 'old' in [pool.mirror.freshness]"},
+  };
+  for (const BadCase& c : cases) {
+    INFO(c.text);
+    const std::string out = joined(parse_bad(c.text));
+    INFO(out);
+    CHECK(out.find(c.expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("every error is reported at once, in file order") {
+  const auto diags = parse_bad(R"([server]
+listen = ["127.0.0.1:5353"]
+workers = 1000
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+[[pool]]
+name = "dl.pool.example."
+max_answers = 0
+[pool.check]
+type = "smtp"
+[[pool.mirror]]
+id = "m"
+addresses = ["not-an-address"]
+colour = "blue"
+)");
+  REQUIRE(diags.size() == 5);
+  CHECK(diags[0].to_string().starts_with("test.toml:3:11: error: 'workers'"));
+  CHECK(diags[1].to_string().starts_with("test.toml:9:15: error: 'max_answers'"));
+  CHECK(diags[2].to_string().starts_with("test.toml:11:8: error: 'type'"));
+  CHECK(diags[3].to_string().starts_with("test.toml:14:14: error: 'addresses'"));
+  CHECK(diags[4].to_string().starts_with("test.toml:15:1: error: unknown key 'colour'"));
+}
+
+// Features parsed in full but not built yet: refused at the key, so that no
+// operator believes they are in effect.
+TEST_CASE("keys of features not built yet are refused at their position") {
+  struct UnbuiltCase {
+    std::string text;
+    std::string expected;
+    size_t count;  // diagnostics in all
+  };
+  const std::vector<UnbuiltCase> cases = {
+      {R"([server]
+listen = ["127.0.0.1:5353"]
+http_listen = "127.0.0.1:9353"
+[[zone]]
+origin = "pool.example."
+file = "z"
+)",
+       "test.toml:3:1: error: 'http_listen' (metrics and status over HTTP) is not supported by "
+       "this version",
+       1},
+      {R"([server]
+listen = ["127.0.0.1:5353"]
+[server.rrl]
+slip = 2
+[[zone]]
+origin = "pool.example."
+file = "z"
+)",
+       "test.toml:3:9: error: [server.rrl] (response rate limiting) is not supported", 1},
+      {std::string(kBase) + "notify = [\"192.0.2.53\"]\n",
+       "test.toml:6:1: error: 'notify' (NOTIFY to secondaries) is not supported", 1},
+      {std::string(kBase) + "allow_transfer = [\"192.0.2.0/24\"]\n",
+       "test.toml:6:1: error: 'allow_transfer' (zone transfers) is not supported", 1},
+      {std::string(kBase) + "tsig = \"k\"\n[tsig.k]\nsecret = \"c2VjcmV0\"\n",
+       "test.toml:6:1: error: 'tsig' (TSIG-signed transfers) is not supported", 2},
+      {std::string(kBase) + "[tsig.k]\nsecret = \"c2VjcmV0\"\n",
+       "test.toml:6:2: error: [tsig.NAME] (TSIG keys) is not supported", 1},
+      {with_pool("mirrors_json = \"mirrors.json\"\n"),
+       "test.toml:8:1: error: 'mirrors_json' is not supported by this version", 1},
+      {with_pool("weight_policy = \"reliability\"\n"),
+       "test.toml:8:1: error: weight_policy = \"reliability\" is not supported by this version", 1},
+  };
+  for (const UnbuiltCase& c : cases) {
+    INFO(c.text);
+    const auto diags = parse_bad(c.text);
+    const std::string out = joined(diags);
+    INFO(out);
+    CHECK(out.find(c.expected) != std::string::npos);
+    // Reported once per key, and nothing else is wrong with these snippets.
+    CHECK(diags.size() == c.count);
+  }
+}
+
+TEST_CASE("keys of features not built yet are already parsed and validated") {
+  constexpr std::string_view kFull = R"([server]
+listen = ["127.0.0.1:5353"]
+http_listen = "[::1]:9353"
+[server.rrl]
+responses_per_second = 20
+slip = 3
+ipv4_prefix = 28
+ipv6_prefix = 64
+
+[tsig.transfer-key]
+algorithm = "hmac-sha512"
+secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQ="
+
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+notify = ["192.0.2.53:5300", "2001:db8::53"]
+allow_transfer = ["192.0.2.0/24", "2001:db8::/32"]
+tsig = "transfer-key"
+
+[[pool]]
+name = "dl.pool.example."
+weight_policy = "reliability"
+mirrors_json = "mirrors.json"
+)";
+  zones::Diagnostics diags;
+  auto config = parse_config_preview(kFull, "/etc/mp/mirrorpool.toml", diags);
+  INFO(joined(diags));
+  REQUIRE(config);
+  const ServerConfig& s = config->server;
+  REQUIRE(s.http_listen);
+  CHECK(s.http_listen->port == 9353);
+  CHECK(s.http_listen->address.family == AF_INET6);
+  CHECK(s.rrl.responses_per_second == 20);
+  CHECK(s.rrl.slip == 3);
+  CHECK(s.rrl.ipv4_prefix == 28);
+  CHECK(s.rrl.ipv6_prefix == 64);
+  REQUIRE(config->tsig.contains("transfer-key"));
+  CHECK(config->tsig.at("transfer-key").algorithm == "hmac-sha512");
+  CHECK(config->tsig.at("transfer-key").secret == "c2VjcmV0LXNlY3JldC1zZWNyZXQ=");
+  const ZoneConfig& z = config->zones.at(0);
+  REQUIRE(z.notify.size() == 2);
+  CHECK(z.notify[0].port == 5300);
+  CHECK(z.notify[1].port == 53);
+  CHECK(z.notify[1].address.family == AF_INET6);
+  REQUIRE(z.allow_transfer.size() == 2);
+  CHECK(z.allow_transfer[0].length == 24);
+  CHECK(z.allow_transfer[1].length == 32);
+  CHECK(z.tsig == "transfer-key");
+  CHECK(config->pools.at(0).weight_policy == WeightPolicy::reliability);
+  CHECK(config->pools.at(0).mirrors_json == "/etc/mp/mirrors.json");
+
+  const std::vector<BadCase> cases = {
+      {"[server]\nlisten = [\"127.0.0.1:53\"]\nhttp_listen = \"127.0.0.1:53\"\n",
+       "test.toml:3:15: error: 'http_listen' in [server] conflicts with DNS listen endpoint"},
+      {"[server]\nlisten = [\"127.0.0.1:53\"]\nhttp_listen = \"localhost\"\n",
+       "test.toml:3:15: error: 'http_listen' in [server] has an invalid endpoint"},
+      {"[server]\nlisten = [\"127.0.0.1:53\"]\n[server.rrl]\nslip = 11\n",
+       "test.toml:4:8: error: 'slip' in [server.rrl] must be between 0 and 10"},
+      {"[server]\nlisten = [\"127.0.0.1:53\"]\n[server.rrl]\nipv4_prefix = 33\n",
+       "test.toml:4:15: error: 'ipv4_prefix' in [server.rrl]"},
+      {"[server]\nlisten = [\"127.0.0.1:53\"]\n[server.rrl]\nrate = 1\n",
+       "test.toml:4:1: error: unknown key 'rate' in [server.rrl]"},
+      {std::string(kBase) + "notify = [\"192.0.2.53:0\"]\n",
+       "test.toml:6:11: error: 'notify' in [[zone]] has an invalid endpoint"},
+      {std::string(kBase) + "allow_transfer = [\"192.0.2.1/24\"]\n",
+       "test.toml:6:19: error: 'allow_transfer' in [[zone]] has an invalid prefix"},
+      {std::string(kBase) + "tsig = \"missing\"\n",
+       "test.toml:6:8: error: 'tsig' in [[zone]] names an undefined key 'missing'"},
+      {std::string(kBase) + "[tsig.k]\nsecret = \"not base64!\"\n",
+       "test.toml:7:10: error: 'secret' in [tsig.k] is not valid base64"},
+      {std::string(kBase) + "[tsig.k]\nalgorithm = \"hmac-md5\"\nsecret = \"c2VjcmV0\"\n",
+       "test.toml:7:13: error: 'algorithm' in [tsig.k] must be one of \"hmac-sha256\", "
+       "\"hmac-sha512\""},
+      {std::string(kBase) + "[tsig.k]\nalgorithm = \"hmac-sha256\"\n",
+       "test.toml:6:1: error: missing required key 'secret' in [tsig.k]"},
+      {std::string(kBase) + "[tsig]\nk = 1\n",
+       "test.toml:7:5: error: 'k' in [tsig] must be a table"},
+      {with_pool("mirrors_json = 5\n"),
+       "test.toml:8:16: error: 'mirrors_json' in [[pool]] must be a string"},
+  };
+  for (const BadCase& c : cases) {
+    INFO(c.text);
+    zones::Diagnostics bad;
+    CHECK_FALSE(parse_config_preview(c.text, "test.toml", bad));
+    const std::string out = joined(bad);
+    INFO(out);
+    CHECK(out.find(c.expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("load_config reports a missing file") {
+  zones::Diagnostics diags;
+  CHECK_FALSE(load_config("/nonexistent/mirrorpool.toml", diags));
+  REQUIRE(diags.size() == 1);
+  CHECK(diags[0].to_string().find("/nonexistent/mirrorpool.toml") == 0);
+  CHECK(diags[0].message.find("No such file") != std::string::npos);
+}
+
+// The shipped examples must load, with their zone files, exactly as the
+// daemon would load them. Tests run in tests/dnsd.
+void check_example(const std::string& path) {
+  zones::Diagnostics diags;
+  auto config = load_config(path, diags);
+  INFO(joined(diags));
+  REQUIRE(config);
+  std::vector<zones::Zone> loaded;
+  for (const ZoneConfig& zone : config->zones) {
+    auto z = zones::load_zone(zone.file, zone.origin, diags);
+    INFO(joined(diags));
+    REQUIRE(z);
+    loaded.push_back(std::move(*z));
+  }
+  std::vector<zones::PoolDef> pools;
+  for (const PoolConfig& pool : config->pools) pools.push_back(pool.def);
+  CHECK(zones::validate_pools(loaded, pools, diags));
+  CHECK(joined(diags) == "");
+}
+
+TEST_CASE("packaging/mirrorpool.toml, the annotated example") {
+  check_example("../../packaging/mirrorpool.toml");
+  zones::Diagnostics diags;
+  const auto config = load_config("../../packaging/mirrorpool.toml", diags);
+  REQUIRE(config);
+  const PoolConfig& p = config->pools.at(0);
+  REQUIRE(p.mirror_checks.size() == 4);
+  CHECK(p.mirror_checks[1].path == "/mirrors/tails/");
+  CHECK(p.mirror_checks[2].type == CheckType::http);
+  CHECK(p.mirror_checks[2].port == 80);
+  CHECK(p.mirror_checks[3].freshness.path == "/pub/tails/latest.json");
+}
+
+TEST_CASE("packaging/demo/mirrorpool.toml, the local demo") {
+  check_example("../../packaging/demo/mirrorpool.toml");
+  zones::Diagnostics diags;
+  const auto config = load_config("../../packaging/demo/mirrorpool.toml", diags);
+  REQUIRE(config);
+  REQUIRE(config->server.listen.size() == 2);
+  CHECK(config->server.listen[0].text == "127.0.0.1:5353");
+  CHECK(config->server.listen[1].text == "[::1]:5353");
+  CHECK(config->server.control_socket.starts_with("/tmp/mirrorpool-demo/"));
+  CHECK(config->server.state_dir.starts_with("/tmp/mirrorpool-demo/"));
+  const PoolConfig& p = config->pools.at(0);
+  CHECK(p.def.name.to_text() == "dl.pool.example.");
+  REQUIRE(p.def.mirrors.size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(p.def.mirrors[i].addresses.at(0).text == "127.0.1." + std::to_string(i + 1));
+    // The demo never probes anything off the machine.
+    CHECK(p.mirror_checks[i].type == CheckType::http);
+    CHECK(p.mirror_checks[i].port == 8080);
+    CHECK(p.mirror_checks[i].path == "/");
+  }
+}
+
+}  // namespace
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,996 @@
+// Tests of build_snapshot + respond(): hand-built zones and health, queries
+// built byte by byte, responses decoded with ldns and compared as sets.
+#include "dnsd/responder.hh"
+
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <ldns/ldns.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <new>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dnsd/snapshot.hh"
+#include "dnsd/wire.hh"
+
+// Counting allocator for the no-allocation test: only counts while armed, so
+// that doctest and the test's own containers are free to allocate.
+namespace {
+std::atomic<bool> g_count_allocations{false};
+std::atomic<size_t> g_allocations{0};
+
+void* counted_alloc(size_t size) {
+  if (g_count_allocations.load(std::memory_order_relaxed)) ++g_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(size_t size) {
+  return counted_alloc(size);
+}
+void* operator new[](size_t size) {
+  return counted_alloc(size);
+}
+void* operator new(size_t size, const std::nothrow_t&) noexcept {
+  try {
+    return counted_alloc(size);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](size_t size, const std::nothrow_t&) noexcept {
+  try {
+    return counted_alloc(size);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+  std::free(p);
+}
+
+using namespace mirrorpool;
+using namespace mirrorpool::dnsd;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+zones::Name nm(std::string_view text) {
+  return *zones::Name::from_text(text);
+}
+
+std::string a_rdata(const char* text) {
+  std::string out(4, '\0');
+  REQUIRE(inet_pton(AF_INET, text, out.data()) == 1);
+  return out;
+}
+
+std::string aaaa_rdata(const char* text) {
+  std::string out(16, '\0');
+  REQUIRE(inet_pton(AF_INET6, text, out.data()) == 1);
+  return out;
+}
+
+std::string txt_rdata(const std::string& text) {
+  return std::string(1, static_cast<char>(text.size())) + text;
+}
+
+std::string u32_bytes(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+std::string soa_rdata(std::string_view mname, uint32_t minimum) {
+  return nm(mname).wire() + nm("hostmaster.example.org.").wire() + u32_bytes(1) + u32_bytes(7200) +
+         u32_bytes(900) + u32_bytes(1209600) + u32_bytes(minimum);
+}
+
+zones::Record rec(std::string_view owner, uint16_t type, uint32_t ttl, std::string rdata) {
+  zones::Record r;
+  r.owner = nm(owner);
+  r.type = type;
+  r.ttl = ttl;
+  r.rdata = std::move(rdata);
+  return r;
+}
+
+zones::Zone zone_of(std::string_view origin, std::vector<zones::Record> records) {
+  zones::Zone z;
+  z.origin = nm(origin);
+  z.file = "test";
+  z.records = std::move(records);
+  return z;
+}
+
+zones::Zone example_zone() {
+  std::vector<zones::Record> r = {
+      rec("example.org.", kTypeSoa, 3600, soa_rdata("ns1.example.org.", 300)),
+      rec("example.org.", kTypeNs, 3600, nm("ns1.example.org.").wire()),
+      rec("example.org.", kTypeNs, 3600, nm("ns2.example.org.").wire()),
+      rec("ns1.example.org.", kTypeA, 3600, a_rdata("192.0.2.1")),
+      rec("ns2.example.org.", kTypeAaaa, 3600, aaaa_rdata("2001:db8::2")),
+      rec("www.example.org.", kTypeA, 300, a_rdata("192.0.2.10")),
+      rec("www.example.org.", kTypeTxt, 600, txt_rdata("hello")),
+      rec("a.b.c.example.org.", kTypeTxt, 300, txt_rdata("deep")),
+      rec("*.wild.example.org.", kTypeA, 60, a_rdata("192.0.2.20")),
+      rec("alias.example.org.", kTypeCname, 120, nm("www.example.org.").wire()),
+      rec("alias2.example.org.", kTypeCname, 120, nm("alias.example.org.").wire()),
+      rec("loop1.example.org.", kTypeCname, 120, nm("loop2.example.org.").wire()),
+      rec("loop2.example.org.", kTypeCname, 120, nm("loop1.example.org.").wire()),
+      rec("out.example.org.", kTypeCname, 120, nm("www.elsewhere.net.").wire()),
+      rec("dangling.example.org.", kTypeCname, 120, nm("nothere.example.org.").wire()),
+      rec("download.example.org.", kTypeCname, 120, nm("dl.example.org.").wire()),
+      rec("sub.example.org.", kTypeNs, 86400, nm("ns.sub.example.org.").wire()),
+      rec("sub.example.org.", kTypeDs, 86400,
+          std::string("\x30\x39\x08\x02", 4) + std::string(32, 'k')),
+      rec("ns.sub.example.org.", kTypeA, 86400, a_rdata("192.0.2.53")),
+      rec("nods.example.org.", kTypeNs, 86400, nm("ns.other.net.").wire()),
+      rec("child.example.org.", kTypeNs, 86400, nm("ns1.example.org.").wire()),
+  };
+  for (int i = 0; i < 8; ++i) {
+    r.push_back(rec("big.example.org.", kTypeTxt, 300, txt_rdata(std::string(100, char('a' + i)))));
+  }
+  return zone_of("example.org.", std::move(r));
+}
+
+zones::Zone child_zone() {
+  return zone_of("child.example.org.",
+                 {rec("child.example.org.", kTypeSoa, 600, soa_rdata("ns1.example.org.", 900)),
+                  rec("child.example.org.", kTypeNs, 600, nm("ns1.example.org.").wire()),
+                  rec("www.child.example.org.", kTypeA, 600, a_rdata("192.0.2.77"))});
+}
+
+// A zone whose apex NS glue and one referral do not fit in 512 bytes.
+zones::Zone glue_zone() {
+  std::vector<zones::Record> r = {
+      rec("glue.test.", kTypeSoa, 3600, soa_rdata("ns00.glue.test.", 60))};
+  for (int i = 0; i < 12; ++i) {
+    const std::string target = "ns" + std::to_string(10 + i) + ".glue.test.";
+    r.push_back(rec("glue.test.", kTypeNs, 3600, nm(target).wire()));
+    r.push_back(rec(target, kTypeA, 3600, a_rdata("192.0.2.1")));
+    r.push_back(rec(target, kTypeAaaa, 3600, aaaa_rdata("2001:db8::1")));
+    const std::string deleg = "a-long-name-server-" + std::to_string(10 + i) + ".deleg.glue.test.";
+    r.push_back(rec("deleg.glue.test.", kTypeNs, 3600, nm(deleg).wire()));
+    r.push_back(rec(deleg, kTypeAaaa, 3600, aaaa_rdata("2001:db8::1")));
+  }
+  return zone_of("glue.test.", std::move(r));
+}
+
+zones::MirrorDef mirror(std::string id, uint32_t weight,
+                        const std::vector<const char*>& addresses) {
+  zones::MirrorDef m;
+  m.id = std::move(id);
+  m.weight = weight;
+  for (const char* a : addresses) m.addresses.push_back(*zones::Address::parse(a));
+  return m;
+}
+
+zones::PoolDef pool(std::string_view name, zones::WhenAllDown mode,
+                    std::vector<zones::MirrorDef> mirrors, unsigned max_answers = 4) {
+  zones::PoolDef p;
+  p.name = nm(name);
+  p.ttl = 30;
+  p.max_answers = max_answers;
+  p.when_all_down = mode;
+  p.min_healthy = 1;
+  p.mirrors = std::move(mirrors);
+  return p;
+}
+
+zones::Model example_model() {
+  zones::Model model;
+  model.zones = {example_zone(), child_zone(), glue_zone()};
+  using W = zones::WhenAllDown;
+  model.pools = {
+      pool("dl.example.org.", W::serve_all,
+           {mirror("m1", 5, {"192.0.2.101", "2001:db8::101"}),
+            mirror("m2", 1, {"192.0.2.102", "2001:db8::102"}), mirror("m3", 0, {"192.0.2.103"})}),
+      pool("v4only.example.org.", W::servfail, {mirror("m1", 1, {"198.51.100.1"})}),
+  };
+  std::vector<zones::MirrorDef> many;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    const std::string v6 = "2001:db8:1::" + std::to_string(i + 1);
+    zones::MirrorDef m;
+    m.id = id;
+    m.weight = 1;
+    m.addresses.push_back(*zones::Address::parse(v6));
+    many.push_back(m);
+  }
+  model.pools.push_back(pool("many.example.org.", W::serve_all, many, 40));
+  return model;
+}
+
+health::HealthView view(const std::vector<health::TargetKey>& down) {
+  std::map<health::TargetKey, health::TargetHealth> targets;
+  for (const auto& key : down) targets[key].up = false;
+  return health::HealthView(std::move(targets));
+}
+
+std::shared_ptr<const Snapshot> snapshot_of(const zones::Model& model,
+                                            const health::HealthView& health = {},
+                                            const Snapshot* previous = nullptr) {
+  return build_snapshot(model, health, previous, SnapshotOptions{});
+}
+
+struct QueryOptions {
+  uint16_t id = 0x4242;
+  uint16_t flags = kFlagRd;
+  uint16_t qclass = kClassIn;
+  bool edns = false;
+  uint16_t udp_size = 4096;
+  uint8_t version = 0;
+  bool dnssec_ok = false;
+};
+
+// Builds a query; the name keeps its case.
+Bytes make_query(std::string_view name, uint16_t qtype, const QueryOptions& o = {}) {
+  Bytes q = {static_cast<uint8_t>(o.id >> 8),
+             static_cast<uint8_t>(o.id),
+             static_cast<uint8_t>(o.flags >> 8),
+             static_cast<uint8_t>(o.flags),
+             0,
+             1,
+             0,
+             0,
+             0,
+             0,
+             0,
+             static_cast<uint8_t>(o.edns ? 1 : 0)};
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    q.push_back(static_cast<uint8_t>(dot - start));
+    q.insert(q.end(), name.begin() + static_cast<long>(start),
+             name.begin() + static_cast<long>(dot));
+    start = dot + 1;
+  }
+  q.push_back(0);
+  q.insert(q.end(), {static_cast<uint8_t>(qtype >> 8), static_cast<uint8_t>(qtype),
+                     static_cast<uint8_t>(o.qclass >> 8), static_cast<uint8_t>(o.qclass)});
+  if (o.edns) {
+    q.insert(q.end(),
+             {0, 0, 41, static_cast<uint8_t>(o.udp_size >> 8), static_cast<uint8_t>(o.udp_size), 0,
+              o.version, static_cast<uint8_t>(o.dnssec_ok ? 0x80 : 0), 0, 0, 0});
+  }
+  return q;
+}
+
+struct Rr {
+  std::string owner;
+  uint32_t ttl = 0;
+  uint16_t type = 0;
+  std::string rdata;
+};
+
+struct Reply {
+  Bytes raw;
+  uint16_t id = 0;
+  bool aa = false, tc = false, rd = false, ra = false;
+  unsigned rcode = 0;  // extended
+  unsigned opcode = 0;
+  size_t qdcount = 0;
+  std::vector<Rr> answer, authority, additional;
+  bool edns = false;
+  uint16_t edns_size = 0;
+  uint8_t edns_version = 0;
+  bool dnssec_ok = false;
+
+  std::set<std::string> rdatas(uint16_t type) const {
+    std::set<std::string> out;
+    for (const Rr& r : answer) {
+      if (r.type == type) out.insert(r.rdata);
+    }
+    return out;
+  }
+};
+
+std::string take(char* s) {
+  std::string out = s ? s : "";
+  free(s);
+  return out;
+}
+
+std::vector<Rr> decode_list(const ldns_rr_list* list) {
+  std::vector<Rr> out;
+  for (size_t i = 0; list != nullptr && i < ldns_rr_list_rr_count(list); ++i) {
+    const ldns_rr* rr = ldns_rr_list_rr(list, i);
+    Rr r;
+    r.owner = take(ldns_rdf2str(ldns_rr_owner(rr)));
+    r.ttl = ldns_rr_ttl(rr);
+    r.type = static_cast<uint16_t>(ldns_rr_get_type(rr));
+    for (size_t j = 0; j < ldns_rr_rd_count(rr); ++j) {
+      if (j > 0) r.rdata += ' ';
+      r.rdata += take(ldns_rdf2str(ldns_rr_rdf(rr, j)));
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+Reply decode(const uint8_t* data, size_t size) {
+  Reply reply;
+  reply.raw.assign(data, data + size);
+  ldns_pkt* pkt = nullptr;
+  REQUIRE(ldns_wire2pkt(&pkt, data, size) == LDNS_STATUS_OK);
+  CHECK(ldns_pkt_qr(pkt));
+  reply.id = ldns_pkt_id(pkt);
+  reply.aa = ldns_pkt_aa(pkt);
+  reply.tc = ldns_pkt_tc(pkt);
+  reply.rd = ldns_pkt_rd(pkt);
+  reply.ra = ldns_pkt_ra(pkt);
+  reply.opcode = ldns_pkt_get_opcode(pkt);
+  reply.qdcount = ldns_pkt_qdcount(pkt);
+  reply.answer = decode_list(ldns_pkt_answer(pkt));
+  reply.authority = decode_list(ldns_pkt_authority(pkt));
+  reply.additional = decode_list(ldns_pkt_additional(pkt));
+  // ldns takes the OPT record out of the additional section.
+  reply.edns = ldns_pkt_edns_udp_size(pkt) != 0;
+  reply.edns_size = ldns_pkt_edns_udp_size(pkt);
+  reply.edns_version = ldns_pkt_edns_version(pkt);
+  reply.dnssec_ok = ldns_pkt_edns_do(pkt);
+  reply.rcode = (unsigned{ldns_pkt_edns_extended_rcode(pkt)} << 4) | ldns_pkt_get_rcode(pkt);
+  ldns_pkt_free(pkt);
+  return reply;
+}
+
+struct Server {
+  std::shared_ptr<const Snapshot> snapshot;
+  Rng rng{12345};
+  Stats stats;
+  uint8_t out[65535];
+
+  explicit Server(std::shared_ptr<const Snapshot> s) : snapshot(std::move(s)) {}
+
+  size_t raw(const Bytes& query, Transport transport = Transport::udp) {
+    return respond(query, *snapshot, rng, transport, out, stats);
+  }
+  Reply ask(const Bytes& query, Transport transport = Transport::udp) {
+    const size_t n = raw(query, transport);
+    REQUIRE(n > 0);
+    return decode(out, n);
+  }
+  Reply ask(std::string_view name, uint16_t qtype, const QueryOptions& o = {}) {
+    return ask(make_query(name, qtype, o));
+  }
+};
+
+Server example_server() {
+  return Server(snapshot_of(example_model()));
+}
+
+void check_negative(const Reply& r, const char* apex, uint32_t ttl) {
+  REQUIRE(r.authority.size() == 1);
+  CHECK(r.authority[0].type == kTypeSoa);
+  CHECK(r.authority[0].owner == apex);
+  CHECK(r.authority[0].ttl == ttl);
+}
+
+}  // namespace
+
+TEST_CASE("apex SOA and NS with glue") {
+  Server s = example_server();
+  Reply r = s.ask("example.org.", kTypeSoa);
+  CHECK(r.id == 0x4242);
+  CHECK(r.aa);
+  CHECK(r.rd);
+  CHECK_FALSE(r.ra);
+  CHECK(r.rcode == kRcodeNoError);
+  REQUIRE(r.answer.size() == 1);
+  CHECK(r.answer[0].type == kTypeSoa);
+  CHECK(r.answer[0].ttl == 3600);
+  CHECK(r.answer[0].owner == "example.org.");
+
+  r = s.ask("example.org.", kTypeNs);
+  CHECK(r.aa);
+  CHECK(r.rdatas(kTypeNs) == std::set<std::string>{"ns1.example.org.", "ns2.example.org."});
+  REQUIRE(r.additional.size() == 2);
+  std::set<std::string> glue;
+  for (const Rr& g : r.additional) glue.insert(g.owner + " " + g.rdata);
+  CHECK(glue ==
+        std::set<std::string>{"ns1.example.org. 192.0.2.1", "ns2.example.org. 2001:db8::2"});
+}
+
+TEST_CASE("exact answers, case preserved and owner compressed") {
+  Server s = example_server();
+  const Bytes query = make_query("WwW.ExAmple.ORG", kTypeA);
+  Reply r = s.ask(query);
+  CHECK(r.aa);
+  REQUIRE(r.answer.size() == 1);
+  CHECK(r.answer[0].rdata == "192.0.2.10");
+  CHECK(r.answer[0].ttl == 300);
+  CHECK(r.answer[0].owner == "WwW.ExAmple.ORG.");
+  // The question is copied byte for byte, and the owner points at it.
+  const size_t question_end = query.size();
+  REQUIRE(r.raw.size() > question_end + 2);
+  CHECK(std::equal(query.begin() + 12, query.end(), r.raw.begin() + 12));
+  CHECK(r.raw[question_end] == 0xc0);
+  CHECK(r.raw[question_end + 1] == 0x0c);
+}
+
+TEST_CASE("NODATA, NXDOMAIN and empty non-terminals") {
+  Server s = example_server();
+  SUBCASE("NODATA") {
+    Reply r = s.ask("www.example.org.", kTypeMx);
+    CHECK(r.aa);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.empty());
+    check_negative(r, "example.org.", 300);  // min(SOA TTL 3600, MINIMUM 300)
+  }
+  SUBCASE("NXDOMAIN") {
+    Reply r = s.ask("nothere.example.org.", kTypeA);
+    CHECK(r.aa);
+    CHECK(r.rcode == kRcodeNxDomain);
+    CHECK(r.answer.empty());
+    check_negative(r, "example.org.", 300);
+  }
+  SUBCASE("empty non-terminals are NODATA") {
+    for (const char* name : {"c.example.org.", "b.c.example.org."}) {
+      Reply r = s.ask(name, kTypeA);
+      CHECK(r.rcode == kRcodeNoError);
+      CHECK(r.answer.empty());
+      check_negative(r, "example.org.", 300);
+    }
+    Reply r = s.ask("x.b.c.example.org.", kTypeA);
+    CHECK(r.rcode == kRcodeNxDomain);
+    r = s.ask("a.b.c.example.org.", kTypeTxt);
+    CHECK(r.rdatas(kTypeTxt) == std::set<std::string>{"\"deep\""});
+  }
+  SUBCASE("negative TTL is the SOA TTL when that is lower") {
+    Reply r = s.ask("nothere.child.example.org.", kTypeA);
+    CHECK(r.rcode == kRcodeNxDomain);
+    check_negative(r, "child.example.org.", 600);
+  }
+}
+
+TEST_CASE("wildcards (RFC 4592)") {
+  Server s = example_server();
+  Reply r = s.ask("Foo.wild.example.org.", kTypeA);
+  CHECK(r.aa);
+  CHECK(r.rcode == kRcodeNoError);
+  REQUIRE(r.answer.size() == 1);
+  CHECK(r.answer[0].owner == "Foo.wild.example.org.");
+  CHECK(r.answer[0].rdata == "192.0.2.20");
+  CHECK(r.answer[0].ttl == 60);
+
+  r = s.ask("a.b.wild.example.org.", kTypeA);  // closest encloser is wild.example.org
+  REQUIRE(r.answer.size() == 1);
+  CHECK(r.answer[0].owner == "a.b.wild.example.org.");
+
+  r = s.ask("foo.wild.example.org.", kTypeTxt);
+  CHECK(r.rcode == kRcodeNoError);
+  CHECK(r.answer.empty());
+  check_negative(r, "example.org.", 300);
+
+  r = s.ask("wild.example.org.", kTypeA);  // the parent exists (ENT): no synthesis
+  CHECK(r.rcode == kRcodeNoError);
+  CHECK(r.answer.empty());
+
+  r = s.ask("foo.www.example.org.", kTypeA);  // no wildcard below www
+  CHECK(r.rcode == kRcodeNxDomain);
+}
+
+TEST_CASE("CNAME chains") {
+  Server s = example_server();
+  SUBCASE("followed inside the zone") {
+    Reply r = s.ask("alias2.example.org.", kTypeA);
+    CHECK(r.aa);
+    CHECK(r.rcode == kRcodeNoError);
+    REQUIRE(r.answer.size() == 3);
+    CHECK(r.answer[0].owner == "alias2.example.org.");
+    CHECK(r.answer[0].rdata == "alias.example.org.");
+    CHECK(r.answer[1].owner == "alias.example.org.");
+    CHECK(r.answer[1].rdata == "www.example.org.");
+    CHECK(r.answer[2].owner == "www.example.org.");
+    CHECK(r.answer[2].rdata == "192.0.2.10");
+  }
+  SUBCASE("a CNAME query gets only the CNAME") {
+    Reply r = s.ask("alias.example.org.", kTypeCname);
+    REQUIRE(r.answer.size() == 1);
+    CHECK(r.answer[0].type == kTypeCname);
+  }
+  SUBCASE("the target's NODATA and NXDOMAIN carry the SOA") {
+    Reply r = s.ask("alias.example.org.", kTypeMx);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.size() == 1);
+    check_negative(r, "example.org.", 300);
+    r = s.ask("dangling.example.org.", kTypeA);
+    CHECK(r.rcode == kRcodeNxDomain);
+    CHECK(r.answer.size() == 1);
+    check_negative(r, "example.org.", 300);
+  }
+  SUBCASE("out of zone targets are left to the resolver") {
+    Reply r = s.ask("out.example.org.", kTypeA);
+    CHECK(r.rcode == kRcodeNoError);
+    REQUIRE(r.answer.size() == 1);
+    CHECK(r.answer[0].rdata == "www.elsewhere.net.");
+    CHECK(r.authority.empty());
+  }
+  SUBCASE("loops are bounded") {
+    Reply r = s.ask("loop1.example.org.", kTypeA);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.size() >= 2);
+    CHECK(r.answer.size() <= 8);
+    for (const Rr& rr : r.answer) CHECK(rr.type == kTypeCname);
+  }
+  SUBCASE("a CNAME to a pool gets pool addresses") {
+    Reply r = s.ask("download.example.org.", kTypeA);
+    REQUIRE(r.answer.size() == 3);
+    CHECK(r.answer[0].type == kTypeCname);
+    for (size_t i = 1; i < r.answer.size(); ++i) {
+      CHECK(r.answer[i].owner == "dl.example.org.");
+      CHECK(r.answer[i].type == kTypeA);
+    }
+  }
+  SUBCASE("ANY at a CNAME is answered minimally") {
+    Reply r = s.ask("alias.example.org.", kTypeAny);
+    REQUIRE(r.answer.size() == 1);
+    CHECK(r.answer[0].type == kTypeHinfo);
+  }
+}
+
+TEST_CASE("referrals and DS at the cut") {
+  Server s = example_server();
+  SUBCASE("below a cut") {
+    for (const char* name : {"www.sub.example.org.", "sub.example.org."}) {
+      Reply r = s.ask(name, kTypeA);
+      CHECK_FALSE(r.aa);
+      CHECK(r.rcode == kRcodeNoError);
+      CHECK(r.answer.empty());
+      REQUIRE(r.authority.size() == 1);
+      CHECK(r.authority[0].type == kTypeNs);
+      CHECK(r.authority[0].owner == "sub.example.org.");
+      CHECK(r.authority[0].rdata == "ns.sub.example.org.");
+      REQUIRE(r.additional.size() == 1);
+      CHECK(r.additional[0].owner == "ns.sub.example.org.");
+      CHECK(r.additional[0].rdata == "192.0.2.53");
+    }
+  }
+  SUBCASE("glue names are not answered authoritatively") {
+    Reply r = s.ask("ns.sub.example.org.", kTypeA);
+    CHECK_FALSE(r.aa);
+    CHECK(r.answer.empty());
+    CHECK(r.authority.size() == 1);
+  }
+  SUBCASE("DS exactly at the cut is the parent's") {
+    Reply r = s.ask("sub.example.org.", kTypeDs);
+    CHECK(r.aa);
+    REQUIRE(r.answer.size() == 1);
+    CHECK(r.answer[0].type == kTypeDs);
+    r = s.ask("nods.example.org.", kTypeDs);
+    CHECK(r.aa);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.empty());
+    check_negative(r, "example.org.", 300);
+    r = s.ask("www.sub.example.org.", kTypeDs);  // below the cut: referral
+    CHECK_FALSE(r.aa);
+    CHECK(r.authority.size() == 1);
+  }
+  SUBCASE("a hosted child zone answers for itself, its parent for its DS") {
+    Reply r = s.ask("www.child.example.org.", kTypeA);
+    CHECK(r.aa);
+    CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.77"});
+    r = s.ask("child.example.org.", kTypeSoa);
+    CHECK(r.aa);
+    REQUIRE(r.answer.size() == 1);
+    CHECK(r.answer[0].owner == "child.example.org.");
+    r = s.ask("child.example.org.", kTypeDs);
+    CHECK(r.aa);
+    check_negative(r, "example.org.", 300);
+  }
+  SUBCASE("ANY below a cut is a referral") {
+    Reply r = s.ask("www.sub.example.org.", kTypeAny);
+    CHECK_FALSE(r.aa);
+    CHECK(r.answer.empty());
+    CHECK(r.authority.size() == 1);
+  }
+}
+
+TEST_CASE("REFUSED outside our zones and for other classes") {
+  Server s = example_server();
+  for (const char* name : {"www.example.com.", "org.", ".", "example.org.evil."}) {
+    Reply r = s.ask(name, kTypeA);
+    CHECK(r.rcode == kRcodeRefused);
+    CHECK_FALSE(r.aa);
+    CHECK(r.answer.empty());
+    CHECK(r.authority.empty());
+    CHECK(r.qdcount == 1);
+  }
+  QueryOptions chaos;
+  chaos.qclass = 3;
+  Reply r = s.ask("www.example.org.", kTypeTxt, chaos);
+  CHECK(r.rcode == kRcodeRefused);
+  QueryOptions any_class;
+  any_class.qclass = kClassAny;
+  r = s.ask("www.example.org.", kTypeA, any_class);
+  CHECK(r.rcode == kRcodeNoError);
+  CHECK(r.answer.size() == 1);
+  r = s.ask("example.org.", kTypeAxfr);
+  CHECK(r.rcode == kRcodeRefused);
+}
+
+TEST_CASE("ANY gets the RFC 8482 minimal answer") {
+  Server s = example_server();
+  Reply r = s.ask("www.example.org.", kTypeAny);
+  CHECK(r.aa);
+  REQUIRE(r.answer.size() == 1);
+  CHECK(r.answer[0].type == kTypeHinfo);
+  CHECK(r.answer[0].rdata == "\"RFC8482\" \"\"");
+  CHECK(r.answer[0].ttl == 300);  // of www's first RRset (A)
+
+  r = s.ask("nothere.example.org.", kTypeAny);
+  CHECK(r.rcode == kRcodeNxDomain);
+  r = s.ask("c.example.org.", kTypeAny);
+  CHECK(r.rcode == kRcodeNoError);
+  CHECK(r.answer.empty());
+  check_negative(r, "example.org.", 300);
+  r = s.ask("any.wild.example.org.", kTypeAny);
+  REQUIRE(r.answer.size() == 1);
+  CHECK(r.answer[0].ttl == 60);
+  r = s.ask("dl.example.org.", kTypeAny);
+  REQUIRE(r.answer.size() == 1);
+  CHECK(r.answer[0].type == kTypeHinfo);
+  CHECK(r.answer[0].ttl == 30);
+}
+
+TEST_CASE("EDNS: OPT echoed, BADVERS, FORMERR on two OPTs") {
+  Server s = example_server();
+  QueryOptions o;
+  o.edns = true;
+  o.dnssec_ok = true;
+  Reply r = s.ask("www.example.org.", kTypeA, o);
+  CHECK(r.edns);
+  CHECK(r.edns_size == 1232);
+  CHECK(r.edns_version == 0);
+  CHECK(r.dnssec_ok);
+  CHECK(r.answer.size() == 1);
+
+  r = s.ask("www.example.org.", kTypeA);
+  CHECK_FALSE(r.edns);
+
+  o.version = 1;
+  r = s.ask("www.example.org.", kTypeA, o);
+  CHECK(r.rcode == kRcodeBadVers);
+  CHECK(r.edns);
+  CHECK(r.edns_version == 0);
+  CHECK(r.answer.empty());
+  CHECK(r.qdcount == 1);
+  // Header RCODE 0, OPT TTL upper byte 1.
+  CHECK((r.raw[3] & 0xf) == 0);
+
+  Bytes two = make_query("www.example.org.", kTypeA, QueryOptions{.edns = true});
+  const Bytes opt(two.end() - 11, two.end());
+  two.insert(two.end(), opt.begin(), opt.end());
+  two[11] = 2;
+  r = s.ask(two);
+  CHECK(r.rcode == kRcodeFormErr);
+  CHECK(r.qdcount == 1);
+}
+
+TEST_CASE("size limits and truncation") {
+  Server s = example_server();
+  SUBCASE("too big for 512 without EDNS: TC with the question only") {
+    Reply r = s.ask("big.example.org.", kTypeTxt);
+    CHECK(r.tc);
+    CHECK(r.aa);
+    CHECK(r.qdcount == 1);
+    CHECK(r.answer.empty());
+    CHECK(r.authority.empty());
+    CHECK(r.additional.empty());
+    CHECK(s.stats.truncated.get() == 1);
+  }
+  SUBCASE("fits the EDNS size, capped by udp_max_size") {
+    QueryOptions o;
+    o.edns = true;
+    o.udp_size = 4096;
+    Reply r = s.ask("big.example.org.", kTypeTxt, o);
+    CHECK_FALSE(r.tc);
+    CHECK(r.answer.size() == 8);
+    CHECK(r.raw.size() <= 1232);
+    o.udp_size = 600;
+    r = s.ask("big.example.org.", kTypeTxt, o);
+    CHECK(r.tc);
+    CHECK(r.edns);
+    CHECK(r.answer.empty());
+    CHECK(r.raw.size() <= 600);
+    o.udp_size = 100;  // below 512 counts as 512
+    r = s.ask("big.example.org.", kTypeTxt, o);
+    CHECK(r.tc);
+  }
+  SUBCASE("TCP gets everything") {
+    Reply r = s.ask(make_query("big.example.org.", kTypeTxt), Transport::tcp);
+    CHECK_FALSE(r.tc);
+    CHECK(r.answer.size() == 8);
+    CHECK(s.stats.tcp_queries.get() == 1);
+  }
+  SUBCASE("pool answers too big for UDP") {
+    Reply r = s.ask("many.example.org.", kTypeAaaa);
+    CHECK(r.tc);
+    r = s.ask(make_query("many.example.org.", kTypeAaaa), Transport::tcp);
+    CHECK_FALSE(r.tc);
+    CHECK(r.rdatas(kTypeAaaa).size() == 40);
+  }
+  SUBCASE("glue that does not fit a non-referral is dropped without TC") {
+    Reply r = s.ask("glue.test.", kTypeNs);
+    CHECK_FALSE(r.tc);
+    CHECK(r.answer.size() == 12);
+    CHECK(r.additional.empty());
+    r = s.ask(make_query("glue.test.", kTypeNs), Transport::tcp);
+    CHECK(r.additional.size() == 24);
+  }
+  SUBCASE("a referral whose glue does not fit is truncated") {
+    Reply r = s.ask("www.deleg.glue.test.", kTypeA);
+    CHECK(r.tc);
+    CHECK_FALSE(r.aa);
+    CHECK(r.authority.empty());
+    r = s.ask(make_query("www.deleg.glue.test.", kTypeA), Transport::tcp);
+    CHECK_FALSE(r.tc);
+    CHECK(r.authority.size() == 12);
+    CHECK(r.additional.size() == 12);
+  }
+}
+
+TEST_CASE("opcode, QDCOUNT, QR and malformed packets") {
+  Server s = example_server();
+  SUBCASE("NOTIMP echoes the question") {
+    Reply r = s.ask(make_query("www.example.org.", kTypeA, QueryOptions{.flags = 2 << 11}));
+    CHECK(r.rcode == kRcodeNotImp);
+    CHECK(r.opcode == 2);
+    CHECK(r.qdcount == 1);
+    CHECK_FALSE(r.aa);
+    Bytes garbage = {0, 1, 0x28, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0};  // opcode 5, broken name
+    r = s.ask(garbage);
+    CHECK(r.rcode == kRcodeNotImp);
+    CHECK(r.qdcount == 0);
+  }
+  SUBCASE("QDCOUNT other than 1 is FORMERR") {
+    Bytes q = make_query("www.example.org.", kTypeA);
+    q[5] = 0;
+    Reply r = s.ask(Bytes(q.begin(), q.begin() + 12));
+    CHECK(r.rcode == kRcodeFormErr);
+    CHECK(r.qdcount == 0);
+    q[5] = 2;
+    r = s.ask(q);
+    CHECK(r.rcode == kRcodeFormErr);
+    CHECK(r.id == 0x4242);
+  }
+  SUBCASE("QR set is dropped") {
+    Bytes q = make_query("www.example.org.", kTypeA, QueryOptions{.flags = kFlagQr});
+    CHECK(s.raw(q) == 0);
+    CHECK(s.stats.qr_set.get() == 1);
+  }
+  SUBCASE("truncated packets are dropped") {
+    const Bytes q = make_query("www.example.org.", kTypeA);
+    const size_t question_end = q.size();
+    for (size_t n = 0; n < question_end; ++n) {
+      CHECK(s.raw(Bytes(q.begin(), q.begin() + static_cast<long>(n))) == 0);
+    }
+    CHECK(s.stats.malformed.get() == question_end);
+  }
+  SUBCASE("a compression loop in the question is dropped") {
+    Bytes q = {0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1};
+    CHECK(s.raw(q) == 0);
+  }
+  SUBCASE("random bytes never crash the responder") {
+    Rng noise(3);
+    Bytes q;
+    for (int i = 0; i < 20000; ++i) {
+      q.resize(noise.below(80));
+      for (auto& b : q) b = static_cast<uint8_t>(noise.next());
+      if (q.size() > 5 && noise.below(2) == 0) {
+        q[2] &= 0x07;  // mostly plain queries, so that parsing goes deep
+        q[4] = 0;
+        q[5] = 1;
+      }
+      const size_t n = s.raw(q);
+      if (n > 0) {
+        ldns_pkt* pkt = nullptr;
+        CHECK(ldns_wire2pkt(&pkt, s.out, n) == LDNS_STATUS_OK);
+        ldns_pkt_free(pkt);
+      }
+    }
+  }
+}
+
+TEST_CASE("pool answers: weights, families, max_answers") {
+  Server s = example_server();
+  SUBCASE("A and AAAA from healthy, enabled addresses") {
+    for (int i = 0; i < 50; ++i) {
+      Reply r = s.ask("dl.example.org.", kTypeA);
+      CHECK(r.aa);
+      CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.101", "192.0.2.102"});
+      REQUIRE(r.answer.size() == 2);
+      CHECK(r.answer[0].ttl == 30);
+      CHECK(r.answer[0].owner == "dl.example.org.");
+    }
+    Reply r = s.ask("dl.example.org.", kTypeAaaa);
+    CHECK(r.rdatas(kTypeAaaa) == std::set<std::string>{"2001:db8::101", "2001:db8::102"});
+    CHECK(s.stats.pool_answers.get() == 51);
+  }
+  SUBCASE("other types are NODATA") {
+    Reply r = s.ask("dl.example.org.", kTypeTxt);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.empty());
+    check_negative(r, "example.org.", 300);
+  }
+  SUBCASE("a family without addresses is NODATA, even in servfail mode") {
+    Reply r = s.ask("v4only.example.org.", kTypeAaaa);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.empty());
+    check_negative(r, "example.org.", 300);
+    CHECK_FALSE(served_pools(*s.snapshot)[1].v6.degraded);
+  }
+  SUBCASE("the first answer follows the weights") {
+    unsigned heavy_first = 0;
+    constexpr unsigned kRounds = 20000;
+    for (unsigned i = 0; i < kRounds; ++i) {
+      const size_t n = s.raw(make_query("dl.example.org.", kTypeA));
+      Reply r = decode(s.out, n);
+      if (r.answer[0].rdata == "192.0.2.101") ++heavy_first;
+    }
+    CHECK(std::abs(static_cast<double>(heavy_first) / kRounds - 5.0 / 6.0) < 0.02);
+  }
+  SUBCASE("max_answers bounds the answer; picks are distinct") {
+    zones::Model model = example_model();
+    model.pools[2].max_answers = 3;
+    Server small(snapshot_of(model));
+    for (int i = 0; i < 100; ++i) {
+      Reply r = small.ask("many.example.org.", kTypeAaaa);
+      CHECK(r.answer.size() == 3);
+      CHECK(r.rdatas(kTypeAaaa).size() == 3);
+    }
+  }
+}
+
+TEST_CASE("per-address health and when_all_down") {
+  zones::Model model = example_model();
+  using W = zones::WhenAllDown;
+  using health::TargetKey;
+  SUBCASE("per-family health") {
+    Server s(snapshot_of(model, view({{"dl.example.org.", "m2", "2001:db8::102"}})));
+    CHECK(s.ask("dl.example.org.", kTypeA).rdatas(kTypeA) ==
+          std::set<std::string>{"192.0.2.101", "192.0.2.102"});
+    CHECK(s.ask("dl.example.org.", kTypeAaaa).rdatas(kTypeAaaa) ==
+          std::set<std::string>{"2001:db8::101"});
+    const ServedPool& served = served_pools(*s.snapshot)[0];
+    CHECK(served.name == "dl.example.org.");
+    CHECK(served.v6.healthy == 1);
+    CHECK_FALSE(served.v6.degraded);
+    CHECK(served.v4.healthy == 2);
+  }
+  const auto all_v4_down =
+      view({{"dl.example.org.", "m1", "192.0.2.101"}, {"dl.example.org.", "m2", "192.0.2.102"}});
+  SUBCASE("serve-all fails open") {
+    Server s(snapshot_of(model, all_v4_down));
+    CHECK(s.ask("dl.example.org.", kTypeA).rdatas(kTypeA) ==
+          std::set<std::string>{"192.0.2.101", "192.0.2.102"});
+    CHECK(served_pools(*s.snapshot)[0].v4.degraded);
+    CHECK_FALSE(served_pools(*s.snapshot)[0].v6.degraded);
+  }
+  SUBCASE("min_healthy above the healthy count degrades") {
+    model.pools[0].min_healthy = 2;
+    model.pools[0].when_all_down = W::nodata;
+    Server s(snapshot_of(model, view({{"dl.example.org.", "m1", "192.0.2.101"}})));
+    Reply r = s.ask("dl.example.org.", kTypeA);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.empty());
+    check_negative(r, "example.org.", 300);
+    CHECK(s.ask("dl.example.org.", kTypeAaaa).answer.size() == 2);
+  }
+  SUBCASE("servfail") {
+    model.pools[0].when_all_down = W::servfail;
+    Server s(snapshot_of(model, all_v4_down));
+    Reply r = s.ask("dl.example.org.", kTypeA);
+    CHECK(r.rcode == kRcodeServFail);
+    CHECK(r.answer.empty());
+    CHECK(s.ask("dl.example.org.", kTypeAaaa).answer.size() == 2);
+    CHECK(s.stats.by_rcode[kRcodeServFail].get() == 1);
+  }
+  SUBCASE("nodata") {
+    model.pools[0].when_all_down = W::nodata;
+    Server s(snapshot_of(model, all_v4_down));
+    Reply r = s.ask("dl.example.org.", kTypeA);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.empty());
+    CHECK(r.authority.size() == 1);
+  }
+  SUBCASE("serve-last-good keeps the previous set") {
+    model.pools[0].when_all_down = W::serve_last_good;
+    auto first = snapshot_of(model, view({{"dl.example.org.", "m2", "192.0.2.102"}}));
+    CHECK(served_pools(*first)[0].v4.addresses == std::vector<std::string>{"192.0.2.101"});
+    auto second = snapshot_of(model, all_v4_down, first.get());
+    CHECK(served_pools(*second)[0].v4.degraded);
+    CHECK(served_pools(*second)[0].v4.addresses == std::vector<std::string>{"192.0.2.101"});
+    // Still degraded: the last good set carries over again.
+    auto third = snapshot_of(model, all_v4_down, second.get());
+    Server s(third);
+    CHECK(s.ask("dl.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.101"});
+    // Without history, every enabled address.
+    auto fresh = snapshot_of(model, all_v4_down);
+    CHECK(served_pools(*fresh)[0].v4.addresses ==
+          std::vector<std::string>{"192.0.2.101", "192.0.2.102"});
+    // An address disabled since then is not served.
+    model.pools[0].mirrors[0].weight = 0;
+    auto disabled = snapshot_of(model, all_v4_down, second.get());
+    CHECK(served_pools(*disabled)[0].v4.addresses == std::vector<std::string>{"192.0.2.102"});
+  }
+  SUBCASE("weight 0 is never served, even failing open") {
+    Server s(snapshot_of(model, all_v4_down));
+    for (int i = 0; i < 50; ++i) {
+      CHECK(s.ask("dl.example.org.", kTypeA).rdatas(kTypeA).count("192.0.2.103") == 0);
+    }
+  }
+}
+
+TEST_CASE("stats") {
+  Server s = example_server();
+  s.ask("www.example.org.", kTypeA);
+  s.ask("www.example.org.", kTypeAaaa);
+  s.ask("nothere.example.org.", kTypeA);
+  s.ask("www.example.com.", kTypeMx);
+  s.ask(make_query("www.example.org.", 99), Transport::tcp);
+  CHECK(s.stats.udp_queries.get() == 4);
+  CHECK(s.stats.tcp_queries.get() == 1);
+  CHECK(s.stats.by_qtype[static_cast<size_t>(QtypeSlot::a)].get() == 2);
+  CHECK(s.stats.by_qtype[static_cast<size_t>(QtypeSlot::aaaa)].get() == 1);
+  CHECK(s.stats.by_qtype[static_cast<size_t>(QtypeSlot::mx)].get() == 1);
+  CHECK(s.stats.by_qtype[static_cast<size_t>(QtypeSlot::other)].get() == 1);
+  CHECK(s.stats.by_rcode[kRcodeNoError].get() == 3);
+  CHECK(s.stats.by_rcode[kRcodeNxDomain].get() == 1);
+  CHECK(s.stats.by_rcode[kRcodeRefused].get() == 1);
+}
+
+TEST_CASE("respond() does not allocate") {
+  Server s = example_server();
+  QueryOptions edns;
+  edns.edns = true;
+  const std::vector<Bytes> queries = {
+      make_query("www.example.org.", kTypeA),
+      make_query("dl.example.org.", kTypeA),
+      make_query("DL.example.org.", kTypeAaaa, edns),
+      make_query("download.example.org.", kTypeA),
+      make_query("alias2.example.org.", kTypeA),
+      make_query("loop1.example.org.", kTypeA),
+      make_query("x.wild.example.org.", kTypeA),
+      make_query("nothere.example.org.", kTypeA),
+      make_query("c.example.org.", kTypeA),
+      make_query("www.sub.example.org.", kTypeA),
+      make_query("example.org.", kTypeNs),
+      make_query("glue.test.", kTypeNs),
+      make_query("big.example.org.", kTypeTxt),
+      make_query("www.example.org.", kTypeAny),
+      make_query("www.example.com.", kTypeA),
+      make_query("www.example.org.", kTypeA, QueryOptions{.edns = true, .version = 1}),
+      make_query("www.example.org.", kTypeA, QueryOptions{.flags = 4 << 11}),
+      make_query("www.example.org.", kTypeA, QueryOptions{.flags = kFlagQr}),
+      make_query("many.example.org.", kTypeAaaa),
+  };
+  size_t total = 0;
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int round = 0; round < 1000; ++round) {
+    for (const Bytes& q : queries) {
+      total += s.raw(q, round % 2 == 0 ? Transport::udp : Transport::tcp);
+    }
+  }
+  g_count_allocations = false;
+  CHECK(g_allocations.load() == 0);
+  CHECK(total > 0);
+}

@@ -1,0 +1,259 @@
+// Unit tests for query parsing (header, question, EDNS) and the bounded
+// writer, including hostile inputs: truncation and compression loops.
+#include "dnsd/wire.hh"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+using namespace mirrorpool::dnsd;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+Bytes header_bytes(uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar) {
+  return {0x12,
+          0x34,
+          static_cast<uint8_t>(flags >> 8),
+          static_cast<uint8_t>(flags),
+          0,
+          static_cast<uint8_t>(qd),
+          0,
+          static_cast<uint8_t>(an),
+          0,
+          static_cast<uint8_t>(ns),
+          0,
+          static_cast<uint8_t>(ar)};
+}
+
+void append(Bytes& b, std::initializer_list<uint8_t> more) {
+  b.insert(b.end(), more);
+}
+
+// "www.Example.org" in wire form.
+void append_name(Bytes& b) {
+  append(b, {3, 'w', 'w', 'w', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'o', 'r', 'g', 0});
+}
+
+void append_opt(Bytes& b, uint16_t size, uint8_t version, bool dnssec_ok) {
+  append(b, {0, 0, 41, static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size), 0, version,
+             static_cast<uint8_t>(dnssec_ok ? 0x80 : 0), 0, 0, 0});
+}
+
+}  // namespace
+
+TEST_CASE("header parsing") {
+  Bytes msg = header_bytes(0x0100, 1, 2, 3, 4);
+  Header h;
+  REQUIRE(parse_header(msg, h));
+  CHECK(h.id == 0x1234);
+  CHECK(h.rd());
+  CHECK_FALSE(h.qr());
+  CHECK(h.opcode() == 0);
+  CHECK(h.qdcount == 1);
+  CHECK(h.ancount == 2);
+  CHECK(h.nscount == 3);
+  CHECK(h.arcount == 4);
+
+  msg[2] = 0x80 | (5 << 3);  // QR, opcode UPDATE
+  REQUIRE(parse_header(msg, h));
+  CHECK(h.qr());
+  CHECK(h.opcode() == 5);
+
+  msg.resize(11);
+  CHECK_FALSE(parse_header(msg, h));
+}
+
+TEST_CASE("question parsing keeps case and rejects truncation") {
+  Bytes msg = header_bytes(0, 1, 0, 0, 0);
+  append_name(msg);
+  append(msg, {0, 28, 0, 1});
+  Question q;
+  size_t pos = kHeaderSize;
+  REQUIRE(parse_question(msg, pos, q));
+  CHECK(pos == msg.size());
+  CHECK(q.qtype == 28);
+  CHECK(q.qclass == 1);
+  CHECK(q.name.view() == std::string_view("\3www\7Example\3org\0", 17));
+  CHECK(q.name.label_count() == 3);
+  CHECK(q.name.suffix(2) == std::string_view("\7Example\3org\0", 13));
+  CHECK(q.name.suffix(0) == std::string_view("\0", 1));
+
+  WireName lower;
+  q.name.lowercase_into(lower);
+  CHECK(lower.view() == std::string_view("\3www\7example\3org\0", 17));
+
+  for (size_t cut = kHeaderSize; cut < msg.size(); ++cut) {
+    const Bytes truncated(msg.begin(), msg.begin() + static_cast<long>(cut));
+    size_t p = kHeaderSize;
+    CHECK_FALSE(parse_question(truncated, p, q));
+  }
+}
+
+TEST_CASE("compression in names: backward pointers only") {
+  WireName name;
+  SUBCASE("pointer to itself is a loop") {
+    Bytes msg = header_bytes(0, 1, 0, 0, 0);
+    append(msg, {0xc0, 12, 0, 1, 0, 1});
+    size_t pos = kHeaderSize;
+    CHECK_FALSE(read_name(msg, pos, name));
+  }
+  SUBCASE("two labels then a pointer back to the start loops") {
+    Bytes msg = header_bytes(0, 1, 0, 0, 0);
+    append(msg, {1, 'a', 1, 'b', 0xc0, 12, 0, 1, 0, 1});
+    size_t pos = kHeaderSize;
+    CHECK_FALSE(read_name(msg, pos, name));
+  }
+  SUBCASE("forward pointer is rejected") {
+    Bytes msg = header_bytes(0, 1, 0, 0, 0);
+    append(msg, {0xc0, 14, 1, 'a', 0, 0, 1, 0, 1});
+    size_t pos = kHeaderSize;
+    CHECK_FALSE(read_name(msg, pos, name));
+  }
+  SUBCASE("reserved label types are rejected") {
+    Bytes msg = header_bytes(0, 1, 0, 0, 0);
+    append(msg, {0x41, 'a', 0, 0, 1, 0, 1});
+    size_t pos = kHeaderSize;
+    CHECK_FALSE(read_name(msg, pos, name));
+  }
+  SUBCASE("names over 255 octets are rejected") {
+    Bytes msg = header_bytes(0, 1, 0, 0, 0);
+    for (int i = 0; i < 5; ++i) {
+      msg.push_back(63);
+      msg.insert(msg.end(), 63, 'x');
+    }
+    append(msg, {0, 0, 1, 0, 1});
+    size_t pos = kHeaderSize;
+    CHECK_FALSE(read_name(msg, pos, name));
+  }
+  SUBCASE("a valid backward pointer is followed") {
+    Bytes msg = header_bytes(0, 1, 0, 0, 0);
+    append_name(msg);
+    append(msg, {0, 1, 0, 1});
+    const size_t second = msg.size();
+    append(msg, {4, 'm', 'a', 'i', 'l', 0xc0, 16});  // mail + Example.org
+    size_t pos = second;
+    REQUIRE(read_name(msg, pos, name));
+    CHECK(pos == msg.size());
+    CHECK(name.view() == std::string_view("\4mail\7Example\3org\0", 18));
+  }
+}
+
+TEST_CASE("WireName::assign validates uncompressed names") {
+  WireName name;
+  CHECK(name.assign(std::string_view("\3www\7example\3org\0", 17)));
+  CHECK(name.label_count() == 3);
+  CHECK(name.assign(std::string_view("\0", 1)));
+  CHECK(name.label_count() == 0);
+  CHECK_FALSE(name.assign(std::string_view("\3www", 4)));
+  CHECK_FALSE(name.assign(std::string_view("\3www\0\0", 6)));
+  CHECK_FALSE(name.assign(std::string_view("\xc0\x0c", 2)));
+  CHECK_FALSE(name.assign(""));
+}
+
+TEST_CASE("EDNS parsing") {
+  Bytes msg = header_bytes(0, 1, 0, 0, 1);
+  append_name(msg);
+  append(msg, {0, 1, 0, 1});
+  const size_t after_question = msg.size();
+  Edns edns;
+
+  SUBCASE("no additional records: no EDNS") {
+    Bytes plain = header_bytes(0, 1, 0, 0, 0);
+    append_name(plain);
+    append(plain, {0, 1, 0, 1});
+    CHECK(parse_edns(plain, after_question, Header{0, 0, 1, 0, 0, 0}, edns) == EdnsStatus::ok);
+    CHECK_FALSE(edns.present);
+  }
+  SUBCASE("one OPT") {
+    append_opt(msg, 4096, 0, true);
+    Header h;
+    REQUIRE(parse_header(msg, h));
+    REQUIRE(parse_edns(msg, after_question, h, edns) == EdnsStatus::ok);
+    CHECK(edns.present);
+    CHECK(edns.udp_size == 4096);
+    CHECK(edns.version == 0);
+    CHECK(edns.dnssec_ok);
+  }
+  SUBCASE("version is reported") {
+    append_opt(msg, 1232, 1, false);
+    Header h;
+    REQUIRE(parse_header(msg, h));
+    REQUIRE(parse_edns(msg, after_question, h, edns) == EdnsStatus::ok);
+    CHECK(edns.version == 1);
+    CHECK_FALSE(edns.dnssec_ok);
+  }
+  SUBCASE("two OPTs") {
+    append_opt(msg, 1232, 0, false);
+    append_opt(msg, 1232, 0, false);
+    msg[11] = 2;
+    Header h;
+    REQUIRE(parse_header(msg, h));
+    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::duplicate_opt);
+  }
+  SUBCASE("OPT owner must be the root") {
+    append(msg, {0xc0, 12, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0});
+    Header h;
+    REQUIRE(parse_header(msg, h));
+    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::malformed);
+  }
+  SUBCASE("truncated OPT") {
+    append_opt(msg, 1232, 0, false);
+    msg.pop_back();
+    Header h;
+    REQUIRE(parse_header(msg, h));
+    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::malformed);
+  }
+  SUBCASE("RDATA longer than the message") {
+    append(msg, {0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 8, 1, 2});
+    Header h;
+    REQUIRE(parse_header(msg, h));
+    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::malformed);
+  }
+  SUBCASE("answer and authority records are skipped, TSIG-like records ignored") {
+    Bytes full = header_bytes(0, 1, 1, 1, 2);
+    append_name(full);
+    append(full, {0, 1, 0, 1});
+    append(full, {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1});  // answer A
+    append(full, {0xc0, 16, 0, 2, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 12});      // authority NS
+    append(full, {0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'x'});       // some TXT
+    append_opt(full, 512, 0, false);
+    Header h;
+    REQUIRE(parse_header(full, h));
+    REQUIRE(parse_edns(full, after_question, h, edns) == EdnsStatus::ok);
+    CHECK(edns.present);
+    CHECK(edns.udp_size == 512);
+  }
+  SUBCASE("counts larger than the records present") {
+    append_opt(msg, 1232, 0, false);
+    msg[11] = 3;
+    Header h;
+    REQUIRE(parse_header(msg, h));
+    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::malformed);
+  }
+}
+
+TEST_CASE("Writer stops at its limit") {
+  uint8_t buffer[16] = {};
+  Writer w(buffer, 8);
+  w.u32(0x01020304);
+  w.u16(0x0506);
+  CHECK(w.position() == 6);
+  CHECK_FALSE(w.overflow());
+  w.u32(0x0708090a);
+  CHECK(w.overflow());
+  CHECK(w.position() == 6);
+  w.u8(1);  // nothing after an overflow until rewind
+  CHECK(w.position() == 6);
+  w.rewind(2);
+  CHECK_FALSE(w.overflow());
+  w.set_limit(100);  // capped to the buffer
+  CHECK(w.limit() == 16);
+  w.patch16(0, 0xabcd);
+  CHECK(buffer[0] == 0xab);
+  CHECK(buffer[1] == 0xcd);
+  CHECK(buffer[2] == 0x03);
+}

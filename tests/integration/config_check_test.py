@@ -1,0 +1,115 @@
+"""mirrorpoold's command line on the real binary: --check-config on the shipped
+examples and on broken files, exit codes, --version and --help."""
+
+import os
+import socket
+import subprocess
+import tempfile
+
+from harness import MIRRORPOOLD, Failures, free_port
+
+SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+GOOD_ZONE = """$ORIGIN pool.example.
+$TTL 3600
+@ IN SOA ns1 hostmaster 1 3600 900 604800 300
+@ IN NS ns1
+ns1 IN A 127.0.0.53
+"""
+
+BAD_CONFIG = """[server]
+listen = ["127.0.0.1:5353"]
+wrokers = 2
+
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+
+[[pool]]
+name = "dl.pool.example."
+ttl = -5
+when_all_down = "panic"
+
+[pool.check]
+interval = "5 parsecs"
+"""
+
+
+def run(*args):
+    p = subprocess.run([MIRRORPOOLD, *args], capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout + p.stderr
+
+
+def write(d, name, text):
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def main():
+    f = Failures()
+    for example in ("packaging/mirrorpool.toml", "packaging/demo/mirrorpool.toml"):
+        rc, out = run("--check-config", "-c", os.path.join(SOURCE_ROOT, example))
+        f.check(rc == 0, f"{example} passes --check-config ({rc}: {out.strip()})")
+
+    d = tempfile.mkdtemp(prefix="mirrorpool-check-")
+    write(d, "pool.example.zone", GOOD_ZONE)
+    cfg = write(d, "bad.toml", BAD_CONFIG)
+    rc, out = run("--check-config", "-c", cfg)
+    f.check(rc == 2, f"bad config: exit 2 ({rc})")
+    for line_col, what in (("3:1", "wrokers"), ("11:7", "ttl"), ("12:17", "when_all_down"),
+                           ("15:12", "interval")):
+        f.check(f"{cfg}:{line_col}: error:" in out and what in out,
+                f"diagnostic for {what} at {line_col}")
+    print(out)
+
+    # A broken zone file is reported with its file and line.
+    write(d, "pool.example.zone", GOOD_ZONE + "www IN A 999.1.2.3\n")
+    good = write(d, "good.toml", """[server]
+listen = ["127.0.0.1:5353"]
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+""")
+    rc, out = run("--check-config", "-c", good)
+    f.check(rc == 2 and os.path.join(d, "pool.example.zone") + ":6" in out,
+            f"bad zone: exit 2 and file:line ({out.strip()})")
+
+    # The daemon itself refuses a bad config with exit 2, before binding anything.
+    rc, out = run("-c", cfg)
+    f.check(rc == 2 and "error:" in out, f"daemon with a bad config: exit 2 ({rc})")
+    rc, out = run("-c", os.path.join(d, "missing.toml"))
+    f.check(rc == 2 and "missing.toml" in out, f"missing config file: exit 2 ({rc}, {out.strip()})")
+
+    # A port that is taken: runtime error, exit 1.
+    write(d, "pool.example.zone", GOOD_ZONE)
+    port = free_port()
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", port))
+    taken = write(d, "taken.toml", f"""[server]
+listen = ["127.0.0.1:{port}"]
+user = "root"
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+""")
+    rc, out = run("-c", taken)
+    holder.close()
+    f.check(rc == 1 and "cannot listen" in out, f"port in use: exit 1 ({rc}: {out.strip()})")
+
+    rc, out = run("--version")
+    f.check(rc == 0 and "mirrorpoold" in out, "--version")
+    rc, out = run("-V")
+    f.check(rc == 0 and "mirrorpoold" in out, "-V")
+    rc, out = run("--help")
+    f.check(rc == 0 and "--check-config" in out, "--help")
+    rc, out = run("--no-such-flag")
+    f.check(rc == 2, f"unknown flag: exit 2 ({rc})")
+    rc, out = run("--log-level", "chatty", "--check-config")
+    f.check(rc == 2, f"bad --log-level: exit 2 ({rc})")
+    f.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The README's quick start, exercised: the demo mirrors script and the demo
+config (ports moved to free ones so a running demo does not interfere), asked
+with the README's dig line."""
+
+import os
+import subprocess
+import sys
+
+from harness import Failures, Server, free_port, wait_until
+
+SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+DEMO = os.path.join(SOURCE_ROOT, "packaging", "demo")
+DEMO_V4 = {f"127.0.1.{i}" for i in range(1, 5)}
+
+
+def dig(port, name, rdtype):
+    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), name, rdtype, "+short"],
+                         capture_output=True, text=True, timeout=10).stdout
+    return set(out.split())
+
+
+def main():
+    f = Failures()
+    with open(os.path.join(DEMO, "mirrorpool.toml")) as fc:
+        config = fc.read()
+    with open(os.path.join(DEMO, "pool.example.zone")) as fz:
+        zone = fz.read()
+    f.check("127.0.0.1:5353" in config and "port = 8080" in config,
+            "the demo config listens where the README says")
+    mirror_port = free_port()
+    config = (config.replace("5353", "{port}").replace("port = 8080", f"port = {mirror_port}")
+              .replace("/tmp/mirrorpool-demo", "{dir}"))
+    mirrors = subprocess.Popen([sys.executable, os.path.join(DEMO, "demo_mirrors.py"),
+                                str(mirror_port)], stdout=subprocess.PIPE, text=True)
+    try:
+        f.check("demo mirrors on" in mirrors.stdout.readline(), "demo mirrors started")
+        with Server(config, {"pool.example.zone": zone}) as srv:
+            got, _ = wait_until(lambda: dig(srv.port, "dl.pool.example", "A"), 10, "an answer")
+            f.check(len(got) == 2 and got <= DEMO_V4, f"dig dl.pool.example A -> {sorted(got)}")
+            seen = set()
+            for _ in range(40):
+                seen |= dig(srv.port, "dl.pool.example", "A")
+            f.check(seen == DEMO_V4, f"all four demo mirrors are served ({sorted(seen)})")
+            f.check(srv.stop() == 0, "demo daemon stops cleanly")
+    finally:
+        mirrors.terminate()
+        mirrors.wait(10)
+    f.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+// A located error message, printed NSD-style as "file:line:col: error: message".
+// Loaders collect every diagnostic they find instead of stopping at the first.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mirrorpool::zones {
+
+// Where a diagnostic points. line and col are 1-based; 0 means "not known".
+struct SourcePos {
+  std::string file;
+  int line = 0;
+  int col = 0;
+};
+
+struct Diagnostic {
+  SourcePos pos;
+  std::string message;
+
+  // "file:line:col: error: message" (line/col omitted when unknown).
+  std::string to_string() const;
+};
+
+using Diagnostics = std::vector<Diagnostic>;
+
+}  // namespace mirrorpool::zones

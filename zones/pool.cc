@@ -1,0 +1,101 @@
+// Mirror addresses and the cross-checks between pool definitions and zones.
+// Reading pools from the config file is the config loader's job.
+#include "zones/pool.hh"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <map>
+
+namespace mirrorpool::zones {
+
+namespace {
+
+constexpr uint16_t kTypeNs = 2;
+
+std::string where(const SourcePos& pos) {
+  return pos.line > 0 ? pos.file + ":" + std::to_string(pos.line) : pos.file;
+}
+
+// The deepest zone containing name: with both "example." and
+// "pool.example." configured, dl.pool.example. is served by the second.
+const Zone* containing_zone(const std::vector<Zone>& zones, const Name& name) {
+  const Zone* best = nullptr;
+  for (const Zone& zone : zones) {
+    if (!name.is_subdomain_of(zone.origin)) continue;
+    if (best == nullptr || zone.origin.label_count() > best->origin.label_count()) best = &zone;
+  }
+  return best;
+}
+
+}  // namespace
+
+std::optional<Address> Address::parse(std::string_view text) {
+  // inet_pton needs a terminated string; anything longer than the longest
+  // IPv6 text form cannot be an address.
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  std::string input(text);
+  Address address;
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, input.c_str(), address.bytes.data()) != 1) continue;
+    char buf[INET6_ADDRSTRLEN];
+    if (inet_ntop(family, address.bytes.data(), buf, sizeof buf) == nullptr) return std::nullopt;
+    address.family = family;
+    address.text = buf;
+    return address;
+  }
+  return std::nullopt;
+}
+
+bool validate_pools(const std::vector<Zone>& zones, const std::vector<PoolDef>& pools,
+                    Diagnostics& diags) {
+  size_t before = diags.size();
+  std::map<Name, const PoolDef*> seen_pools;
+  for (const PoolDef& pool : pools) {
+    std::string name = pool.name.to_text();
+    auto [first, inserted] = seen_pools.emplace(pool.name, &pool);
+    if (!inserted) {
+      diags.push_back({pool.pos, "duplicate pool " + name + " (first defined at " +
+                                     where(first->second->pos) + ")"});
+    }
+
+    std::map<std::string, const MirrorDef*> seen_mirrors;
+    for (const MirrorDef& mirror : pool.mirrors) {
+      auto [other, fresh] = seen_mirrors.emplace(mirror.id, &mirror);
+      if (!fresh) {
+        diags.push_back({mirror.pos, "duplicate mirror id " + mirror.id + " in pool " + name +
+                                         " (first defined at " + where(other->second->pos) + ")"});
+      }
+    }
+
+    const Zone* zone = containing_zone(zones, pool.name);
+    if (zone == nullptr) {
+      diags.push_back({pool.pos, "pool " + name + " is not inside any [[zone]]"});
+      continue;
+    }
+    // A delegation hands the pool name to another server: answers from here
+    // would never be asked for, so this is a configuration mistake.
+    const Record* cut = nullptr;
+    const Record* own = nullptr;
+    for (const Record& record : zone->records) {
+      if (record.type == kTypeNs && record.owner != zone->origin &&
+          pool.name.is_subdomain_of(record.owner) && cut == nullptr) {
+        cut = &record;
+      }
+      if (record.owner == pool.name && own == nullptr) own = &record;
+    }
+    if (cut != nullptr) {
+      SourcePos pos = zone->pos_of(*cut);
+      diags.push_back({pool.pos, "pool " + name + " is at or below the delegation at " +
+                                     cut->owner.to_text() + " in zone file " + where(pos)});
+    } else if (own != nullptr) {
+      // The pool answers for its name alone; records in the file would be
+      // shadowed or mixed into answers, so they are refused outright.
+      SourcePos pos = zone->pos_of(*own);
+      diags.push_back({pool.pos, "pool name " + name + " has records in zone file " + where(pos)});
+    }
+  }
+  return diags.size() == before;
+}
+
+}  // namespace mirrorpool::zones

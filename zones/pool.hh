@@ -1,0 +1,66 @@
+// Pool definitions: which name answers with which mirror addresses. Pure data;
+// health and serving are elsewhere.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zones/diagnostic.hh"
+#include "zones/name.hh"
+#include "zones/zone.hh"
+
+namespace mirrorpool::zones {
+
+enum class WhenAllDown { serve_all, serve_last_good, servfail, nodata };
+
+struct Address {
+  int family = 0;                   // AF_INET or AF_INET6
+  std::array<uint8_t, 16> bytes{};  // 4 or 16 significant bytes, network order
+  std::string text;                 // canonical text form
+
+  static std::optional<Address> parse(std::string_view text);
+};
+
+enum class Capacity { normal, huge };
+
+struct MirrorDef {
+  std::string id;
+  std::vector<Address> addresses;
+  uint32_t weight = 1;  // 0 = disabled
+  // Taken out by an operator (mirrorpoolctl drain): never answered, still
+  // probed so that status shows whether it could come back.
+  bool drained = false;
+  Capacity capacity = Capacity::normal;
+  std::string email;
+  std::string notes;
+  std::string url_prefix;  // from mirrors.json, for export
+  std::string rsync_url;
+  SourcePos pos;
+};
+
+struct PoolDef {
+  Name name;
+  uint32_t ttl = 30;
+  unsigned max_answers = 4;
+  WhenAllDown when_all_down = WhenAllDown::serve_all;
+  unsigned min_healthy = 1;
+  std::vector<MirrorDef> mirrors;
+  SourcePos pos;
+};
+
+// Everything the answers are built from, apart from health. Immutable once built.
+struct Model {
+  std::vector<Zone> zones;
+  std::vector<PoolDef> pools;
+};
+
+// A pool name must lie inside exactly one zone (the deepest that contains it),
+// not below a delegation, and have no records in that zone's file. Mirror ids
+// are unique within a pool. Appends a diagnostic per violation; true when clean.
+bool validate_pools(const std::vector<Zone>& zones, const std::vector<PoolDef>& pools,
+                    Diagnostics& diags);
+
+}  // namespace mirrorpool::zones

@@ -46,6 +46,13 @@ class _Server(http.server.ThreadingHTTPServer):
                 return
         super().finish_request(request, client_address)
 
+    def handle_error(self, request, client_address):
+        # A prober that gave up (timeout) closes its end while we still write:
+        # that is the point of a slow mirror, not an error worth a traceback.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -10,13 +10,16 @@
 #include <filesystem>
 #include <initializer_list>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include "dnsd/config_preview.hh"
 #include "dnsd/duration.hh"
+#include "dnsd/mirrors_json.hh"
 
 namespace mirrorpool::dnsd {
 namespace {
@@ -37,14 +40,7 @@ struct UnbuiltKey {
   std::string_view what;   // how the diagnostic names it
 };
 constexpr UnbuiltKey kNotYetSupported[] = {
-    {"server.http_listen", "", "'http_listen' (metrics and status over HTTP)"},
     {"server.rrl", "", "[server.rrl] (response rate limiting)"},
-    {"zone.notify", "", "'notify' (NOTIFY to secondaries)"},
-    {"zone.allow_transfer", "", "'allow_transfer' (zone transfers)"},
-    {"zone.tsig", "", "'tsig' (TSIG-signed transfers)"},
-    {"tsig", "", "[tsig.NAME] (TSIG keys)"},
-    {"pool.mirrors_json", "", "'mirrors_json'"},
-    {"pool.weight_policy", "reliability", "weight_policy = \"reliability\""},
 };
 
 const UnbuiltKey* find_unbuilt(std::string_view path, const toml::node& value) {
@@ -339,6 +335,10 @@ class TableReader {
 // wrote, for the defaults and cross-key checks that depend on it.
 struct CheckLayer {
   bool port_set = false;  // in this layer or one below it
+  // In this layer: a mirrors.json url_prefix supplies what [pool.check] did not set.
+  bool type_set = false;
+  bool host_set = false;
+  bool path_set = false;
   std::optional<toml::source_region> interval_at;
   std::optional<toml::source_region> timeout_at;
   std::optional<toml::source_region> freshness_at;
@@ -378,10 +378,12 @@ class Parser {
     read_pools(top, config.pools);
     top.report_unknown_keys();
     if (diags_.size() == first_new) return config;
-    // Keys come out of toml++ tables sorted by name; print in file order.
+    // Keys come out of toml++ tables sorted by name; print in file order, the
+    // config file's first, then those of mirrors.json files.
     std::stable_sort(diags_.begin() + static_cast<std::ptrdiff_t>(first_new), diags_.end(),
-                     [](const zones::Diagnostic& a, const zones::Diagnostic& b) {
-                       return std::pair(a.pos.line, a.pos.col) < std::pair(b.pos.line, b.pos.col);
+                     [&](const zones::Diagnostic& a, const zones::Diagnostic& b) {
+                       return std::tuple(a.pos.file != path_, a.pos.line, a.pos.col) <
+                              std::tuple(b.pos.file != path_, b.pos.line, b.pos.col);
                      });
     return std::nullopt;
   }
@@ -616,6 +618,7 @@ class Parser {
             "type",
             {{"tcp", CheckType::tcp}, {"http", CheckType::http}, {"https", CheckType::https}})) {
       spec.type = *type;
+      layer.type_set = true;
     }
     if (auto port = r.integer("port", 1, 65535)) {
       spec.port = static_cast<uint16_t>(*port);
@@ -625,6 +628,7 @@ class Parser {
       // The host goes into a Host header and TLS SNI, so it must be a DNS name.
       if (zones::Name::from_text(*host + ".") && !host->ends_with('.')) {
         spec.host = *host;
+        layer.host_set = true;
       } else {
         reporter_.error(r.find("host")->source(),
                         fmt::format("{} is not a valid host name: \"{}\" (write it without a "
@@ -632,7 +636,10 @@ class Parser {
                                     r.name("host"), *host));
       }
     }
-    if (auto path = read_url_path(r, "path")) spec.path = *path;
+    if (auto path = read_url_path(r, "path")) {
+      spec.path = *path;
+      layer.path_set = true;
+    }
     if (const toml::node* node = r.find("expect_status")) {
       read_statuses(r, *node, spec.expect_status);
     }
@@ -766,7 +773,12 @@ class Parser {
                                                 {"reliability", WeightPolicy::reliability}})) {
         pool.weight_policy = *policy;
       }
-      if (auto file = r.string("mirrors_json")) pool.mirrors_json = resolve(*file);
+      std::vector<MirrorsJsonEntry> entries;
+      if (auto file = r.string("mirrors_json")) {
+        pool.mirrors_json = resolve(*file);
+        // Errors are already in diags_, which fails the whole config.
+        entries = load_mirrors_json(pool.mirrors_json, diags_).value_or(entries);
+      }
 
       // The unfinished pool check is the base of every mirror's own, so that
       // "https → port 443" is decided after the mirror's overrides.
@@ -782,17 +794,48 @@ class Parser {
         validate_check(base, pool_layer, r.where(), true);
       }
       pool.check = finish_check(base, pool_layer);
+      pool.check_port_set = pool_layer.port_set;
 
-      read_mirrors(r, base, pool_layer, pool);
+      read_mirrors(r, base, pool_layer, entries, pool);
       r.report_unknown_keys();
       if (ok) pools.push_back(std::move(pool));
     }
   }
 
+  // The check of a mirror listed in mirrors.json before its own overrides:
+  // what [pool.check] did not set comes from the url_prefix.
+  static CheckSpec url_defaults(CheckSpec spec, const CheckLayer& pool_layer, const UrlPrefix& url,
+                                CheckLayer& layer) {
+    if (!pool_layer.type_set) spec.type = url.type;
+    if (!pool_layer.host_set) spec.host = url.host;
+    if (!pool_layer.path_set) spec.path = url.path;
+    // Without a port in the URL, finish_check picks the scheme's default.
+    if (!pool_layer.port_set && url.explicit_port) {
+      spec.port = url.port;
+      layer.port_set = true;
+    }
+    return spec;
+  }
+
+  // Each address has its own health, so it may belong to one mirror only.
+  // The problem with giving address to mirror id, or empty when there is none.
+  static std::string claim_address(std::map<std::string, std::string>& owners,
+                                   const zones::Address& address, const std::string& id) {
+    auto [owner, inserted] = owners.emplace(address.text, id);
+    if (inserted) return {};
+    return owner->second == id ? fmt::format("address {} is listed twice", address.text)
+                               : fmt::format("address {} already belongs to mirror '{}'",
+                                             address.text, owner->second);
+  }
+
   void read_mirrors(TableReader& pool_reader, const CheckSpec& base, const CheckLayer& pool_layer,
-                    PoolConfig& pool) {
-    // Each address has its own health, so it may belong to one mirror only.
+                    const std::vector<MirrorsJsonEntry>& entries, PoolConfig& pool) {
     std::map<std::string, std::string> address_owner;
+    const auto entry_of = [&](const std::string& id) -> const MirrorsJsonEntry* {
+      const auto it = std::find_if(entries.begin(), entries.end(),
+                                   [&](const MirrorsJsonEntry& e) { return e.id == id; });
+      return it == entries.end() ? nullptr : &*it;
+    };
     for (const toml::table* table : pool_reader.tables("mirror")) {
       TableReader r = reader(*table, "pool.mirror", "[[pool.mirror]]");
       zones::MirrorDef mirror;
@@ -821,7 +864,17 @@ class Parser {
         if (!r.find("id")) r.missing("id");
         ok = false;
       }
+      // The same mirror in mirrors.json: this table adds addresses, capacity
+      // and check overrides to it.
+      const MirrorsJsonEntry* entry = entry_of(mirror.id);
       if (auto items = r.strings("addresses")) {
+        if (entry && entry->addresses) {
+          reporter_.error(r.key_where("addresses"),
+                          fmt::format("mirror '{}' already has 'addresses' in {}:{}: list them "
+                                      "in one place",
+                                      mirror.id, entry->pos.file, entry->pos.line));
+          ok = false;
+        }
         if (items->empty()) {
           reporter_.error(r.find("addresses")->source(),
                           "'addresses' in [[pool.mirror]] must list at least one address");
@@ -837,18 +890,21 @@ class Parser {
             ok = false;
             continue;
           }
-          auto [owner, inserted] = address_owner.emplace(address->text, mirror.id);
-          if (!inserted) {
-            reporter_.error(item.where,
-                            owner->second == mirror.id
-                                ? fmt::format("address {} is listed twice", address->text)
-                                : fmt::format("address {} already belongs to mirror '{}'",
-                                              address->text, owner->second));
+          if (auto problem = claim_address(address_owner, *address, mirror.id); !problem.empty()) {
+            reporter_.error(item.where, std::move(problem));
             ok = false;
             continue;
           }
           mirror.addresses.push_back(std::move(*address));
         }
+      } else if (entry && entry->addresses) {
+        for (const zones::Address& address : *entry->addresses) {
+          if (auto problem = claim_address(address_owner, address, mirror.id); !problem.empty()) {
+            diags_.push_back({entry->pos, std::move(problem)});
+            ok = false;
+          }
+        }
+        mirror.addresses = *entry->addresses;
       } else {
         if (!r.find("addresses")) r.missing("addresses");
         ok = false;
@@ -867,10 +923,18 @@ class Parser {
         mirror.email = *email;
       }
       if (auto notes = r.string("notes", true)) mirror.notes = *notes;
+      if (entry) {
+        // What this table writes wins over the mirrors.json entry.
+        mirror.url_prefix = entry->url_prefix;
+        mirror.rsync_url = entry->rsync_url;
+        if (!table->contains("weight")) mirror.weight = entry->weight;
+        if (!table->contains("email")) mirror.email = entry->email;
+        if (!table->contains("notes")) mirror.notes = entry->notes;
+      }
 
-      CheckSpec spec = base;
       CheckLayer layer;
       layer.port_set = pool_layer.port_set;
+      CheckSpec spec = entry ? url_defaults(base, pool_layer, entry->url, layer) : base;
       read_check_keys(r, "[pool.mirror.freshness]", spec, layer);
       validate_check(spec, layer, r.where(), false);
       r.report_unknown_keys();
@@ -878,6 +942,135 @@ class Parser {
         pool.def.mirrors.push_back(std::move(mirror));
         pool.mirror_checks.push_back(finish_check(spec, layer));
       }
+    }
+    if (!entries.empty()) merge_mirrors_json(base, pool_layer, entries, address_owner, pool);
+  }
+
+  // Orders the pool as mirrors.json does (so an export keeps its order), adds
+  // the entries that have no [[pool.mirror]] table, then the mirrors only the
+  // config file defines.
+  void merge_mirrors_json(const CheckSpec& base, const CheckLayer& pool_layer,
+                          const std::vector<MirrorsJsonEntry>& entries,
+                          std::map<std::string, std::string>& address_owner, PoolConfig& pool) {
+    std::vector<zones::MirrorDef> mirrors;
+    std::vector<CheckSpec> checks;
+    std::vector<bool> taken(pool.def.mirrors.size(), false);
+    for (const MirrorsJsonEntry& entry : entries) {
+      const auto it = std::find_if(pool.def.mirrors.begin(), pool.def.mirrors.end(),
+                                   [&](const zones::MirrorDef& m) { return m.id == entry.id; });
+      if (it != pool.def.mirrors.end()) {
+        const auto i = static_cast<size_t>(it - pool.def.mirrors.begin());
+        taken[i] = true;
+        mirrors.push_back(std::move(*it));
+        checks.push_back(std::move(pool.mirror_checks[i]));
+        continue;
+      }
+      if (!entry.addresses) {
+        diags_.push_back({entry.pos, fmt::format("mirror '{}' has no addresses: list them in "
+                                                 "'addresses' here or in a [[pool.mirror]] with "
+                                                 "id = \"{}\" in {}",
+                                                 entry.id, entry.id, path_)});
+        continue;
+      }
+      zones::MirrorDef mirror;
+      mirror.id = entry.id;
+      mirror.addresses = *entry.addresses;
+      mirror.weight = entry.weight;
+      mirror.email = entry.email;
+      mirror.notes = entry.notes;
+      mirror.url_prefix = entry.url_prefix;
+      mirror.rsync_url = entry.rsync_url;
+      mirror.pos = entry.pos;
+      bool ok = true;
+      for (const zones::Address& address : mirror.addresses) {
+        if (auto problem = claim_address(address_owner, address, mirror.id); !problem.empty()) {
+          diags_.push_back({entry.pos, std::move(problem)});
+          ok = false;
+        }
+      }
+      if (!ok) continue;
+      CheckLayer layer;
+      layer.port_set = pool_layer.port_set;
+      checks.push_back(finish_check(url_defaults(base, pool_layer, entry.url, layer), layer));
+      mirrors.push_back(std::move(mirror));
+    }
+    for (size_t i = 0; i < taken.size(); ++i) {
+      if (taken[i]) continue;
+      mirrors.push_back(std::move(pool.def.mirrors[i]));
+      checks.push_back(std::move(pool.mirror_checks[i]));
+    }
+    pool.def.mirrors = std::move(mirrors);
+    pool.mirror_checks = std::move(checks);
+  }
+
+ public:
+  // See parse_mirror_overrides in config.hh.
+  std::optional<CheckSpec> mirror_overrides(const nlohmann::json& overrides, const PoolConfig& pool,
+                                            std::string_view mirror_id) {
+    const size_t first_new = diags_.size();
+    const toml::source_region nowhere{};
+    if (!overrides.is_object()) {
+      reporter_.error(nowhere, fmt::format("the check overrides of mirror '{}' must be a JSON "
+                                           "object of [pool.check] keys",
+                                           mirror_id));
+      return std::nullopt;
+    }
+    const toml::table table = json_to_toml(overrides, fmt::format("mirror '{}'", mirror_id));
+    if (diags_.size() != first_new) return std::nullopt;
+    // The pool's check before finish_check, as read_mirrors starts from.
+    CheckSpec spec = pool.check;
+    if (!pool.check_port_set) spec.port = CheckSpec{}.port;
+    CheckLayer layer;
+    layer.port_set = pool.check_port_set;
+    TableReader r =
+        reader(table, "pool.mirror", fmt::format("the check overrides of mirror '{}'", mirror_id));
+    read_check_keys(r, fmt::format("the freshness overrides of mirror '{}'", mirror_id), spec,
+                    layer);
+    validate_check(spec, layer, r.where(), false);
+    r.report_unknown_keys();
+    if (diags_.size() != first_new) return std::nullopt;
+    return finish_check(spec, layer);
+  }
+
+ private:
+  // The same values as TOML, so the check keys go through read_check_keys.
+  // JSON null has no TOML equivalent and is reported.
+  toml::table json_to_toml(const nlohmann::json& object, const std::string& where) {
+    toml::table table;
+    for (const auto& [key, value] : object.items()) {
+      const std::string at = fmt::format("{} '{}'", where, key);
+      if (value.is_object()) {
+        table.insert(key, json_to_toml(value, at));
+      } else if (value.is_array()) {
+        toml::array array;
+        for (const nlohmann::json& element : value) {
+          json_scalar(element, at, [&](auto v) { array.push_back(std::move(v)); });
+        }
+        table.insert(key, std::move(array));
+      } else {
+        json_scalar(value, at, [&](auto v) { table.insert(key, std::move(v)); });
+      }
+    }
+    return table;
+  }
+
+  // Calls put with the TOML value of a JSON string, boolean or number. Other
+  // values (null, and arrays or objects inside arrays) are never check values.
+  template <class Put>
+  void json_scalar(const nlohmann::json& value, const std::string& at, Put&& put) {
+    if (value.is_string()) {
+      put(value.get<std::string>());
+    } else if (value.is_boolean()) {
+      put(value.get<bool>());
+    } else if (value.is_number_integer() &&
+               (!value.is_number_unsigned() || value.get<uint64_t>() <= INT64_MAX)) {
+      put(value.get<int64_t>());
+    } else if (value.is_number_float()) {
+      put(value.get<double>());
+    } else {
+      reporter_.error(toml::source_region{}, fmt::format("{} has a value that no check key takes: "
+                                                         "{}",
+                                                         at, value.dump()));
     }
   }
 
@@ -889,6 +1082,14 @@ class Parser {
 };
 
 }  // namespace
+
+std::optional<health::CheckSpec> parse_mirror_overrides(const nlohmann::json& overrides,
+                                                        const PoolConfig& pool,
+                                                        std::string_view mirror_id,
+                                                        const std::string& source,
+                                                        zones::Diagnostics& diags) {
+  return Parser(source, diags, false).mirror_overrides(overrides, pool, mirror_id);
+}
 
 std::optional<Config> parse_config(std::string_view text, const std::string& path,
                                    zones::Diagnostics& diags) {

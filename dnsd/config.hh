@@ -11,6 +11,8 @@
 
 #include <sys/socket.h>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "health/check_spec.hh"
 #include "zones/diagnostic.hh"
 #include "zones/pool.hh"
@@ -81,6 +83,9 @@ struct PoolConfig {
   std::vector<health::CheckSpec> mirror_checks;
   WeightPolicy weight_policy = WeightPolicy::static_weights;
   std::string mirrors_json;  // resolved path, empty = none
+  // [pool.check] wrote 'port': check.port is then kept when a mirror's
+  // overrides switch the type to https (parse_mirror_overrides needs it).
+  bool check_port_set = false;
 };
 
 struct Config {
@@ -100,5 +105,16 @@ std::optional<Config> load_config(const std::string& path, zones::Diagnostics& d
 // resolve relative file names). For tests and fuzzing.
 std::optional<Config> parse_config(std::string_view text, const std::string& path,
                                    zones::Diagnostics& diags);
+
+// The check of a mirror added at run time (mirrorpoolctl add): overrides is a
+// JSON object of [pool.check] keys → values, validated exactly like the keys
+// of a [[pool.mirror]] table and applied over pool's check. Problems are
+// appended to diags under `source` (no line numbers: there is no file);
+// nullopt if there was any.
+std::optional<health::CheckSpec> parse_mirror_overrides(const nlohmann::json& overrides,
+                                                        const PoolConfig& pool,
+                                                        std::string_view mirror_id,
+                                                        const std::string& source,
+                                                        zones::Diagnostics& diags);
 
 }  // namespace mirrorpool::dnsd

@@ -10,9 +10,15 @@
 #include <uv.h>
 
 #include "dnsd/config.hh"
+#include "dnsd/control_server.hh"
+#include "dnsd/http_server.hh"
 #include "dnsd/log.hh"
+#include "dnsd/metrics.hh"
 #include "dnsd/model_loader.hh"
+#include "dnsd/operations.hh"
+#include "dnsd/primary.hh"
 #include "dnsd/privileges.hh"
+#include "dnsd/prometheus.hh"
 #include "dnsd/publisher.hh"
 #include "dnsd/sockets.hh"
 #include "dnsd/worker.hh"
@@ -52,17 +58,37 @@ class Daemon {
       : config_(std::move(loaded.config)), model_(std::move(loaded.model)) {
     uv_loop_init(&loop_);
     publisher_.emplace(&loop_);
+    primary_.emplace(&loop_);
     prober_.emplace(&loop_, [this](std::shared_ptr<const health::HealthView> view,
                                    std::vector<health::Transition> transitions,
                                    std::vector<std::string> notices) {
       on_health(std::move(view), transitions, notices);
+    });
+    ops_.emplace(*publisher_, *prober_,
+                 Operations::Hooks{
+                     [this](const Config& effective, std::shared_ptr<const zones::Model> model) {
+                       publisher_->set_model(std::move(model), snapshot_options(effective));
+                       prober_->set_targets(probe_targets(effective));
+                     },
+                     [this](zones::Diagnostics& diags) { return reload(diags); }});
+    control_.emplace(&loop_, [this](const ControlRequest& request, ControlServer::Reply reply) {
+      ops_->handle(request, std::move(reply));
     });
   }
 
   int run() {
     if (!bind_workers()) return kExitRuntime;
     std::string error;
-    if (!drop_privileges(config_.server.user, error)) {
+    // Everything the daemon needs to write later is set up while it may still
+    // be root, and handed to the account it drops to.
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+    if (!target_account(config_.server.user, uid, gid, error) ||
+        !ops_->open(config_.server.state_dir, error) ||
+        !hand_over(config_.server.state_dir, uid, gid, error) ||
+        !make_parent_dir(config_.server.control_socket, uid, gid, error) ||
+        !control_->listen(config_.server.control_socket, uid, gid, error) || !listen_http(error) ||
+        !drop_privileges(config_.server.user, error)) {
       log(LogLevel::error, "{}", error);
       return kExitRuntime;
     }
@@ -71,10 +97,12 @@ class Daemon {
         if (serving_) w->offer(snapshot);
       }
     });
-    publisher_->set_model(model_, snapshot_options(config_));
+    primary_->configure(config_);
+    publisher_->set_preparer([this](Snapshot& snapshot) { primary_->prepare(snapshot); });
+    ops_->record_event(JournalKind::start, "daemon started");
+    ops_->set_file_config(config_, model_);
     install_signals();
 
-    prober_->set_targets(probe_targets(config_));
     // Answers wait for the first probe round so that the first one is not a guess.
     prober_->start([this] { start_serving(); });
     uv_run(&loop_, UV_RUN_DEFAULT);
@@ -109,6 +137,36 @@ class Daemon {
     return true;
   }
 
+  // /metrics and /status.json on [server] http_listen, when set.
+  bool listen_http(std::string& error) {
+    if (!config_.server.http_listen) return true;
+    http_.emplace(&loop_, [this](std::string_view, std::string_view path) {
+      HttpResponse response;
+      if (path == "/metrics") {
+        MetricsInputs in;
+        for (const auto& w : workers_) in.workers.push_back(&w->stats());
+        in.effective = &ops_->effective();
+        in.snapshot = publisher_->current().get();
+        const auto health = prober_->view();
+        in.health = health.get();
+        in.degraded_episodes = publisher_->degraded_episodes();
+        in.reloads_ok = reloads_ok_;
+        in.reloads_failed = reloads_failed_;
+        in.last_reload_ok = last_reload_ok_;
+        response.content_type = std::string(MetricsWriter::kContentType);
+        response.body = render_metrics(in);
+      } else if (path == "/status.json") {
+        response.content_type = "application/json";
+        response.body = ops_->status().dump(2) + "\n";
+      } else {
+        response.status = 404;
+        response.body = "not found: try /metrics or /status.json\n";
+      }
+      return response;
+    });
+    return http_->listen(*config_.server.http_listen, error);
+  }
+
   void start_serving() {
     serving_ = true;
     for (auto& w : workers_) w->start(publisher_->current());
@@ -126,6 +184,7 @@ class Daemon {
       log(t.up ? LogLevel::info : LogLevel::warning, "{} {} {}: {}", t.key.mirror, t.key.address,
           arrow(t.up), t.reason);
     }
+    ops_->record_transitions(transitions);
     publisher_->set_health(std::move(view));
   }
 
@@ -141,18 +200,23 @@ class Daemon {
     };
     init(sigterm_, SIGTERM, stop);
     init(sigint_, SIGINT, stop);
-    init(sighup_, SIGHUP, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->reload(); });
+    init(sighup_, SIGHUP, [](uv_signal_t* h, int) {
+      zones::Diagnostics diags;
+      static_cast<Daemon*>(h->data)->reload(diags);
+    });
   }
 
-  void reload() {
+  // SIGHUP and `mirrorpoolctl reload`: everything or nothing.
+  bool reload(zones::Diagnostics& diags) {
     log(LogLevel::info, "reloading {}", config_.path);
-    zones::Diagnostics diags;
     auto loaded = load_all(config_.path, diags);
+    last_reload_ok_ = loaded.has_value();
+    ++(loaded ? reloads_ok_ : reloads_failed_);
     if (!loaded) {
       for (const zones::Diagnostic& d : diags) log(LogLevel::error, "{}", d.to_string());
       log(LogLevel::error, "reload failed with {} error(s); still serving the previous data",
           diags.size());
-      return;
+      return false;
     }
     if (loaded->config.server.listen.size() != config_.server.listen.size() ||
         loaded->config.server.workers != config_.server.workers) {
@@ -162,16 +226,21 @@ class Daemon {
     config_.pools = std::move(loaded->config.pools);
     config_.tsig = std::move(loaded->config.tsig);
     model_ = std::move(loaded->model);
-    publisher_->set_model(model_, snapshot_options(config_));
-    prober_->set_targets(probe_targets(config_));
+    primary_->configure(config_);
+    ops_->set_file_config(config_, model_);
+    ops_->record_event(JournalKind::reload, "configuration reloaded");
     log(LogLevel::info, "reloaded: {} zone(s), {} pool(s)", model_->zones.size(),
         model_->pools.size());
+    return true;
   }
 
   void shutdown() {
     prober_->stop();
     for (auto& w : workers_) w->stop();
     publisher_->close();
+    primary_->close();
+    control_->close();
+    if (http_) http_->close();
     for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
       uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
     }
@@ -181,7 +250,14 @@ class Daemon {
   Config config_;
   std::shared_ptr<const zones::Model> model_;
   std::optional<Publisher> publisher_;
+  std::optional<Primary> primary_;
   std::optional<health::Prober> prober_;
+  std::optional<Operations> ops_;
+  std::optional<ControlServer> control_;
+  std::optional<HttpServer> http_;
+  uint64_t reloads_ok_ = 0;
+  uint64_t reloads_failed_ = 0;
+  bool last_reload_ok_ = true;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool serving_ = false;
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};

@@ -21,6 +21,15 @@ std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diag
   return model;
 }
 
+std::shared_ptr<const zones::Model> with_pools(const zones::Model& loaded, const Config& config,
+                                               zones::Diagnostics& diags) {
+  auto model = std::make_shared<zones::Model>();
+  model->zones = loaded.zones;
+  for (const PoolConfig& pc : config.pools) model->pools.push_back(pc.def);
+  if (!zones::validate_pools(model->zones, model->pools, diags)) return nullptr;
+  return model;
+}
+
 std::vector<health::Target> probe_targets(const Config& config) {
   std::vector<health::Target> targets;
   for (const PoolConfig& pc : config.pools) {

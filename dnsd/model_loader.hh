@@ -15,6 +15,11 @@ namespace mirrorpool::dnsd {
 // Loads all zones and validates pools; appends every diagnostic; nullptr on error.
 std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags);
 
+// The same zones with the pools of `config` (an effective config: the file's
+// pools with run-time changes applied). Zone files are not read again.
+std::shared_ptr<const zones::Model> with_pools(const zones::Model& loaded, const Config& config,
+                                               zones::Diagnostics& diags);
+
 // The prober's targets: one per address of every mirror with weight > 0.
 std::vector<health::Target> probe_targets(const Config& config);
 

@@ -45,6 +45,7 @@ void Publisher::set_health(std::shared_ptr<const health::HealthView> view) {
 void Publisher::rebuild() {
   last_build_ms_ = uv_now(timer_.loop);
   auto next = build_snapshot(*model_, *health_, current_.get(), options_);
+  if (preparer_) preparer_(*next);
   log_degraded_changes(current_.get(), *next);
   current_ = std::move(next);
   for (const Listener& listener : listeners_) listener(current_);

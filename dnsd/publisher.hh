@@ -21,6 +21,9 @@ class Publisher {
  public:
   static constexpr std::chrono::milliseconds kCoalesce{100};
   using Listener = std::function<void(const std::shared_ptr<const Snapshot>&)>;
+  // Completes a freshly built snapshot before anyone sees it (serials and
+  // transfer data: primary.hh).
+  using Preparer = std::function<void(Snapshot&)>;
 
   explicit Publisher(uv_loop_t* loop);
   ~Publisher();
@@ -29,6 +32,7 @@ class Publisher {
 
   // Receives every published snapshot (on the main loop thread).
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
+  void set_preparer(Preparer preparer) { preparer_ = std::move(preparer); }
 
   // A new model (start-up or reload): rebuilds and publishes at once.
   void set_model(std::shared_ptr<const zones::Model> model, const SnapshotOptions& options);
@@ -41,6 +45,7 @@ class Publisher {
   uint64_t degraded_episodes() const { return degraded_episodes_; }
 
   const std::shared_ptr<const Snapshot>& current() const { return current_; }
+  const SnapshotOptions& options() const { return options_; }
   void close();
 
  private:
@@ -55,6 +60,7 @@ class Publisher {
   SnapshotOptions options_;
   std::shared_ptr<const Snapshot> current_;
   std::vector<Listener> listeners_;
+  Preparer preparer_;
   uint64_t degraded_episodes_ = 0;
 };
 

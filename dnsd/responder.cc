@@ -243,7 +243,7 @@ class Response {
       // A wildcard answer takes the queried name as owner (RFC 4592 3.3.1).
       const std::string_view owner = name.view();
       if (node.pool >= 0) {
-        pool_answer(zone, snapshot_.pools()[static_cast<size_t>(node.pool)], owner, qtype);
+        pool_answer(zone, static_cast<size_t>(node.pool), owner, qtype);
         return;
       }
       if (qtype == kTypeAny) {
@@ -282,8 +282,9 @@ class Response {
     glue(zone, *ns);
   }
 
-  void pool_answer(const EncodedZone& zone, const EncodedPool& pool, std::string_view owner,
+  void pool_answer(const EncodedZone& zone, size_t pool_index, std::string_view owner,
                    uint16_t qtype) noexcept {
+    const EncodedPool& pool = snapshot_.pools()[pool_index];
     if (qtype == kTypeAny) {
       hinfo(owner, pool.ttl);
       return;
@@ -311,7 +312,7 @@ class Response {
       writer_.bytes(records.substr(picked[i] * family.record_size, family.record_size));
       ++ancount_;
     }
-    stats_.pool_answers.add();
+    stats_.pool_answers[std::min(pool_index, stats_.pool_answers.size() - 1)].add();
   }
 
   // Writes every record of `rrset` into the section counted by `count`;
@@ -407,9 +408,11 @@ size_t respond(std::span<const uint8_t> query, const Snapshot& snapshot, Rng& rn
   const size_t limit_for_errors = kMinUdpMessage;
 
   if (header.opcode() != 0) {
+    // We are the primary: like NSD for its own zones, a NOTIFY sent to us is
+    // refused (no secondary zones here); other opcodes are not implemented.
     Response response(snapshot, rng, stats, out, limit_for_errors);
     response.start(header, header.qdcount == 1 && have_question ? &question : nullptr,
-                   kRcodeNotImp);
+                   header.opcode() == kOpcodeNotify ? kRcodeRefused : kRcodeNotImp);
     return response.finish();
   }
   if (header.qdcount != 1) {

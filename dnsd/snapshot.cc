@@ -227,10 +227,9 @@ Snapshot::Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pool
   apexes_.freeze();
 }
 
-std::shared_ptr<const Snapshot> build_snapshot(const zones::Model& model,
-                                               const health::HealthView& health,
-                                               const Snapshot* previous,
-                                               const SnapshotOptions& options) {
+std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
+                                         const health::HealthView& health, const Snapshot* previous,
+                                         const SnapshotOptions& options) {
   std::vector<EncodedPool> pools;
   std::vector<ServedPool> served;
   // Each pool belongs to the deepest zone that contains its name.
@@ -266,8 +265,40 @@ std::shared_ptr<const Snapshot> build_snapshot(const zones::Model& model,
   for (size_t z = 0; z < model.zones.size(); ++z) {
     zones.push_back(encode_zone(model.zones[z], zone_pools[z]));
   }
-  return std::make_shared<const Snapshot>(std::move(zones), std::move(pools), std::move(served),
-                                          options);
+  return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options);
+}
+
+namespace {
+
+// The serial inside an SOA record stored as TYPE CLASS TTL RDLENGTH RDATA: the
+// first of the five 32-bit fields that end the RDATA.
+size_t soa_serial_at(std::string_view record) noexcept {
+  return record.size() - 20;
+}
+
+uint32_t get32(std::string_view bytes, size_t at) noexcept {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(bytes[at + i]);
+  return v;
+}
+
+void set32(std::string& bytes, size_t at, uint32_t v) noexcept {
+  for (size_t i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>(v >> (24 - 8 * i));
+}
+
+}  // namespace
+
+uint32_t Snapshot::serial(size_t zone) const noexcept {
+  return get32(zones_[zone].negative_soa, soa_serial_at(zones_[zone].negative_soa));
+}
+
+void Snapshot::set_serial(size_t zone, uint32_t serial) noexcept {
+  EncodedZone& z = zones_[zone];
+  set32(z.negative_soa, soa_serial_at(z.negative_soa), serial);
+  // load_zone guarantees exactly one SOA, at the apex.
+  if (const EncodedRRset* soa = z.find(z.nodes[z.apex_node], kTypeSoa)) {
+    set32(z.records, soa->offset + soa_serial_at(z.bytes(*soa)), serial);
+  }
 }
 
 const std::vector<ServedPool>& served_pools(const Snapshot& snapshot) {

@@ -16,6 +16,8 @@
 
 namespace mirrorpool::dnsd {
 
+struct TransferState;
+
 struct SnapshotOptions {
   unsigned udp_max_size = 1232;  // our EDNS UDP payload size
 };
@@ -47,21 +49,34 @@ class Snapshot {
   const std::vector<ServedPool>& served() const noexcept { return served_; }
   unsigned udp_max_size() const noexcept { return udp_max_size_; }
 
+  // The SOA serial of zones()[zone] as answered (and transferred).
+  uint32_t serial(size_t zone) const noexcept;
+  // What zone transfers serve from this snapshot (transfer_state.hh); null
+  // when nobody attached any, and then every transfer is refused.
+  const std::shared_ptr<const TransferState>& transfers() const noexcept { return transfers_; }
+
+  // Before publication only (the publisher's prepare step): the serial
+  // chosen for a zone (serials.hh) and the transfer data built for it.
+  void set_serial(size_t zone, uint32_t serial) noexcept;
+  void set_transfers(std::shared_ptr<const TransferState> transfers) {
+    transfers_ = std::move(transfers);
+  }
+
  private:
   std::vector<EncodedZone> zones_;
   NameTable apexes_;
   std::vector<EncodedPool> pools_;
   std::vector<ServedPool> served_;
   unsigned udp_max_size_;
+  std::shared_ptr<const TransferState> transfers_;
 };
 
 // Builds a snapshot from the model and the current health. `previous` (may be
 // null) supplies the last good set for when_all_down = serve-last-good.
-// Throws only std::bad_alloc.
-std::shared_ptr<const Snapshot> build_snapshot(const zones::Model& model,
-                                               const health::HealthView& health,
-                                               const Snapshot* previous,
-                                               const SnapshotOptions& options);
+// Zones carry their files' serials until set_serial. Throws only std::bad_alloc.
+std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
+                                         const health::HealthView& health, const Snapshot* previous,
+                                         const SnapshotOptions& options);
 
 // Read-only accessor for what a snapshot serves (same order as model.pools).
 const std::vector<ServedPool>& served_pools(const Snapshot& snapshot);

@@ -46,7 +46,15 @@ struct Stats {
   Counter malformed;  // dropped: could not be parsed
   Counter qr_set;     // dropped: a response sent to us
   Counter truncated;  // answered with TC
-  Counter pool_answers;
+  // Pool answers by pool index (snapshot order); the last slot also counts
+  // every pool past it.
+  std::array<Counter, 64> pool_answers;
+  // Zone transfers served (transfer.hh), by how they were answered.
+  Counter transfers_axfr;
+  Counter transfers_ixfr;          // incremental
+  Counter transfers_ixfr_full;     // IXFR answered with the whole zone
+  Counter transfers_ixfr_current;  // IXFR answered with the SOA alone
+  Counter transfers_refused;       // REFUSED, NOTAUTH (bad TSIG) or FORMERR
 };
 
 }  // namespace mirrorpool::dnsd

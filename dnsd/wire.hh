@@ -28,6 +28,8 @@ inline constexpr uint16_t kTypeAny = 255;
 inline constexpr uint16_t kClassIn = 1;
 inline constexpr uint16_t kClassAny = 255;
 
+inline constexpr uint8_t kOpcodeNotify = 4;
+
 inline constexpr uint8_t kRcodeNoError = 0;
 inline constexpr uint8_t kRcodeFormErr = 1;
 inline constexpr uint8_t kRcodeServFail = 2;

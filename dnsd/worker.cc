@@ -168,9 +168,20 @@ void Worker::on_udp(UdpSocket* socket, ssize_t nread, const uv_buf_t* buf, const
   // transient (ICMP feedback and the like) and leave the socket usable.
   if (nread <= 0 || addr == nullptr) return;
   stats_.udp_queries.add();
+  const std::span<const uint8_t> query{reinterpret_cast<const uint8_t*>(buf->base),
+                                       static_cast<size_t>(nread)};
+  if (is_transfer_query(query)) {
+    // IXFR over UDP (RFC 1995 §2): one datagram, at most 512 bytes.
+    for (std::vector<uint8_t>& m :
+         transfers_.serve(query, addr, Transport::udp, *snapshot_, stats_)) {
+      uv_buf_t out =
+          uv_buf_init(reinterpret_cast<char*>(m.data()), static_cast<unsigned>(m.size()));
+      uv_udp_try_send(&socket->handle, &out, 1, addr);
+    }
+    return;
+  }
   const size_t n =
-      respond({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, *snapshot_,
-              *rng_, Transport::udp, {send_buffer_.data(), 65535}, stats_);
+      respond(query, *snapshot_, *rng_, Transport::udp, {send_buffer_.data(), 65535}, stats_);
   if (n == 0) return;
   uv_buf_t out =
       uv_buf_init(reinterpret_cast<char*>(send_buffer_.data()), static_cast<unsigned>(n));
@@ -248,33 +259,30 @@ void Worker::on_tcp_read(TcpConnection* conn, ssize_t nread) {
     const size_t len = (size_t{conn->in[offset]} << 8) | conn->in[offset + 1];
     if (conn->used - offset - 2 < len) break;
     stats_.tcp_queries.add();
-    const size_t n = respond({conn->in.data() + offset + 2, len}, *snapshot_, *rng_, Transport::tcp,
-                             {send_buffer_.data(), 65535}, stats_);
+    const std::span<const uint8_t> query{conn->in.data() + offset + 2, len};
     offset += 2 + len;
-    if (n == 0) continue;  // dropped, as over UDP
-    auto* w = new TcpWrite();
-    w->req.data = w;
-    w->data.resize(2 + n);
-    w->data[0] = static_cast<uint8_t>(n >> 8);
-    w->data[1] = static_cast<uint8_t>(n);
-    std::memcpy(w->data.data() + 2, send_buffer_.data(), n);
-    uv_buf_t b =
-        uv_buf_init(reinterpret_cast<char*>(w->data.data()), static_cast<unsigned>(w->data.size()));
-    const int rc =
-        uv_write(&w->req, as_stream(&conn->handle), &b, 1, [](uv_write_t* req, int status) {
-          auto* c = static_cast<TcpConnection*>(req->handle->data);
-          delete static_cast<TcpWrite*>(req->data);
-          if (status != 0 || c->closing || c->reading) return;
-          // Resume a client that was paused for not reading its answers.
-          if (uv_stream_get_write_queue_size(req->handle) < kTcpMaxQueuedBytes / 2) {
-            c->worker->start_reading(c);
-          }
-        });
-    if (rc != 0) {
-      delete w;
-      close_connection(conn);
-      return;
+    std::vector<uint8_t> frames;
+    if (is_transfer_query(query)) {
+      sockaddr_storage peer{};
+      int peer_len = sizeof peer;
+      uv_tcp_getpeername(&conn->handle, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+      for (const std::vector<uint8_t>& m :
+           transfers_.serve(query, reinterpret_cast<const sockaddr*>(&peer), Transport::tcp,
+                            *snapshot_, stats_)) {
+        frames.push_back(static_cast<uint8_t>(m.size() >> 8));
+        frames.push_back(static_cast<uint8_t>(m.size()));
+        frames.insert(frames.end(), m.begin(), m.end());
+      }
+    } else {
+      const size_t n =
+          respond(query, *snapshot_, *rng_, Transport::tcp, {send_buffer_.data(), 65535}, stats_);
+      if (n == 0) continue;  // dropped, as over UDP
+      frames.resize(2 + n);
+      frames[0] = static_cast<uint8_t>(n >> 8);
+      frames[1] = static_cast<uint8_t>(n);
+      std::memcpy(frames.data() + 2, send_buffer_.data(), n);
     }
+    if (!frames.empty() && !queue_write(conn, std::move(frames))) return;
   }
   if (offset > 0) {
     std::memmove(conn->in.data(), conn->in.data() + offset, conn->used - offset);
@@ -284,6 +292,30 @@ void Worker::on_tcp_read(TcpConnection* conn, ssize_t nread) {
     uv_read_stop(as_stream(&conn->handle));
     conn->reading = false;
   }
+}
+
+bool Worker::queue_write(TcpConnection* conn, std::vector<uint8_t> frames) {
+  auto* w = new TcpWrite();
+  w->req.data = w;
+  w->data = std::move(frames);
+  uv_buf_t b =
+      uv_buf_init(reinterpret_cast<char*>(w->data.data()), static_cast<unsigned>(w->data.size()));
+  const int rc =
+      uv_write(&w->req, as_stream(&conn->handle), &b, 1, [](uv_write_t* req, int status) {
+        auto* c = static_cast<TcpConnection*>(req->handle->data);
+        delete static_cast<TcpWrite*>(req->data);
+        if (status != 0 || c->closing || c->reading) return;
+        // Resume a client that was paused for not reading its answers.
+        if (uv_stream_get_write_queue_size(req->handle) < kTcpMaxQueuedBytes / 2) {
+          c->worker->start_reading(c);
+        }
+      });
+  if (rc != 0) {
+    delete w;
+    close_connection(conn);
+    return false;
+  }
+  return true;
 }
 
 void Worker::close_connection(TcpConnection* conn) {

@@ -16,6 +16,7 @@
 #include "dnsd/rng.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/stats.hh"
+#include "dnsd/transfer.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -59,6 +60,9 @@ class Worker {
   void start_reading(TcpConnection* conn);
   void arm_idle_timer(TcpConnection* conn);
   void close_connection(TcpConnection* conn);
+  // Queues one answer (TCP frames, length prefixes included); false when the
+  // connection failed and was closed.
+  bool queue_write(TcpConnection* conn, std::vector<uint8_t> frames);
 
   unsigned index_;
   WorkerSockets sockets_;
@@ -80,6 +84,7 @@ class Worker {
   std::vector<uint8_t> recv_buffer_;  // recvmmsg batch buffer
   std::vector<uint8_t> send_buffer_;  // one response
   Stats stats_;
+  TransferDesk transfers_;
 };
 
 }  // namespace mirrorpool::dnsd

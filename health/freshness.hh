@@ -20,6 +20,13 @@ class FreshnessTracker {
   // reference could not be fetched), so a primary outage changes nothing.
   bool stale() const { return stale_; }
 
+  // How long the copy has differed continuously as of `now`; nullopt while
+  // it is the same as the reference (or was never compared).
+  std::optional<Clock::duration> differing_for(Clock::time_point now) const {
+    if (!differs_since_) return std::nullopt;
+    return now - *differs_since_;
+  }
+
  private:
   std::optional<Clock::time_point> differs_since_;
   bool stale_ = false;

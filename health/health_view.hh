@@ -2,7 +2,9 @@
 // pointer between the prober (writer) and the snapshot builder (reader).
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +20,22 @@ struct TargetKey {
   auto operator<=>(const TargetKey&) const = default;
 };
 
+// Upper bounds (seconds) of the probe latency histogram, Prometheus' defaults.
+inline constexpr std::array<double, 11> kLatencyBoundsSeconds = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+// Running totals of every probe of one target, for /metrics.
+struct ProbeCounters {
+  uint64_t probes = 0;
+  uint64_t state_changes = 0;
+  // Failures by the first word of their reason: "http", "timeout", "connect", "tls", ...
+  std::map<std::string, uint64_t> failures;
+  // Probes with latency <= kLatencyBoundsSeconds[i] (not cumulative); the
+  // last slot counts the rest (+Inf).
+  std::array<uint64_t, kLatencyBoundsSeconds.size() + 1> latency_buckets{};
+  double latency_sum_seconds = 0;
+};
+
 struct TargetHealth {
   bool up = true;
   std::string reason;  // why it is down (or last failure), e.g. "http 503"
@@ -25,6 +43,7 @@ struct TargetHealth {
   std::chrono::system_clock::time_point last_success{};
   std::chrono::milliseconds latency{0};
   std::optional<int> tls_days_left;
+  ProbeCounters counters;
 };
 
 class HealthView {

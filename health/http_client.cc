@@ -3,15 +3,20 @@
 #include "health/http_client.hh"
 
 #include <algorithm>
+#include <ctime>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 namespace mirrorpool::health {
 
@@ -44,6 +49,7 @@ struct HttpClient::Transfer {
   std::size_t max_body = 0;
   std::chrono::milliseconds timeout{0};
   HttpResponse response;
+  bool tls = false;
   bool truncated = false;
   char error[CURL_ERROR_SIZE] = {};
 
@@ -75,6 +81,13 @@ size_t HttpClient::on_body(char* data, size_t size, size_t count, void* user) {
 
 namespace {
 
+std::optional<int> days_left(const X509* cert) {
+  int days = 0;
+  int seconds = 0;
+  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) != 1) return std::nullopt;
+  return days;
+}
+
 // Whole days until the peer's leaf certificate expires. Read while the
 // transfer runs (headers arrive after the handshake): the SSL pointer is only
 // guaranteed to be valid then.
@@ -86,10 +99,101 @@ std::optional<int> leaf_days_left(CURL* easy) {
   auto* ssl = static_cast<SSL*>(info->internals);
   const X509* cert = SSL_get0_peer_certificate(ssl);
   if (!cert) return std::nullopt;
-  int days = 0;
-  int seconds = 0;
-  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) != 1) return std::nullopt;
-  return days;
+  return days_left(cert);
+}
+
+std::string name_text(const X509_NAME* name) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "?";
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
+}
+
+std::string time_text(const ASN1_TIME* time) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(time, &tm) != 1) return "?";
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// The trace a traced transfer's handshake callbacks write to. curl makes one
+// SSL_CTX per connection and every probe has its own connection, so the
+// context's app data can point at the transfer's trace.
+HttpTrace* trace_of(const SSL* ssl) {
+  return static_cast<HttpTrace*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+}
+
+// Records the leaf as the chain is verified and leaves the verdict alone: an
+// expired or untrusted certificate is exactly what the operator wants to see.
+int on_verify(int preverify_ok, X509_STORE_CTX* store) {
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  HttpTrace* trace = ssl ? trace_of(ssl) : nullptr;
+  const X509* leaf = X509_STORE_CTX_get0_cert(store);
+  if (trace && leaf && !trace->has_leaf) {
+    trace->has_leaf = true;
+    trace->leaf_subject = name_text(X509_get_subject_name(leaf));
+    trace->leaf_issuer = name_text(X509_get_issuer_name(leaf));
+    trace->leaf_not_after = time_text(X509_get0_notAfter(leaf));
+    trace->leaf_days_left = days_left(leaf).value_or(0);
+  }
+  return preverify_ok;
+}
+
+void on_tls_info(const SSL* ssl, int where, int /*ret*/) {
+  if (!(where & SSL_CB_HANDSHAKE_DONE)) return;
+  if (HttpTrace* trace = trace_of(ssl)) {
+    trace->tls_version = SSL_get_version(ssl);
+    trace->tls_cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
+  }
+}
+
+// CURLOPT_SSL_CTX_FUNCTION of traced https transfers: runs after curl has set
+// the context up, so its verify mode is kept and only observed.
+CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
+  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  if (SSL_CTX_set_app_data(ctx, user) != 1) return CURLE_SSL_CONNECT_ERROR;
+  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), &on_verify);
+  SSL_CTX_set_info_callback(ctx, &on_tls_info);
+  return CURLE_OK;
+}
+
+// curl reports 0 for a phase it never reached. A later phase reached proves
+// the earlier one was, even if it took less than a microsecond.
+std::optional<std::chrono::microseconds> phase(CURL* easy, CURLINFO info, bool reached_later) {
+  curl_off_t us = 0;
+  if (curl_easy_getinfo(easy, info, &us) != CURLE_OK) return std::nullopt;
+  if (us <= 0 && !reached_later) return std::nullopt;
+  return std::chrono::microseconds(us);
+}
+
+void fill_trace(HttpTrace& trace, CURL* easy, bool tls, long status) {
+  curl_off_t total = 0;
+  if (curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total) == CURLE_OK)
+    trace.total = std::chrono::microseconds(total);
+  char* ip = nullptr;
+  long port = 0;
+  if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && ip[0] &&
+      curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK) {
+    const bool v6 = std::string_view(ip).find(':') != std::string_view::npos;
+    trace.remote = v6 ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
+  }
+  trace.first_byte = phase(easy, CURLINFO_STARTTRANSFER_TIME_T, status > 0);
+  if (tls) trace.tls_done = phase(easy, CURLINFO_APPCONNECT_TIME_T, trace.first_byte.has_value());
+  trace.connect_time = phase(easy, CURLINFO_CONNECT_TIME_T,
+                             trace.tls_done.has_value() || trace.first_byte.has_value());
+  // Counts the TCP connection even when the handshake on it failed or hung.
+  long connects = 0;
+  trace.connected =
+      trace.connect_time.has_value() ||
+      (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0);
+  long verify = 0;
+  if (tls && trace.connected &&
+      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK) {
+    trace.verify_result = verify;
+    trace.verify_text = X509_verify_cert_error_string(verify);
+  }
 }
 
 // Words a curl failure the way the rest of the prober reports failures.
@@ -172,6 +276,8 @@ void HttpClient::fetch(const HttpRequest& request, Done done) {
   transfer->done = std::move(done);
   transfer->max_body = request.max_body;
   transfer->timeout = request.timeout;
+  transfer->tls = request.url.starts_with("https:");
+  if (request.trace) transfer->response.trace.emplace();
   transfer->easy.reset(curl_easy_init());
   CURL* easy = transfer->easy.get();
 
@@ -206,6 +312,10 @@ void HttpClient::fetch(const HttpRequest& request, Done done) {
   set(CURLOPT_SSL_VERIFYHOST, 2L);
   set(CURLOPT_USERAGENT, "mirrorpool-health/" MIRRORPOOL_VERSION);
   if (!request.ca_file.empty()) set(CURLOPT_CAINFO, request.ca_file.c_str());
+  if (request.trace && transfer->tls) {
+    set(CURLOPT_SSL_CTX_FUNCTION, &on_ssl_ctx);
+    set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(&*transfer->response.trace));
+  }
   if (!request.connect_to.empty()) {
     transfer->connect_to = curl_slist_append(nullptr, request.connect_to.c_str());
     if (!transfer->connect_to) rc = CURLE_OUT_OF_MEMORY;
@@ -324,6 +434,10 @@ void HttpClient::drain_finished() {
     response.transferred = (code == CURLE_OK || cut_short) && status > 0;
     if (!response.transferred)
       response.error = failure_reason(code, easy, transfer->error, transfer->timeout);
+    if (response.trace) {
+      fill_trace(*response.trace, easy, transfer->tls, response.status);
+      response.trace->body_cut = cut_short;
+    }
     auto done = std::move(transfer->done);
     if (done) done(std::move(response));
   }

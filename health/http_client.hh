@@ -27,6 +27,34 @@ struct HttpRequest {
   std::string ca_file;  // empty = system store
   std::chrono::milliseconds timeout{2000};
   std::size_t max_body = std::size_t{1} << 20;
+  // Also collect an HttpTrace (mirrorpoolctl check); probe rounds leave it
+  // off and pay nothing for it.
+  bool trace = false;
+};
+
+// What one fetch went through, for an operator reading it step by step.
+// Times count from the start of the fetch; a step that was never reached
+// is nullopt, so the first missing one is where the fetch failed.
+struct HttpTrace {
+  std::string remote;  // "ADDRESS:PORT" curl connected to (or tried)
+  bool connected = false;
+  // curl times the connection only once its TLS handshake completed too.
+  std::optional<std::chrono::microseconds> connect_time;
+  std::optional<std::chrono::microseconds> tls_done;  // https only
+  std::optional<std::chrono::microseconds> first_byte;
+  std::chrono::microseconds total{0};
+  // https only, from the handshake itself: known even when the response
+  // never comes, and the leaf is recorded even when it fails verification.
+  std::string tls_version;  // "TLSv1.3"
+  std::string tls_cipher;
+  std::optional<long> verify_result;  // X509_V_OK (0) or an X509_V_ERR_* code
+  std::string verify_text;            // OpenSSL's wording of verify_result
+  bool has_leaf = false;
+  std::string leaf_subject;  // RFC 2253, e.g. "CN=mirror.test"
+  std::string leaf_issuer;
+  std::string leaf_not_after;  // "2025-03-01 12:00:00 UTC"
+  int leaf_days_left = 0;      // negative once expired
+  bool body_cut = false;       // the body was longer than max_body
 };
 
 struct HttpResponse {
@@ -39,6 +67,7 @@ struct HttpResponse {
   std::string body;  // at most max_body bytes; longer bodies are cut there
   std::optional<int> tls_days_left;
   std::chrono::milliseconds latency{0};
+  std::optional<HttpTrace> trace;  // set exactly when the request asked for it
 };
 
 class HttpClient {

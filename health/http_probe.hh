@@ -1,8 +1,10 @@
 // The `http` and `https` probes: which request probes one mirror address, and
-// how its response is judged. Pure: the fetch itself is HttpClient's.
+// how its response is judged and explained. Pure: the fetch itself is
+// HttpClient's.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "health/check_spec.hh"
 #include "health/http_client.hh"
@@ -24,5 +26,18 @@ HttpRequest make_reference_request(const CheckSpec& check);
 // Judges a probe response: transfer, status in expect_status, expect_body,
 // then (https) the certificate's remaining lifetime against tls_min_days.
 ProbeResult judge_http(const CheckSpec& check, const HttpResponse& response);
+
+// The request make_probe_request builds, as an operator reads it:
+// "GET /tails/ Host: dl.pool.example".
+std::string request_line(const CheckSpec& check, const std::string& address,
+                         const std::string& path);
+
+// Explains a traced probe response (HttpRequest::trace) step by step:
+// connect, then for https tls and certificate, then http and body, as far as
+// the fetch got; a step that failed is the last one. Each step is judged by
+// the same rules as judge_http, whose verdict stays the result. `at` counts
+// from the start of the fetch.
+std::vector<CheckStep> http_steps(const CheckSpec& check, const std::string& address,
+                                  const HttpResponse& response);
 
 }  // namespace mirrorpool::health

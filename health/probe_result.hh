@@ -15,4 +15,13 @@ struct ProbeResult {
   std::optional<int> tls_days_left;  // https only: whole days until the leaf expires
 };
 
+// One step of a probe as `mirrorpoolctl check` prints it: "connect", "tls",
+// "certificate", "http", "body", "freshness" or "result".
+struct CheckStep {
+  std::string name;
+  bool ok = false;
+  std::string detail;               // e.g. "127.0.0.1:80 in 0.2ms", "GET / Host: x -> 503"
+  std::chrono::milliseconds at{0};  // since the probe started
+};
+
 }  // namespace mirrorpool::health

@@ -13,6 +13,9 @@
 // closes, all at once, which is what lets the guard see "most of the pool
 // failed in the same round". The next round starts one jittered interval
 // after the previous one started (or at once, if the round took longer).
+//
+// check_now runs the same probes, traced, for one mirror on demand and judges
+// them with the same rules, but against copies: it never votes.
 #include "health/prober.hh"
 
 #include <algorithm>
@@ -37,6 +40,18 @@ namespace mirrorpool::health {
 
 namespace {
 
+// Totals for /metrics: every probe, whatever it changed.
+void count_probe(ProbeCounters& c, const ProbeResult& result, bool changed_state) {
+  ++c.probes;
+  if (changed_state) ++c.state_changes;
+  if (!result.ok) ++c.failures[result.reason.substr(0, result.reason.find_first_of(" :"))];
+  const double seconds = std::chrono::duration<double>(result.latency).count();
+  size_t slot = 0;
+  while (slot < kLatencyBoundsSeconds.size() && seconds > kLatencyBoundsSeconds[slot]) ++slot;
+  ++c.latency_buckets[slot];
+  c.latency_sum_seconds += seconds;
+}
+
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -54,6 +69,48 @@ bool same_check(const CheckSpec& a, const CheckSpec& b) {
                     c.freshness.path, c.freshness.reference, c.freshness.max_lag);
   };
   return fields(a) == fields(b);
+}
+
+std::string seconds(Clock::duration time) {
+  return fmt::format("{:.1f}s", std::chrono::duration<double>(time).count());
+}
+
+// Judges a mirror's copy of the freshness file against the reference's
+// (nullptr: not fetched this round), moving `tracker`'s clock. Returns the
+// failure reason, or nullopt when fresh; `detail` receives the explanation
+// mirrorpoolctl check prints.
+std::optional<std::string> judge_freshness(const Freshness& spec, const HttpResponse& mine,
+                                           const HttpResponse* reference, FreshnessTracker& tracker,
+                                           Clock::time_point now, std::string& detail) {
+  if (!mine.transferred) {
+    detail = fmt::format("GET {}: {}", spec.path, mine.error);
+    return fmt::format("freshness: {}", mine.error);
+  }
+  if (mine.status != 200) {
+    detail = fmt::format("GET {} -> {}", spec.path, mine.status);
+    return fmt::format("freshness: http {}", mine.status);
+  }
+  const bool comparable = reference && reference->transferred && reference->status == 200;
+  bool stale = false;
+  if (comparable) {
+    stale = tracker.observe(mine.body == reference->body, now, spec.max_lag);
+    const auto lag = tracker.differing_for(now);
+    detail =
+        lag ? fmt::format("{} differs from {} for {} so far (max_lag {})", spec.path,
+                          spec.reference, seconds(*lag), seconds(spec.max_lag))
+            : fmt::format("{} same as {} ({} bytes)", spec.path, spec.reference, mine.body.size());
+  } else {
+    // Without a reference the last verdict stands: an outage of the primary
+    // must not make every mirror fresh, or stale.
+    stale = tracker.stale();
+    const std::string why = !reference               ? std::string("not fetched")
+                            : reference->transferred ? fmt::format("http {}", reference->status)
+                                                     : reference->error;
+    detail = fmt::format("reference {}: {}; keeping the last verdict ({})", spec.reference, why,
+                         stale ? "stale" : "fresh");
+  }
+  if (stale) return "stale";
+  return std::nullopt;
 }
 
 // Everything the prober knows about one target; survives reloads that leave
@@ -101,6 +158,73 @@ struct PoolState {
   bool first_round_done = false;
 };
 
+// One address being looked at by check_now: copies of its target and its
+// freshness clock, so nothing the rounds own is touched.
+struct AddressCheck {
+  Target target;
+  FreshnessTracker freshness;
+  Clock::time_point started;   // when check_now was called
+  Clock::time_point launched;  // when the main probe left the queue
+  std::optional<ProbeResult> tcp;
+  std::optional<HttpResponse> http;
+  std::optional<HttpResponse> mine;  // the freshness file
+  std::optional<HttpResponse> reference;
+  Clock::time_point freshness_done;
+  std::size_t outstanding = 0;
+};
+
+struct CheckRun {
+  std::function<void(std::vector<CheckReport>)> done;
+  std::vector<CheckReport> reports;  // by address, filled as each finishes
+  std::size_t outstanding = 0;
+};
+
+milliseconds since(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<milliseconds>(to - from);
+}
+
+// Explains one finished AddressCheck; `now` is when its last answer came.
+CheckReport report_of(AddressCheck& check, Clock::time_point now) {
+  const CheckSpec& spec = check.target.check;
+  const std::string& address = check.target.key.address;
+  CheckReport report;
+  report.key = check.target.key;
+  ProbeResult result;
+  if (check.tcp) {
+    result = *check.tcp;
+    const std::string remote = address.find(':') != std::string::npos
+                                   ? fmt::format("[{}]:{}", address, spec.port)
+                                   : fmt::format("{}:{}", address, spec.port);
+    report.steps.push_back({"connect", result.ok,
+                            result.ok ? fmt::format("{} in {}ms", remote, result.latency.count())
+                                      : fmt::format("{}: {}", remote, result.reason),
+                            since(check.started, check.launched) + result.latency});
+  } else {
+    result = judge_http(spec, *check.http);
+    report.steps = http_steps(spec, address, *check.http);
+    // curl counts from the start of the fetch, which may have waited in the
+    // queue behind a busy round.
+    for (auto& step : report.steps) step.at += since(check.started, check.launched);
+  }
+  if (spec.freshness.enabled()) {
+    std::string detail;
+    auto failure =
+        judge_freshness(spec.freshness, *check.mine, check.reference ? &*check.reference : nullptr,
+                        check.freshness, check.freshness_done, detail);
+    report.steps.push_back(
+        {"freshness", !failure, std::move(detail), since(check.started, check.freshness_done)});
+    if (result.ok && failure) {
+      result.ok = false;
+      result.reason = std::move(*failure);
+    }
+  }
+  report.ok = result.ok;
+  report.reason = result.reason;
+  report.total = since(check.started, now);
+  report.steps.push_back({"result", result.ok, result.reason, report.total});
+  return report;
+}
+
 }  // namespace
 
 struct Prober::Impl {
@@ -124,6 +248,10 @@ struct Prober::Impl {
   void rebuild_view();
   void finish_first_round();
   milliseconds jittered(milliseconds interval);
+  bool check_now(const std::string& pool, const std::string& mirror,
+                 std::function<void(std::vector<CheckReport>)> done);
+  void launch_check(const std::shared_ptr<CheckRun>& run, std::size_t index,
+                    const std::shared_ptr<AddressCheck>& check);
 
   uv_loop_t* loop;
   PublishFn publish;
@@ -355,29 +483,15 @@ ProbeResult Prober::Impl::with_freshness(TargetState& target, const Round::Probe
                                          const Round& round, Clock::time_point now) {
   ProbeResult result = *probe.main;
   if (!result.ok || !probe.wants_freshness || !probe.freshness) return result;
-  const HttpResponse& mine = *probe.freshness;
   const Freshness& spec = target.target.check.freshness;
-  if (!mine.transferred) {
-    result.ok = false;
-    result.reason = fmt::format("freshness: {}", mine.error);
-    return result;
-  }
-  if (mine.status != 200) {
-    result.ok = false;
-    result.reason = fmt::format("freshness: http {}", mine.status);
-    return result;
-  }
   auto ref = round.references.find(spec.reference);
-  const bool comparable = ref != round.references.end() && ref->second &&
-                          ref->second->transferred && ref->second->status == 200;
-  // Without a reference this round the last verdict stands: an outage of the
-  // primary must not make every mirror fresh, or stale.
-  const bool stale =
-      comparable ? target.freshness.observe(mine.body == ref->second->body, now, spec.max_lag)
-                 : target.freshness.stale();
-  if (stale) {
+  const HttpResponse* reference =
+      ref != round.references.end() && ref->second ? &*ref->second : nullptr;
+  std::string detail;
+  if (auto failure =
+          judge_freshness(spec, *probe.freshness, reference, target.freshness, now, detail)) {
     result.ok = false;
-    result.reason = "stale";
+    result.reason = std::move(*failure);
   }
   return result;
 }
@@ -429,6 +543,7 @@ void Prober::Impl::close_round(PoolState& pool) {
     health.latency = result.latency;
     health.tls_days_left = result.tls_days_left;
     if (result.ok) health.last_success = wall;
+    count_probe(health.counters, result, was_up != health.up);
     // A down target keeps the reason it went down for until it is up again.
     if (!result.ok || health.up) health.reason = result.reason;
     changed = changed || before.up != health.up || before.reason != health.reason ||
@@ -485,6 +600,80 @@ void Prober::Impl::finish_first_round() {
   if (done) done();
 }
 
+bool Prober::Impl::check_now(const std::string& pool, const std::string& mirror,
+                             std::function<void(std::vector<CheckReport>)> done) {
+  const auto started = Clock::now();
+  std::vector<std::shared_ptr<AddressCheck>> checks;
+  for (auto it = targets.lower_bound(TargetKey{pool, mirror, ""});
+       it != targets.end() && it->first.pool == pool && it->first.mirror == mirror; ++it) {
+    auto check = std::make_shared<AddressCheck>();
+    check->target = it->second->target;
+    check->freshness = it->second->freshness;
+    check->started = started;
+    checks.push_back(std::move(check));
+  }
+  if (checks.empty()) return false;
+  auto run = std::make_shared<CheckRun>();
+  run->done = std::move(done);
+  run->reports.resize(checks.size());
+  run->outstanding = checks.size();
+  for (std::size_t i = 0; i < checks.size(); ++i) launch_check(run, i, checks[i]);
+  return true;
+}
+
+void Prober::Impl::launch_check(const std::shared_ptr<CheckRun>& run, std::size_t index,
+                                const std::shared_ptr<AddressCheck>& check) {
+  const CheckSpec& spec = check->target.check;
+  const std::string& address = check->target.key.address;
+  check->outstanding = spec.freshness.enabled() ? 3 : 1;
+  // Runs once per answer; the last answer of the last address reports.
+  auto answered = [run, index, check] {
+    if (--check->outstanding > 0) return;
+    run->reports[index] = report_of(*check, Clock::now());
+    if (--run->outstanding > 0) return;
+    auto done = std::move(run->done);
+    done(std::move(run->reports));
+  };
+  enqueue([this, check, answered](const std::function<void()>& release) {
+    check->launched = Clock::now();
+    const CheckSpec& spec = check->target.check;
+    if (spec.type == CheckType::tcp) {
+      tcp.probe(check->target.key.address, spec.port, spec.timeout,
+                [check, answered, release](ProbeResult result) {
+                  release();
+                  check->tcp = std::move(result);
+                  answered();
+                });
+    } else {
+      HttpRequest request = make_probe_request(spec, check->target.key.address, spec.path);
+      request.trace = true;
+      http.fetch(request, [check, answered, release](HttpResponse response) {
+        release();
+        check->http = std::move(response);
+        answered();
+      });
+    }
+    return true;
+  });
+  if (!spec.freshness.enabled()) return;
+  // Both freshness fetches are this address's own: a look at one mirror
+  // must not wait for, or share, another's.
+  auto fetch = [this, check, answered](HttpRequest request,
+                                       std::optional<HttpResponse> AddressCheck::*slot) {
+    enqueue([this, check, answered, request, slot](const std::function<void()>& release) {
+      http.fetch(request, [check, answered, release, slot](HttpResponse response) {
+        release();
+        (*check).*slot = std::move(response);
+        check->freshness_done = Clock::now();
+        answered();
+      });
+      return true;
+    });
+  };
+  fetch(make_probe_request(spec, address, spec.freshness.path), &AddressCheck::mine);
+  fetch(make_reference_request(spec), &AddressCheck::reference);
+}
+
 Prober::Prober(uv_loop_t* loop, PublishFn publish)
     : impl_(std::make_unique<Impl>(loop, std::move(publish))) {}
 
@@ -506,6 +695,11 @@ void Prober::stop() {
 
 std::shared_ptr<const HealthView> Prober::view() const {
   return impl_->view;
+}
+
+bool Prober::check_now(const std::string& pool, const std::string& mirror_id,
+                       std::function<void(std::vector<CheckReport>)> done) {
+  return impl_->check_now(pool, mirror_id, std::move(done));
 }
 
 }  // namespace mirrorpool::health

@@ -13,6 +13,7 @@
 
 #include "health/check_spec.hh"
 #include "health/health_view.hh"
+#include "health/probe_result.hh"
 
 namespace mirrorpool::health {
 
@@ -29,6 +30,16 @@ struct Transition {
   bool up = false;     // the new state
   std::string reason;  // e.g. "http 503", "connect: Connection refused", "ok"
   std::chrono::system_clock::time_point when;
+};
+
+// What one address answered to `mirrorpoolctl check`: its steps (CheckStep,
+// in probe_result.hh) in the order they happened, ending with "result".
+struct CheckReport {
+  TargetKey key;
+  bool ok = false;
+  std::string reason;  // the verdict a probe round would have reached
+  std::vector<CheckStep> steps;
+  std::chrono::milliseconds total{0};
 };
 
 class Prober {
@@ -60,6 +71,17 @@ class Prober {
   // The latest view, including last-check times and latencies of rounds that
   // changed nothing worth publishing (for status output). Never null.
   std::shared_ptr<const HealthView> view() const;
+
+  // Probes every address of `mirror_id` in `pool` at once, with its
+  // configured check, outside the schedule and with every step traced. A
+  // look, not a vote: no state machine, freshness clock, view or publish is
+  // touched. Returns false, and never calls `done`, when no such mirror is
+  // known. Otherwise `done` runs exactly once, later, on the loop thread,
+  // with one report per address in address order, unless stop() comes first;
+  // it may call any method of the Prober. Shares the probe concurrency bound,
+  // so it may wait behind a busy round, by at most the probes' timeouts.
+  bool check_now(const std::string& pool, const std::string& mirror_id,
+                 std::function<void(std::vector<CheckReport>)> done);
 
  private:
   struct Impl;

@@ -651,16 +651,6 @@ TEST_CASE("keys of features not built yet are refused at their position") {
   const std::vector<UnbuiltCase> cases = {
       {R"([server]
 listen = ["127.0.0.1:5353"]
-http_listen = "127.0.0.1:9353"
-[[zone]]
-origin = "pool.example."
-file = "z"
-)",
-       "test.toml:3:1: error: 'http_listen' (metrics and status over HTTP) is not supported by "
-       "this version",
-       1},
-      {R"([server]
-listen = ["127.0.0.1:5353"]
 [server.rrl]
 slip = 2
 [[zone]]
@@ -668,18 +658,6 @@ origin = "pool.example."
 file = "z"
 )",
        "test.toml:3:9: error: [server.rrl] (response rate limiting) is not supported", 1},
-      {std::string(kBase) + "notify = [\"192.0.2.53\"]\n",
-       "test.toml:6:1: error: 'notify' (NOTIFY to secondaries) is not supported", 1},
-      {std::string(kBase) + "allow_transfer = [\"192.0.2.0/24\"]\n",
-       "test.toml:6:1: error: 'allow_transfer' (zone transfers) is not supported", 1},
-      {std::string(kBase) + "tsig = \"k\"\n[tsig.k]\nsecret = \"c2VjcmV0\"\n",
-       "test.toml:6:1: error: 'tsig' (TSIG-signed transfers) is not supported", 2},
-      {std::string(kBase) + "[tsig.k]\nsecret = \"c2VjcmV0\"\n",
-       "test.toml:6:2: error: [tsig.NAME] (TSIG keys) is not supported", 1},
-      {with_pool("mirrors_json = \"mirrors.json\"\n"),
-       "test.toml:8:1: error: 'mirrors_json' is not supported by this version", 1},
-      {with_pool("weight_policy = \"reliability\"\n"),
-       "test.toml:8:1: error: weight_policy = \"reliability\" is not supported by this version", 1},
   };
   for (const UnbuiltCase& c : cases) {
     INFO(c.text);
@@ -716,7 +694,6 @@ tsig = "transfer-key"
 [[pool]]
 name = "dl.pool.example."
 weight_policy = "reliability"
-mirrors_json = "mirrors.json"
 )";
   zones::Diagnostics diags;
   auto config = parse_config_preview(kFull, "/etc/mp/mirrorpool.toml", diags);
@@ -743,7 +720,6 @@ mirrors_json = "mirrors.json"
   CHECK(z.allow_transfer[1].length == 32);
   CHECK(z.tsig == "transfer-key");
   CHECK(config->pools.at(0).weight_policy == WeightPolicy::reliability);
-  CHECK(config->pools.at(0).mirrors_json == "/etc/mp/mirrors.json");
 
   const std::vector<BadCase> cases = {
       {"[server]\nlisten = [\"127.0.0.1:53\"]\nhttp_listen = \"127.0.0.1:53\"\n",

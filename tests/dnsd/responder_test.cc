@@ -822,7 +822,7 @@ TEST_CASE("pool answers: weights, families, max_answers") {
     }
     Reply r = s.ask("dl.example.org.", kTypeAaaa);
     CHECK(r.rdatas(kTypeAaaa) == std::set<std::string>{"2001:db8::101", "2001:db8::102"});
-    CHECK(s.stats.pool_answers.get() == 51);
+    CHECK(s.stats.pool_answers[0].get() == 51);
   }
   SUBCASE("other types are NODATA") {
     Reply r = s.ask("dl.example.org.", kTypeTxt);

@@ -1,0 +1,196 @@
+#include "dnsd/control_server.hh"
+
+#include <cerrno>
+#include <cstring>
+
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include "dnsd/log.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+// A request is one short JSON line; anything longer is not ours.
+constexpr size_t kMaxRequest = 64 * 1024;
+// A client that connects and says nothing is dropped after this long.
+constexpr uint64_t kRequestTimeoutMs = 5000;
+}  // namespace
+
+struct ControlServer::Connection {
+  ControlServer* server = nullptr;
+  uv_pipe_t pipe{};
+  uv_timer_t timer{};
+  std::string in;
+  ControlRequest request;
+  int open_handles = 2;
+  bool answered = false;
+  bool closing = false;
+  // Outlives the connection when the handler replies late: the reply then
+  // finds the connection gone and drops the answer.
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
+
+std::string ControlRequest::who() const {
+  const passwd* pw = getpwuid(uid);
+  return pw ? fmt::format("uid {} ({})", uid, pw->pw_name) : fmt::format("uid {}", uid);
+}
+
+nlohmann::json control_ok(nlohmann::json result) {
+  return {{"version", kControlProtocolVersion}, {"ok", true}, {"result", std::move(result)}};
+}
+
+nlohmann::json control_error(const std::string& message, nlohmann::json details) {
+  nlohmann::json r = {{"version", kControlProtocolVersion}, {"ok", false}, {"error", message}};
+  if (!details.is_null()) r["details"] = std::move(details);
+  return r;
+}
+
+ControlServer::ControlServer(uv_loop_t* loop, Handler handler)
+    : loop_(loop), handler_(std::move(handler)) {}
+
+ControlServer::~ControlServer() = default;
+
+bool ControlServer::listen(const std::string& path, uid_t owner_uid, gid_t owner_gid,
+                           std::string& error) {
+  // A socket file left by a crashed daemon would make bind fail; a live
+  // daemon on the same path is caught earlier by the DNS ports.
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path.c_str());
+  uv_pipe_init(loop_, &pipe_, 0);
+  pipe_.data = this;
+  listening_ = true;
+  int rc = uv_pipe_bind(&pipe_, path.c_str());
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&pipe_), 16, [](uv_stream_t* s, int status) {
+      if (status == 0) static_cast<ControlServer*>(s->data)->on_connection();
+    });
+  }
+  if (rc != 0) {
+    error = fmt::format("control socket {}: {}", path, uv_strerror(rc));
+    return false;
+  }
+  path_ = path;
+  if (chmod(path.c_str(), 0660) != 0 ||
+      ((owner_uid != static_cast<uid_t>(-1) || owner_gid != static_cast<gid_t>(-1)) &&
+       chown(path.c_str(), owner_uid, owner_gid) != 0)) {
+    error = fmt::format("control socket {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+void ControlServer::close() {
+  if (!listening_) return;
+  listening_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
+  if (!path_.empty()) unlink(path_.c_str());
+}
+
+void ControlServer::on_connection() {
+  auto* conn = new Connection();
+  conn->server = this;
+  conn->pipe.data = conn;
+  conn->timer.data = conn;
+  uv_pipe_init(loop_, &conn->pipe, 0);
+  uv_timer_init(loop_, &conn->timer);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&pipe_),
+                reinterpret_cast<uv_stream_t*>(&conn->pipe)) != 0) {
+    close_connection(conn);
+    return;
+  }
+  uv_os_fd_t fd = -1;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&conn->pipe), &fd) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    close_connection(conn);
+    return;
+  }
+  conn->request.uid = cred.uid;
+  conn->request.pid = cred.pid;
+  uv_timer_start(
+      &conn->timer, [](uv_timer_t* t) { close_connection(static_cast<Connection*>(t->data)); },
+      kRequestTimeoutMs, 0);
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&conn->pipe),
+      [](uv_handle_t*, size_t suggested, uv_buf_t* buf) {
+        buf->base = new char[suggested];
+        buf->len = suggested;
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        auto* c = static_cast<Connection*>(s->data);
+        if (nread > 0) c->in.append(buf->base, static_cast<size_t>(nread));
+        delete[] buf->base;
+        c->server->on_read(c, nread);
+      });
+}
+
+void ControlServer::on_read(Connection* conn, ssize_t nread) {
+  if (conn->answered) return;
+  const auto newline = conn->in.find('\n');
+  if (newline == std::string::npos) {
+    if (nread < 0 || conn->in.size() > kMaxRequest) close_connection(conn);
+    return;
+  }
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&conn->pipe));
+  uv_timer_stop(&conn->timer);
+  conn->answered = true;
+  nlohmann::json body = nlohmann::json::parse(conn->in.substr(0, newline), nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("command") ||
+      !body["command"].is_string()) {
+    finish(conn, control_error("malformed request: expected one JSON object with a command"));
+    return;
+  }
+  if (body.value("version", 0) != kControlProtocolVersion) {
+    finish(conn,
+           control_error(fmt::format("protocol version {} is not supported (daemon speaks {})",
+                                     body.value("version", 0), kControlProtocolVersion)));
+    return;
+  }
+  conn->request.body = std::move(body);
+  std::weak_ptr<bool> alive = conn->alive;
+  handler_(conn->request, [conn, alive](nlohmann::json response) {
+    if (alive.expired()) return;
+    conn->server->finish(conn, response);
+  });
+}
+
+void ControlServer::finish(Connection* conn, const nlohmann::json& response) {
+  struct Write {
+    uv_write_t req{};
+    std::string data;
+  };
+  auto* w = new Write();
+  w->data = response.dump() + "\n";
+  w->req.data = w;
+  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&conn->pipe), &buf, 1,
+                          [](uv_write_t* req, int) {
+                            auto* c = static_cast<Connection*>(req->handle->data);
+                            delete static_cast<Write*>(req->data);
+                            close_connection(c);
+                          });
+  if (rc != 0) {
+    delete w;
+    close_connection(conn);
+  }
+}
+
+void ControlServer::close_connection(Connection* conn) {
+  if (conn->closing) return;
+  conn->closing = true;
+  conn->alive.reset();
+  auto on_closed = [](uv_handle_t* h) {
+    auto* c = static_cast<Connection*>(h->data);
+    if (--c->open_handles == 0) delete c;
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(&conn->timer), on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&conn->pipe), on_closed);
+}
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,112 @@
+#include "dnsd/ctl_format.hh"
+
+#include <fmt/core.h>
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key, const std::string& fallback = "-") {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+
+std::string join(const json& list) {
+  std::string out;
+  for (const auto& item : list) out += (out.empty() ? "" : " ") + item.get<std::string>();
+  return out.empty() ? "(none)" : out;
+}
+
+std::string format_status(const json& result) {
+  std::string out;
+  for (const auto& pool : result["pools"]) {
+    out += fmt::format("pool {}  when_all_down={} min_healthy={}\n", str(pool, "name"),
+                       str(pool, "when_all_down"), str(pool, "min_healthy"));
+    for (const char* family : {"A", "AAAA"}) {
+      const json& served = pool["served"][family];
+      out += fmt::format(
+          "  {:<4} serving {}{}\n", family, join(served["addresses"]),
+          served.value("degraded", false) ? "  [below min_healthy: policy applied]" : "");
+    }
+    out += fmt::format("  {:<18} {:>6} {:<8} {:<26} {:<7} {:>8} {:>4}  {:<20} {}\n", "MIRROR",
+                       "WEIGHT", "STATE", "ADDRESS", "HEALTH", "LATENCY", "TLS", "LAST CHECK",
+                       "REASON / NOTE");
+    for (const auto& m : pool["mirrors"]) {
+      bool first = true;
+      for (const auto& a : m["addresses"]) {
+        const std::string latency =
+            a["latency_ms"].is_null() ? "-" : fmt::format("{}ms", a["latency_ms"].get<int>());
+        std::string reason = str(a, "reason", "");
+        if (first && !str(m, "note", "").empty()) reason += " [note: " + str(m, "note") + "]";
+        out += fmt::format("  {:<18} {:>6} {:<8} {:<26} {:<7} {:>8} {:>4}  {:<20} {}\n",
+                           first ? str(m, "id") : "", first ? str(m, "weight") : "",
+                           first ? str(m, "state") : "", str(a, "address"), str(a, "state"),
+                           latency, str(a, "tls_days_left"), str(a, "last_check"), reason);
+        first = false;
+      }
+      if (m.value("removal_candidate", false)) {
+        out += fmt::format("  {:<18} removal candidate: {} failures in 6 months; mail {}:\n", "",
+                           m["failures"].size(), str(m, "email", "the mirror admin"));
+        out += str(m, "failure_report", "");
+      }
+    }
+  }
+  return out;
+}
+
+std::string format_change(const json& result) {
+  std::string out = str(result, "message", "done") + "\n";
+  if (result.contains("before")) {
+    for (const char* family : {"A", "AAAA"}) {
+      const std::string before = join(result["before"][family]);
+      const std::string after = join(result["after"][family]);
+      out += fmt::format("  {:<4} before: {}\n  {:<4} after:  {}\n", family, before, "", after);
+    }
+  }
+  if (result.value("dry_run", false)) out += "(dry run: nothing was changed)\n";
+  return out;
+}
+
+std::string format_check(const json& result) {
+  std::string out;
+  for (const auto& report : result["reports"]) {
+    out += fmt::format("{} {}: {}{}\n", str(result, "mirror"), str(report, "address"),
+                       report.value("ok", false) ? "OK" : "FAILED",
+                       report.value("ok", false) ? "" : " (" + str(report, "reason") + ")");
+    for (const auto& step : report["steps"]) {
+      out += fmt::format("  {:>6}ms  {:<12} {:<4} {}\n", step.value("at_ms", 0), str(step, "name"),
+                         step.value("ok", false) ? "ok" : "FAIL", str(step, "detail", ""));
+    }
+    out += fmt::format("  total {}ms\n", report.value("total_ms", 0));
+  }
+  return out;
+}
+
+std::string format_history(const json& result) {
+  std::string out;
+  for (const auto& e : result["entries"]) {
+    out += fmt::format("{}  {:<10} {:<18} {:<16} {:<12} {:<16} {}\n", str(e, "time"),
+                       str(e, "kind"), str(e, "mirror", ""), str(e, "address", ""),
+                       str(e, "what", ""), str(e, "who"), str(e, "reason", ""));
+  }
+  for (const auto& w : result["warnings"]) out += "warning: " + w.get<std::string>() + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string format_result(const std::string& command, const json& result) {
+  if (command == "status") return format_status(result);
+  if (command == "check") return format_check(result);
+  if (command == "history") return format_history(result);
+  if (command == "export-mirrors-json") return str(result, "text", "");
+  std::string out = format_change(result);
+  if (result.contains("warnings")) {
+    for (const auto& w : result["warnings"]) out += "warning: " + w.get<std::string>() + "\n";
+  }
+  return out;
+}
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,180 @@
+// mirrorpoolctl: the operator's command line (SPEC §6). Parses flags, sends one
+// request over the control socket, prints the answer. Exit codes: 0 ok,
+// 1 the daemon refused or failed, 2 usage, 3 the daemon is not running.
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include "dnsd/config.hh"
+#include "dnsd/control_client.hh"
+#include "dnsd/ctl_format.hh"
+
+namespace {
+
+using nlohmann::json;
+using namespace mirrorpool::dnsd;
+
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+constexpr int kUsage = 2;
+constexpr int kNotRunning = 3;
+constexpr const char* kDefaultConfig = "/etc/mirrorpool/mirrorpool.toml";
+
+// The socket path: -s wins; else [server] control_socket of -c (or the
+// default config when it exists); else the built-in default.
+bool socket_path(const std::string& socket, const std::string& config, bool config_given,
+                 std::string& path) {
+  if (!socket.empty()) {
+    path = socket;
+    return true;
+  }
+  if (!config_given && access(kDefaultConfig, R_OK) != 0) {
+    path = ServerConfig{}.control_socket;
+    return true;
+  }
+  mirrorpool::zones::Diagnostics diags;
+  auto parsed = load_config(config_given ? config : kDefaultConfig, diags);
+  if (!parsed) {
+    for (const auto& d : diags) fmt::print(stderr, "{}\n", d.to_string());
+    return false;
+  }
+  path = parsed->server.control_socket;
+  return true;
+}
+
+// "--check port=8080": the value as JSON when it parses (numbers, arrays,
+// booleans), else as a string.
+bool parse_overrides(const std::vector<std::string>& items, json& out) {
+  out = json::object();
+  for (const std::string& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "--check expects KEY=VALUE, got '{}'\n", item);
+      return false;
+    }
+    const std::string value = item.substr(eq + 1);
+    json parsed = json::parse(value, nullptr, false);
+    out[item.substr(0, eq)] = parsed.is_discarded() || parsed.is_object() ? json(value) : parsed;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mirrorpoolctl: control a running mirrorpoold"};
+  app.require_subcommand(1);
+  std::string config = kDefaultConfig;
+  std::string socket;
+  auto* config_opt = app.add_option("-c,--config", config, "read the socket path from this config");
+  app.add_option("-s,--socket", socket, "control socket path")->excludes(config_opt);
+  app.set_version_flag("-V,--version", "mirrorpoolctl " MIRRORPOOL_VERSION);
+
+  std::string mirror, pool, note, since, id;
+  std::vector<std::string> addresses, checks;
+  unsigned weight = 1;
+  bool as_json = false, dry_run = false, force = false;
+  json args = json::object();
+
+  auto* status = app.add_subcommand("status", "every mirror: state, reason, checks, weights");
+  status->add_flag("--json", as_json, "machine-readable output");
+
+  auto add_target = [&](CLI::App* sub, bool change) {
+    sub->add_option("ID", mirror, "mirror id")->required();
+    sub->add_option("--pool", pool, "pool name, when the id is not unique");
+    if (change) {
+      sub->add_flag("--dry-run", dry_run, "show the answer sets before and after, change nothing");
+      sub->add_flag("--force", force, "allow a change that leaves the pool below min_healthy");
+    }
+  };
+  auto* drain = app.add_subcommand("drain", "take a mirror out of the answers, with a note");
+  add_target(drain, true);
+  drain->add_option("--note", note, "why (kept in the history)")->required();
+  auto* undrain = app.add_subcommand("undrain", "put a drained mirror back");
+  add_target(undrain, true);
+  auto* set_weight = app.add_subcommand("set-weight", "change a mirror's weight at run time");
+  add_target(set_weight, true);
+  set_weight->add_option("WEIGHT", weight, "0 disables")->required()->check(CLI::Range(0, 1000000));
+  auto* add = app.add_subcommand("add", "add a mirror at run time");
+  add->add_option("--pool", pool, "pool name")->required();
+  add->add_option("--id", id, "mirror id")->required();
+  add->add_option("--address", addresses, "an address (repeat for several)")->required();
+  add->add_option("--weight", weight, "weight")->check(CLI::Range(0, 1000000));
+  add->add_option("--check", checks, "a [pool.check] override KEY=VALUE (repeatable)");
+  add->add_option("--note", note, "why (kept in the history)");
+  add->add_flag("--dry-run", dry_run, "show the answer sets before and after, change nothing");
+  auto* remove = app.add_subcommand("remove", "remove a mirror at run time");
+  add_target(remove, true);
+  remove->add_option("--note", note, "why (kept in the history)");
+  auto* check = app.add_subcommand("check", "probe a mirror now and print every step");
+  add_target(check, false);
+  auto* history = app.add_subcommand("history", "health changes and operator actions");
+  history->add_option("ID", mirror, "only this mirror");
+  history->add_option("--since", since, "RFC 3339 time or a duration ago (7d, 12h)");
+  history->add_flag("--json", as_json, "machine-readable output");
+  app.add_subcommand("reload", "re-read config and zones (all or nothing)");
+  auto* export_json = app.add_subcommand("export-mirrors-json", "the pool as a mirrors.json");
+  export_json->add_option("--pool", pool, "pool name, when there are several");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kUsage;
+  }
+  std::string path;
+  if (!socket_path(socket, config, config_opt->count() > 0, path)) return kUsage;
+
+  CLI::App* sub = app.get_subcommands().front();
+  const std::string command = sub->get_name();
+  if (!mirror.empty()) args["mirror"] = mirror;
+  if (!pool.empty()) args["pool"] = pool;
+  if (sub == drain || sub == add || sub == remove) args["note"] = note;
+  if (sub == drain || sub == undrain || sub == set_weight || sub == add || sub == remove) {
+    args["dry_run"] = dry_run;
+    args["force"] = force;
+  }
+  if (sub == set_weight || sub == add) args["weight"] = weight;
+  if (sub == add) {
+    json overrides;
+    if (!parse_overrides(checks, overrides)) return kUsage;
+    args["id"] = id;
+    args["addresses"] = addresses;
+    args["check"] = overrides;
+  }
+  if (sub == history && !since.empty()) args["since"] = since;
+
+  json response;
+  std::string error;
+  switch (control_call(path, command, args, response, error)) {
+    case ClientStatus::not_running:
+      fmt::print(stderr, "mirrorpoolctl: daemon not running ({})\n", error);
+      return kNotRunning;
+    case ClientStatus::failed:
+      fmt::print(stderr, "mirrorpoolctl: {}\n", error);
+      return kFailed;
+    case ClientStatus::ok:
+      break;
+  }
+  if (!response.value("ok", false)) {
+    fmt::print(stderr, "mirrorpoolctl: {}\n", response.value("error", "failed"));
+    if (response.contains("details")) {
+      for (const auto& line : response["details"])
+        fmt::print(stderr, "{}\n", line.get<std::string>());
+    }
+    return kFailed;
+  }
+  const json& result = response["result"];
+  std::cout << (as_json ? result.dump(2) + "\n" : format_result(command, result));
+  // A check that found the mirror broken is a failure for scripts too.
+  if (command == "check") {
+    for (const auto& report : result["reports"]) {
+      if (!report.value("ok", false)) return kFailed;
+    }
+  }
+  return kOk;
+}

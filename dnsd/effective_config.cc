@@ -1,0 +1,145 @@
+// Applying AdminState to a Config, pool by pool, in the order the header gives.
+#include "dnsd/effective_config.hh"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "dnsd/reliability.hh"
+
+namespace mirrorpool::dnsd {
+namespace {
+
+const std::string kSource = "state.json";
+
+zones::MirrorDef* find_mirror(PoolConfig& pool, const std::string& id) {
+  auto& mirrors = pool.def.mirrors;
+  const auto it = std::find_if(mirrors.begin(), mirrors.end(),
+                               [&](const zones::MirrorDef& m) { return m.id == id; });
+  return it == mirrors.end() ? nullptr : &*it;
+}
+
+void drop_removed(PoolConfig& pool, const std::string& name, const AdminState& state) {
+  auto& mirrors = pool.def.mirrors;
+  for (size_t i = mirrors.size(); i-- > 0;) {
+    if (!state.removed.contains(MirrorKey{name, mirrors[i].id})) continue;
+    mirrors.erase(mirrors.begin() + static_cast<std::ptrdiff_t>(i));
+    pool.mirror_checks.erase(pool.mirror_checks.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+void append_added(PoolConfig& pool, const std::string& name, const AddedMirror& added,
+                  std::vector<std::string>& warnings) {
+  const auto skip = [&](const std::string& why) {
+    warnings.push_back(fmt::format("{}: mirror '{}' added to pool '{}' by {} at {} is ignored: {}",
+                                   kSource, added.id, name, added.who, format_utc(added.when),
+                                   why));
+  };
+  if (find_mirror(pool, added.id)) {
+    skip("the config file now defines a mirror with that id");
+    return;
+  }
+  std::set<std::string> taken;
+  for (const zones::MirrorDef& m : pool.def.mirrors) {
+    for (const zones::Address& a : m.addresses) taken.insert(a.text);
+  }
+  zones::MirrorDef mirror;
+  mirror.id = added.id;
+  mirror.weight = added.weight;
+  for (const std::string& text : added.addresses) {
+    auto address = zones::Address::parse(text);
+    if (!address) return skip(fmt::format("\"{}\" is not an IPv4 or IPv6 address", text));
+    if (!taken.insert(address->text).second) {
+      return skip(fmt::format("address {} already belongs to another mirror", address->text));
+    }
+    mirror.addresses.push_back(std::move(*address));
+  }
+  if (mirror.addresses.empty()) return skip("it has no addresses");
+  zones::Diagnostics diags;
+  auto check = parse_mirror_overrides(added.check_overrides, pool, added.id, kSource, diags);
+  if (!check) {
+    std::string why = "its check overrides no longer validate:";
+    for (const zones::Diagnostic& d : diags) why += " " + d.message + ";";
+    why.pop_back();
+    return skip(why);
+  }
+  pool.def.mirrors.push_back(std::move(mirror));
+  pool.mirror_checks.push_back(std::move(*check));
+}
+
+TimePoint first_seen(const MirrorKey& key, const AdminState& state,
+                     const std::vector<JournalEntry>& journal, TimePoint now) {
+  if (auto it = state.first_seen.find(key); it != state.first_seen.end()) return it->second;
+  TimePoint oldest = now;
+  for (const JournalEntry& e : journal) {
+    if (e.pool == key.pool && e.mirror == key.mirror) oldest = std::min(oldest, e.time);
+  }
+  return oldest;
+}
+
+}  // namespace
+
+Config apply_admin(const Config& from_file, const AdminState& state,
+                   const std::vector<JournalEntry>& journal, TimePoint now,
+                   std::vector<std::string>& warnings) {
+  Config config = from_file;
+  std::set<MirrorKey> known;  // after removals and additions
+  for (PoolConfig& pool : config.pools) {
+    const std::string name = pool.def.name.to_text();
+    drop_removed(pool, name, state);
+    for (const AddedMirror& added : state.added) {
+      if (added.pool == name) append_added(pool, name, added, warnings);
+    }
+    for (zones::MirrorDef& mirror : pool.def.mirrors) {
+      const MirrorKey key{name, mirror.id};
+      known.insert(key);
+      // Weight 0 in the config disables a mirror; the policy does not revive it.
+      if (pool.weight_policy == WeightPolicy::reliability && mirror.weight != 0) {
+        mirror.weight =
+            reliability_weight(failures_of(journal, name, mirror.id),
+                               first_seen(key, state, journal, now), mirror.capacity, now);
+      }
+      if (auto it = state.mirrors.find(key); it != state.mirrors.end()) {
+        if (it->second.weight) mirror.weight = *it->second.weight;
+        mirror.drained = it->second.drained;
+      }
+    }
+  }
+  std::set<std::string> pools;
+  for (const PoolConfig& pool : config.pools) pools.insert(pool.def.name.to_text());
+  for (const AddedMirror& added : state.added) {
+    if (!pools.contains(added.pool)) {
+      warnings.push_back(
+          fmt::format("{}: mirror '{}' added to pool '{}' is ignored: no such pool "
+                      "in the config",
+                      kSource, added.id, added.pool));
+    }
+  }
+  for (const auto& [key, change] : state.mirrors) {
+    if (known.contains(key)) continue;
+    std::vector<std::string> what;
+    if (change.drained) what.push_back("drain");
+    if (change.weight) what.push_back(fmt::format("weight {}", *change.weight));
+    if (what.empty()) continue;
+    warnings.push_back(fmt::format("{}: {} of mirror '{}' in pool '{}' is ignored: no such mirror",
+                                   kSource, fmt::join(what, " and "), key.mirror, key.pool));
+  }
+  for (const MirrorKey& key : state.removed) {
+    const bool in_file =
+        std::any_of(from_file.pools.begin(), from_file.pools.end(), [&](const PoolConfig& pool) {
+          return pool.def.name.to_text() == key.pool &&
+                 std::any_of(pool.def.mirrors.begin(), pool.def.mirrors.end(),
+                             [&](const zones::MirrorDef& m) { return m.id == key.mirror; });
+        });
+    if (!in_file) {
+      warnings.push_back(
+          fmt::format("{}: removal of mirror '{}' from pool '{}' has no effect: "
+                      "the config no longer defines it",
+                      kSource, key.mirror, key.pool));
+    }
+  }
+  return config;
+}
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,31 @@
+// The configuration the daemon serves: the config file with the operator's
+// run-time changes (admin_state.hh) and the reliability weights (from the
+// journal) applied. Pure: no I/O; the clock is an argument.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dnsd/admin_state.hh"
+#include "dnsd/config.hh"
+#include "dnsd/journal.hh"
+
+namespace mirrorpool::dnsd {
+
+// Returns from_file with, in each pool:
+//   - removed mirrors dropped;
+//   - added mirrors appended, their check overrides validated with
+//     parse_mirror_overrides against the pool's current [pool.check];
+//   - for weight_policy = "reliability", every enabled mirror's weight
+//     replaced by reliability_weight (failures from the journal, first seen
+//     from state.first_seen, else its oldest journal entry, else now);
+//   - operator weight overrides (they come before the policy), then drains.
+// State that no longer fits the config (a pool or mirror that is gone, an
+// added mirror whose id or address the config file now uses, overrides that
+// no longer validate) is skipped with one message per item in `warnings`;
+// it stays in the state, so undoing the config change brings it back.
+Config apply_admin(const Config& from_file, const AdminState& state,
+                   const std::vector<JournalEntry>& journal, TimePoint now,
+                   std::vector<std::string>& warnings);
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,194 @@
+#include "dnsd/metrics.hh"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+
+#include "dnsd/prometheus.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+constexpr std::array<const char*, static_cast<size_t>(QtypeSlot::count)> kQtypeNames = {
+    "A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "SRV", "ANY", "AXFR", "IXFR", "other"};
+
+// RFC 6895 names of the rcodes we can send.
+const char* rcode_name(size_t rcode) {
+  static constexpr std::array<const char*, 24> kNames = {
+      "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",  "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+      "NXRRSET", "NOTAUTH", "NOTZONE",  "DSOTYPENI", "12",      "13",      "14",       "15",
+      "BADVERS", "BADKEY",  "BADTIME",  "BADMODE",   "BADNAME", "BADALG",  "BADTRUNC", "BADCOOKIE"};
+  return kNames[rcode];
+}
+
+template <typename Get>
+uint64_t sum(const MetricsInputs& in, Get get) {
+  uint64_t total = 0;
+  for (const Stats* s : in.workers) total += get(*s).get();
+  return total;
+}
+
+double unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+}  // namespace
+
+std::string render_metrics(const MetricsInputs& in) {
+  MetricsWriter w;
+  w.counter("mirrorpool_queries_total", "DNS queries received, by transport.");
+  w.sample({{"transport", "udp"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.udp_queries; }));
+  w.sample({{"transport", "tcp"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.tcp_queries; }));
+  w.counter("mirrorpool_queries_by_qtype_total", "Answered queries by query type.");
+  for (size_t i = 0; i < kQtypeNames.size(); ++i) {
+    w.sample({{"qtype", kQtypeNames[i]}},
+             sum(in, [i](const Stats& s) -> const Counter& { return s.by_qtype[i]; }));
+  }
+  w.counter("mirrorpool_responses_total", "Responses sent, by rcode.");
+  for (size_t i = 0; i < 24; ++i) {
+    const uint64_t n = sum(in, [i](const Stats& s) -> const Counter& { return s.by_rcode[i]; });
+    // Rcodes we never send would only be noise; the common ones always show.
+    if (n > 0 || i <= 5) w.sample({{"rcode", rcode_name(i)}}, n);
+  }
+  w.counter("mirrorpool_dropped_total", "Queries dropped without an answer, by why.");
+  w.sample({{"reason", "malformed"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.malformed; }));
+  w.sample({{"reason", "qr_set"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.qr_set; }));
+  w.counter("mirrorpool_truncated_total", "UDP answers sent with TC set.");
+  w.sample(sum(in, [](const Stats& s) -> const Counter& { return s.truncated; }));
+  w.counter("mirrorpool_transfers_total", "Zone transfers, by how they were answered.");
+  w.sample({{"type", "axfr"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.transfers_axfr; }));
+  w.sample({{"type", "ixfr"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.transfers_ixfr; }));
+  w.sample({{"type", "ixfr_full"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.transfers_ixfr_full; }));
+  w.sample({{"type", "ixfr_current"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.transfers_ixfr_current; }));
+  w.sample({{"type", "refused"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.transfers_refused; }));
+
+  const auto& served = in.snapshot ? served_pools(*in.snapshot) : std::vector<ServedPool>{};
+  w.counter("mirrorpool_pool_answers_total", "Pool answers (A or AAAA with addresses) per pool.");
+  for (size_t p = 0; p < served.size(); ++p) {
+    const size_t slot = std::min<size_t>(p, Stats{}.pool_answers.size() - 1);
+    w.sample({{"pool", served[p].name}},
+             sum(in, [slot](const Stats& s) -> const Counter& { return s.pool_answers[slot]; }));
+  }
+  w.gauge("mirrorpool_pool_served_addresses", "Addresses a pool answers with now, by family.");
+  for (const ServedPool& p : served) {
+    w.sample({{"pool", p.name}, {"family", "A"}}, p.v4.addresses.size());
+    w.sample({{"pool", p.name}, {"family", "AAAA"}}, p.v6.addresses.size());
+  }
+  w.gauge("mirrorpool_pool_degraded",
+          "1 while fewer than min_healthy are healthy (when_all_down applies).");
+  for (const ServedPool& p : served) {
+    w.sample({{"pool", p.name}, {"family", "A"}}, p.v4.degraded ? 1 : 0);
+    w.sample({{"pool", p.name}, {"family", "AAAA"}}, p.v6.degraded ? 1 : 0);
+  }
+  w.counter("mirrorpool_degraded_episodes_total", "Times a pool family fell below min_healthy.");
+  w.sample(in.degraded_episodes);
+
+  const Config& cfg = *in.effective;
+  const health::HealthView& health = *in.health;
+  w.gauge("mirrorpool_mirror_weight", "Effective weight of each mirror.");
+  for (const PoolConfig& pc : cfg.pools) {
+    for (const zones::MirrorDef& m : pc.def.mirrors) {
+      w.sample({{"pool", pc.def.name.to_text()}, {"mirror", m.id}}, m.weight);
+    }
+  }
+  w.gauge("mirrorpool_mirror_admin_state", "1 for the operator's state of each mirror.");
+  for (const PoolConfig& pc : cfg.pools) {
+    for (const zones::MirrorDef& m : pc.def.mirrors) {
+      const char* state = m.drained ? "drained" : m.weight == 0 ? "disabled" : "enabled";
+      w.sample({{"pool", pc.def.name.to_text()}, {"mirror", m.id}, {"state", state}}, 1);
+    }
+  }
+  // Per address: everything the prober knows.
+  struct Row {
+    std::string pool, mirror, address;
+    const health::TargetHealth* h;
+    bool served;
+  };
+  std::vector<Row> rows;
+  for (const PoolConfig& pc : cfg.pools) {
+    const std::string pool = pc.def.name.to_text();
+    const ServedPool* sp = nullptr;
+    for (const ServedPool& p : served) {
+      if (p.name == pool) sp = &p;
+    }
+    for (const zones::MirrorDef& m : pc.def.mirrors) {
+      for (const zones::Address& a : m.addresses) {
+        const bool is_served =
+            sp && contains(a.family == AF_INET ? sp->v4.addresses : sp->v6.addresses, a.text);
+        rows.push_back({pool, m.id, a.text, health.find({pool, m.id, a.text}), is_served});
+      }
+    }
+  }
+  auto labels = [](const Row& r) {
+    return std::array<Label, 3>{Label{"pool", r.pool}, Label{"mirror", r.mirror},
+                                Label{"address", r.address}};
+  };
+  w.gauge("mirrorpool_address_up", "1 when the prober finds the address healthy.");
+  for (const Row& r : rows) w.sample(Labels(labels(r)), !r.h || r.h->up ? 1 : 0);
+  w.gauge("mirrorpool_address_served", "1 when the address is in the pool's answers now.");
+  for (const Row& r : rows) w.sample(Labels(labels(r)), r.served ? 1 : 0);
+  w.gauge("mirrorpool_address_last_check_timestamp_seconds", "When the address was last probed.");
+  for (const Row& r : rows) {
+    if (r.h && r.h->counters.probes > 0) w.sample(Labels(labels(r)), unix_seconds(r.h->last_check));
+  }
+  w.gauge("mirrorpool_address_last_success_timestamp_seconds", "When a probe last succeeded.");
+  for (const Row& r : rows) {
+    if (r.h && r.h->last_success.time_since_epoch().count() != 0) {
+      w.sample(Labels(labels(r)), unix_seconds(r.h->last_success));
+    }
+  }
+  w.gauge("mirrorpool_address_tls_days_left", "Days the mirror's certificate stays valid.");
+  for (const Row& r : rows) {
+    if (r.h && r.h->tls_days_left) w.sample(Labels(labels(r)), *r.h->tls_days_left);
+  }
+  w.counter("mirrorpool_probes_total", "Probes run per address.");
+  for (const Row& r : rows) {
+    if (r.h) w.sample(Labels(labels(r)), r.h->counters.probes);
+  }
+  w.counter("mirrorpool_probe_failures_total", "Failed probes per address, by reason.");
+  for (const Row& r : rows) {
+    if (!r.h) continue;
+    for (const auto& [reason, n] : r.h->counters.failures) {
+      const std::array<Label, 4> l{Label{"pool", r.pool}, Label{"mirror", r.mirror},
+                                   Label{"address", r.address}, Label{"reason", reason}};
+      w.sample(Labels(l), n);
+    }
+  }
+  w.counter("mirrorpool_state_changes_total", "UP/DOWN changes per address.");
+  for (const Row& r : rows) {
+    if (r.h) w.sample(Labels(labels(r)), r.h->counters.state_changes);
+  }
+  w.histogram("mirrorpool_probe_duration_seconds", "Probe latency per address.");
+  for (const Row& r : rows) {
+    if (!r.h) continue;
+    const auto& c = r.h->counters;
+    Histogram::Reading reading{health::kLatencyBoundsSeconds, {}, c.latency_sum_seconds};
+    uint64_t running = 0;
+    for (uint64_t n : c.latency_buckets) reading.cumulative.push_back(running += n);
+    w.sample(Labels(labels(r)), reading);
+  }
+
+  w.counter("mirrorpool_reloads_total", "Reloads (SIGHUP or mirrorpoolctl reload), by result.");
+  w.sample({{"result", "success"}}, in.reloads_ok);
+  w.sample({{"result", "failure"}}, in.reloads_failed);
+  w.gauge("mirrorpool_last_reload_successful",
+          "1 when the last reload succeeded (or none was tried).");
+  w.sample(in.last_reload_ok ? 1 : 0);
+  return w.take();
+}
+
+}  // namespace mirrorpool::dnsd

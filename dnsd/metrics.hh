@@ -1,0 +1,31 @@
+// What /metrics shows (Prometheus text format): query counters summed over
+// the workers, what each pool serves, each mirror's and address's state,
+// probe totals and latency, degraded episodes, reloads and transfers. Built on
+// the main loop when scraped; never touches the query path.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dnsd/config.hh"
+#include "dnsd/snapshot.hh"
+#include "dnsd/stats.hh"
+#include "health/health_view.hh"
+
+namespace mirrorpool::dnsd {
+
+struct MetricsInputs {
+  std::vector<const Stats*> workers;
+  const Config* effective = nullptr;
+  const Snapshot* snapshot = nullptr;  // null before the first one
+  const health::HealthView* health = nullptr;
+  uint64_t degraded_episodes = 0;
+  uint64_t reloads_ok = 0;
+  uint64_t reloads_failed = 0;
+  bool last_reload_ok = true;
+};
+
+std::string render_metrics(const MetricsInputs& in);
+
+}  // namespace mirrorpool::dnsd

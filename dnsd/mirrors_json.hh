@@ -1,0 +1,70 @@
+// Tails-style mirrors.json (SPEC §6, shape: examples/mirrors.json): reading
+// the file a pool takes its mirrors from (`[pool] mirrors_json`), and writing
+// the current pool back in that shape for `export-mirrors-json`. How entries
+// merge with [[pool.mirror]] tables is the config parser's business.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsd/config.hh"
+#include "health/check_spec.hh"
+#include "health/health_view.hh"
+#include "zones/diagnostic.hh"
+#include "zones/pool.hh"
+
+namespace mirrorpool::dnsd {
+
+// Tails' download page fetches mirrors.json from a size-limited location.
+inline constexpr size_t kMirrorsJsonMaxBytes = 8192;
+
+// "https://mirror.example.org:8443/tails/" taken apart for the check's defaults.
+struct UrlPrefix {
+  health::CheckType type = health::CheckType::http;  // from the scheme
+  std::string host;
+  uint16_t port = 80;          // the scheme's default unless written
+  bool explicit_port = false;  // the URL wrote ":PORT"
+  std::string path = "/";
+};
+
+// http:// or https://, a host name, an optional port, an optional path
+// (default "/"); no user info, query or fragment. nullopt otherwise.
+std::optional<UrlPrefix> parse_url_prefix(std::string_view url);
+
+// One entry of the "mirrors" array.
+struct MirrorsJsonEntry {
+  std::string id;  // the url_prefix's host: "mirror-a.example.org"
+  UrlPrefix url;
+  std::string url_prefix;
+  std::string rsync_url;
+  uint32_t weight = 0;
+  std::string email;
+  std::string notes;
+  // nullopt: the file gives none, so a [[pool.mirror]] with the same id must.
+  std::optional<std::vector<zones::Address>> addresses;
+  zones::SourcePos pos;  // the entry's opening brace
+};
+
+// Parses the text of a mirrors.json; path is used in diagnostics. Every
+// problem is appended as file:line:col, naming the entry ("mirrors[1]
+// (https://…)") for problems inside one; nullopt if there was any.
+std::optional<std::vector<MirrorsJsonEntry>> parse_mirrors_json(std::string_view text,
+                                                                const std::string& path,
+                                                                zones::Diagnostics& diags);
+
+// Reads and parses the file at path.
+std::optional<std::vector<MirrorsJsonEntry>> load_mirrors_json(const std::string& path,
+                                                               zones::Diagnostics& diags);
+
+// The pool as mirrors.json: every mirror that has a url_prefix (mirrors
+// defined only in TOML have no URL to publish and are left out), with its
+// effective weight, or 0 when it is drained or any of its addresses is down.
+// nullopt with `error` set when the text would exceed kMirrorsJsonMaxBytes.
+std::optional<std::string> export_mirrors_json(const PoolConfig& effective,
+                                               const health::HealthView& health,
+                                               std::string& error);
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,607 @@
+#include "dnsd/operations.hh"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/core.h>
+
+#include "dnsd/duration.hh"
+#include "dnsd/effective_config.hh"
+#include "dnsd/log.hh"
+#include "dnsd/mirrors_json.hh"
+#include "dnsd/model_loader.hh"
+#include "dnsd/reliability.hh"
+#include "dnsd/utc_time.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+using nlohmann::json;
+
+// History answers are for people; a year of a busy pool is still readable.
+constexpr size_t kMaxHistoryEntries = 5000;
+
+TimePoint now() {
+  return std::chrono::system_clock::now();
+}
+
+std::string journal_path(const std::string& state_dir) {
+  return state_dir + "/journal.log";
+}
+
+json served_family(const ServedFamily& family) {
+  return family.addresses;
+}
+
+const ServedPool* find_served(const Snapshot& snapshot, const std::string& pool) {
+  for (const ServedPool& p : served_pools(snapshot)) {
+    if (p.name == pool) return &p;
+  }
+  return nullptr;
+}
+
+json answer_sets(const ServedPool* pool) {
+  if (pool == nullptr) return {{"A", json::array()}, {"AAAA", json::array()}};
+  return {{"A", served_family(pool->v4)}, {"AAAA", served_family(pool->v6)}};
+}
+
+const char* policy_name(zones::WhenAllDown policy) {
+  switch (policy) {
+    case zones::WhenAllDown::serve_all:
+      return "serve-all";
+    case zones::WhenAllDown::serve_last_good:
+      return "serve-last-good";
+    case zones::WhenAllDown::servfail:
+      return "servfail";
+    case zones::WhenAllDown::nodata:
+      return "nodata";
+  }
+  return "?";
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  for (const std::string& x : list) {
+    if (x == item) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Operations::Operations(Publisher& publisher, health::Prober& prober, Hooks hooks)
+    : publisher_(publisher), prober_(prober), hooks_(std::move(hooks)) {}
+
+bool Operations::open(const std::string& state_dir, std::string& error) {
+  state_dir_ = state_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    error = fmt::format("state_dir {}: {}", state_dir, ec.message());
+    return false;
+  }
+  std::string load_error;
+  switch (load_admin_state(state_dir, state_, load_error)) {
+    case LoadStatus::ok:
+    case LoadStatus::missing:
+      break;
+    case LoadStatus::corrupt: {
+      // Keep the damaged file for inspection; the next save writes a good one.
+      const std::string path = admin_state_path(state_dir);
+      std::rename(path.c_str(), (path + ".corrupt").c_str());
+      log(LogLevel::error,
+          "{}; starting from the config file alone (the damaged file is kept as {})", load_error,
+          path + ".corrupt");
+      state_ = AdminState{};
+      break;
+    }
+  }
+  std::vector<std::string> warnings;
+  if (!Journal::read_all(journal_path(state_dir), {}, history_, warnings, error)) return false;
+  for (const std::string& w : warnings) log(LogLevel::warning, "{}", w);
+  journal_ = Journal::open(journal_path(state_dir), error);
+  return journal_ != nullptr;
+}
+
+Config Operations::compute_effective(const AdminState& state,
+                                     std::vector<std::string>& warnings) const {
+  return apply_admin(file_config_, state, history_, now(), warnings);
+}
+
+void Operations::set_file_config(const Config& file_config,
+                                 std::shared_ptr<const zones::Model> file_model) {
+  file_config_ = file_config;
+  file_model_ = std::move(file_model);
+  uses_reliability_ = false;
+  for (const PoolConfig& pool : file_config_.pools) {
+    uses_reliability_ |= pool.weight_policy == WeightPolicy::reliability;
+  }
+  // A mirror with a history is as old as its oldest journal entry, even when
+  // the state file was lost or the journal was carried over from elsewhere.
+  bool seen_changed = false;
+  for (const JournalEntry& e : history_) {
+    if (e.mirror.empty()) continue;
+    auto [it, inserted] = state_.first_seen.emplace(MirrorKey{e.pool, e.mirror}, e.time);
+    if (!inserted && e.time < it->second) {
+      it->second = e.time;
+      seen_changed = true;
+    }
+    seen_changed |= inserted;
+  }
+  if (record_first_seen(state_, file_config_, now()) || seen_changed) {
+    std::string error;
+    if (!save_admin_state(state_dir_, state_, error)) log(LogLevel::error, "{}", error);
+  }
+  std::vector<std::string> warnings;
+  Config effective = compute_effective(state_, warnings);
+  for (const std::string& w : warnings) log(LogLevel::warning, "state: {}", w);
+  zones::Diagnostics diags;
+  auto model = with_pools(*file_model_, effective, diags);
+  if (!model) {
+    // Cannot happen for state apply_admin accepted; serve the file as written.
+    for (const auto& d : diags) log(LogLevel::error, "state: {}", d.to_string());
+    effective = file_config_;
+    model = file_model_;
+  }
+  effective_ = std::move(effective);
+  hooks_.apply(effective_, model);
+}
+
+bool Operations::append(const JournalEntry& entry) {
+  std::string error;
+  if (!journal_ || !journal_->append(entry, error)) {
+    log(LogLevel::error, "journal: {}", journal_ ? error : "not open");
+    return false;
+  }
+  history_.push_back(entry);
+  return true;
+}
+
+void Operations::record_event(JournalKind kind, const std::string& what) {
+  append(JournalEntry{now(), "daemon", kind, "", "", "", what, ""});
+}
+
+void Operations::record_transitions(const std::vector<health::Transition>& transitions) {
+  for (const health::Transition& t : transitions) {
+    append(JournalEntry{t.when, std::string(kWhoHealth), JournalKind::health, t.key.pool,
+                        t.key.mirror, t.key.address, std::string(t.up ? kHealthUp : kHealthDown),
+                        t.reason});
+  }
+  // A failure lowers a reliability weight at once; recovery does not raise it.
+  if (uses_reliability_ && !transitions.empty()) set_file_config(file_config_, file_model_);
+}
+
+bool Operations::find_mirror(const json& args, Target& target, std::string& error) const {
+  const std::string id = args.value("mirror", "");
+  const std::string pool = args.value("pool", "");
+  int found = 0;
+  for (size_t p = 0; p < effective_.pools.size(); ++p) {
+    const zones::PoolDef& def = effective_.pools[p].def;
+    if (!pool.empty() && def.name.to_text() != pool && def.name.to_text() != pool + ".") continue;
+    for (size_t m = 0; m < def.mirrors.size(); ++m) {
+      if (def.mirrors[m].id == id) {
+        target = {p, m};
+        ++found;
+      }
+    }
+  }
+  if (found == 1) return true;
+  error = found == 0 ? fmt::format("no mirror '{}'{}", id, pool.empty() ? "" : " in pool " + pool)
+                     : fmt::format("mirror id '{}' is in several pools: name one with --pool", id);
+  return false;
+}
+
+void Operations::commit(AdminState next, JournalEntry entry, const std::string& pool,
+                        const json& args, const std::string& message,
+                        const ControlServer::Reply& reply) {
+  std::vector<std::string> warnings;
+  Config effective = compute_effective(next, warnings);
+  zones::Diagnostics diags;
+  auto model = with_pools(*file_model_, effective, diags);
+  if (!model) {
+    json details = json::array();
+    for (const auto& d : diags) details.push_back(d.to_string());
+    reply(control_error("the change does not validate", details));
+    return;
+  }
+  const auto current = publisher_.current();
+  const auto candidate =
+      build_snapshot(*model, *prober_.view(), current.get(), publisher_.options());
+  const ServedPool* before = find_served(*current, pool);
+  const ServedPool* after = find_served(*candidate, pool);
+  if (!args.value("force", false)) {
+    for (const ServedPool& p : served_pools(*candidate)) {
+      const ServedPool* was = find_served(*current, p.name);
+      for (const auto& [name, fam, old] : {std::tuple{"A", &p.v4, was ? &was->v4 : nullptr},
+                                           std::tuple{"AAAA", &p.v6, was ? &was->v6 : nullptr}}) {
+        if (fam->degraded && !(old && old->degraded)) {
+          reply(control_error(fmt::format(
+              "refused: pool {} would have {} healthy {} address(es), below min_healthy; "
+              "use --force to do it anyway",
+              p.name, fam->healthy, name)));
+          return;
+        }
+      }
+    }
+  }
+  json result = {{"message", message},
+                 {"pool", pool},
+                 {"before", answer_sets(before)},
+                 {"after", answer_sets(after)},
+                 {"dry_run", args.value("dry_run", false)},
+                 {"warnings", warnings}};
+  if (args.value("dry_run", false)) {
+    reply(control_ok(result));
+    return;
+  }
+  std::string error;
+  if (!save_admin_state(state_dir_, next, error)) {
+    reply(control_error("not changed: " + error));
+    return;
+  }
+  state_ = std::move(next);
+  if (!append(entry))
+    result["warnings"].push_back("the change is saved but the journal write failed");
+  effective_ = std::move(effective);
+  hooks_.apply(effective_, model);
+  log(LogLevel::info, "{} by {}{}", message, entry.who,
+      entry.reason.empty() ? "" : ": " + entry.reason);
+  reply(control_ok(result));
+}
+
+void Operations::handle(const ControlRequest& request, ControlServer::Reply reply) {
+  const std::string command = request.body["command"];
+  const json& args = request.body.contains("args") ? request.body["args"] : json::object();
+  if (!args.is_object()) {
+    reply(control_error("args must be an object"));
+    return;
+  }
+  if (command == "status") {
+    reply(control_ok(status()));
+  } else if (command == "drain" || command == "undrain") {
+    cmd_drain(request, command == "drain", reply);
+  } else if (command == "set-weight") {
+    cmd_set_weight(request, reply);
+  } else if (command == "add") {
+    cmd_add(request, reply);
+  } else if (command == "remove") {
+    cmd_remove(request, reply);
+  } else if (command == "check") {
+    cmd_check(request, reply);
+  } else if (command == "history") {
+    cmd_history(request, reply);
+  } else if (command == "export-mirrors-json") {
+    cmd_export(request, reply);
+  } else if (command == "reload") {
+    zones::Diagnostics diags;
+    if (hooks_.reload(diags)) {
+      reply(control_ok({{"message", fmt::format("reloaded {}", file_config_.path)}}));
+    } else {
+      json details = json::array();
+      for (const auto& d : diags) details.push_back(d.to_string());
+      reply(control_error(
+          fmt::format("reload failed with {} error(s); still serving the previous data",
+                      diags.size()),
+          details));
+    }
+  } else {
+    reply(control_error(fmt::format("unknown command '{}'", command)));
+  }
+}
+
+void Operations::cmd_drain(const ControlRequest& request, bool drain,
+                           const ControlServer::Reply& reply) {
+  const json& args = request.body["args"];
+  Target t;
+  std::string error;
+  if (!find_mirror(args, t, error)) {
+    reply(control_error(error));
+    return;
+  }
+  const std::string pool = effective_.pools[t.pool].def.name.to_text();
+  const std::string id = effective_.pools[t.pool].def.mirrors[t.mirror].id;
+  const std::string note = args.value("note", "");
+  AdminState next = state_;
+  MirrorOverride& o = next.mirrors[{pool, id}];
+  if (o.drained == drain) {
+    reply(control_error(fmt::format("{} is {}", id, drain ? "already drained" : "not drained")));
+    return;
+  }
+  o.drained = drain;
+  o.note = note;
+  o.who = request.who();
+  o.when = now();
+  if (!o.drained && !o.weight) next.mirrors.erase({pool, id});
+  commit(std::move(next),
+         {now(), request.who(), drain ? JournalKind::drain : JournalKind::undrain, pool, id, "",
+          drain ? "drained" : "undrained", note},
+         pool, args, fmt::format("{} {} in {}", drain ? "drained" : "undrained", id, pool), reply);
+}
+
+void Operations::cmd_set_weight(const ControlRequest& request, const ControlServer::Reply& reply) {
+  const json& args = request.body["args"];
+  Target t;
+  std::string error;
+  if (!find_mirror(args, t, error)) {
+    reply(control_error(error));
+    return;
+  }
+  if (!args.contains("weight") || !args["weight"].is_number_unsigned() ||
+      args["weight"].get<uint64_t>() > 1000000) {
+    reply(control_error("weight must be a whole number from 0 to 1000000"));
+    return;
+  }
+  const auto weight = args["weight"].get<uint32_t>();
+  const std::string pool = effective_.pools[t.pool].def.name.to_text();
+  const zones::MirrorDef& mirror = effective_.pools[t.pool].def.mirrors[t.mirror];
+  AdminState next = state_;
+  next.mirrors[{pool, mirror.id}].weight = weight;
+  commit(std::move(next),
+         {now(), request.who(), JournalKind::set_weight, pool, mirror.id, "",
+          fmt::format("weight {}→{}", mirror.weight, weight), args.value("note", "")},
+         pool, args, fmt::format("weight of {} in {} set to {}", mirror.id, pool, weight), reply);
+}
+
+void Operations::cmd_add(const ControlRequest& request, const ControlServer::Reply& reply) {
+  const json& args = request.body["args"];
+  const std::string pool_arg = args.value("pool", "");
+  const PoolConfig* pool = nullptr;
+  for (const PoolConfig& p : effective_.pools) {
+    if (p.def.name.to_text() == pool_arg || p.def.name.to_text() == pool_arg + ".") pool = &p;
+  }
+  if (pool == nullptr) {
+    reply(control_error(fmt::format("no pool '{}'", pool_arg)));
+    return;
+  }
+  AddedMirror added;
+  added.pool = pool->def.name.to_text();
+  added.id = args.value("id", "");
+  added.weight = args.value("weight", 1U);
+  added.who = request.who();
+  added.when = now();
+  if (args.contains("check") && args["check"].is_object()) added.check_overrides = args["check"];
+  if (args.contains("addresses") && args["addresses"].is_array()) {
+    for (const json& a : args["addresses"]) {
+      if (a.is_string()) added.addresses.push_back(a.get<std::string>());
+    }
+  }
+  for (const zones::MirrorDef& m : pool->def.mirrors) {
+    if (m.id == added.id) {
+      reply(control_error(fmt::format("pool {} already has a mirror '{}'", added.pool, added.id)));
+      return;
+    }
+  }
+  AdminState next = state_;
+  next.removed.erase({added.pool, added.id});
+  next.added.push_back(added);
+  // apply_admin skips an added mirror that does not validate, with a warning:
+  // for the operator that is an error, so check before committing.
+  std::vector<std::string> warnings;
+  const Config effective = compute_effective(next, warnings);
+  bool present = false;
+  for (const PoolConfig& p : effective.pools) {
+    for (const zones::MirrorDef& m : p.def.mirrors)
+      present |= p.def.name.to_text() == added.pool && m.id == added.id;
+  }
+  if (!present) {
+    reply(control_error(fmt::format("cannot add {}", added.id), warnings));
+    return;
+  }
+  std::string addresses;
+  for (const std::string& a : added.addresses) addresses += (addresses.empty() ? "" : " ") + a;
+  commit(std::move(next),
+         {now(), request.who(), JournalKind::add, added.pool, added.id, "",
+          fmt::format("added {} weight {}", addresses, added.weight), args.value("note", "")},
+         added.pool, args, fmt::format("added {} to {}", added.id, added.pool), reply);
+}
+
+void Operations::cmd_remove(const ControlRequest& request, const ControlServer::Reply& reply) {
+  const json& args = request.body["args"];
+  Target t;
+  std::string error;
+  if (!find_mirror(args, t, error)) {
+    reply(control_error(error));
+    return;
+  }
+  const std::string pool = effective_.pools[t.pool].def.name.to_text();
+  const std::string id = effective_.pools[t.pool].def.mirrors[t.mirror].id;
+  AdminState next = state_;
+  // A mirror added at run time is simply forgotten; one from the config file
+  // is remembered as removed.
+  const auto before = next.added.size();
+  std::erase_if(next.added, [&](const AddedMirror& a) { return a.pool == pool && a.id == id; });
+  if (next.added.size() == before) next.removed.insert({pool, id});
+  next.mirrors.erase({pool, id});
+  commit(
+      std::move(next),
+      {now(), request.who(), JournalKind::remove, pool, id, "", "removed", args.value("note", "")},
+      pool, args, fmt::format("removed {} from {}", id, pool), reply);
+}
+
+void Operations::cmd_check(const ControlRequest& request, const ControlServer::Reply& reply) {
+  const json& args = request.body["args"];
+  Target t;
+  std::string error;
+  if (!find_mirror(args, t, error)) {
+    reply(control_error(error));
+    return;
+  }
+  const std::string pool = effective_.pools[t.pool].def.name.to_text();
+  const std::string id = effective_.pools[t.pool].def.mirrors[t.mirror].id;
+  const bool started =
+      prober_.check_now(pool, id, [reply, id](std::vector<health::CheckReport> reports) {
+        json out = json::array();
+        for (const health::CheckReport& r : reports) {
+          json steps = json::array();
+          for (const health::CheckStep& s : r.steps) {
+            steps.push_back(
+                {{"name", s.name}, {"ok", s.ok}, {"detail", s.detail}, {"at_ms", s.at.count()}});
+          }
+          out.push_back({{"address", r.key.address},
+                         {"ok", r.ok},
+                         {"reason", r.reason},
+                         {"steps", steps},
+                         {"total_ms", r.total.count()}});
+        }
+        reply(control_ok({{"mirror", id}, {"reports", out}}));
+      });
+  if (!started) {
+    reply(control_error(fmt::format("{} is not probed (weight 0, or no addresses)", id)));
+  }
+}
+
+void Operations::cmd_history(const ControlRequest& request,
+                             const ControlServer::Reply& reply) const {
+  const json& args = request.body["args"];
+  JournalFilter filter;
+  filter.mirror = args.value("mirror", "");
+  if (args.contains("since")) {
+    const std::string since = args.value("since", "");
+    if (auto when = parse_utc(since)) {
+      filter.since = *when;
+    } else if (auto ago = parse_duration(since)) {
+      filter.since = now() - *ago;
+    } else {
+      reply(control_error(fmt::format(
+          "--since '{}': expected an RFC 3339 time (2026-11-01T00:00:00Z) or a duration (7d)",
+          since)));
+      return;
+    }
+  }
+  std::vector<JournalEntry> entries;
+  std::vector<std::string> warnings;
+  std::string error;
+  if (!Journal::read_all(journal_path(state_dir_), filter, entries, warnings, error)) {
+    reply(control_error(error));
+    return;
+  }
+  const size_t skip = entries.size() > kMaxHistoryEntries ? entries.size() - kMaxHistoryEntries : 0;
+  json out = json::array();
+  for (size_t i = skip; i < entries.size(); ++i) {
+    const JournalEntry& e = entries[i];
+    out.push_back({{"time", format_utc(e.time)},
+                   {"who", e.who},
+                   {"kind", std::string(to_string(e.kind))},
+                   {"pool", e.pool},
+                   {"mirror", e.mirror},
+                   {"address", e.address},
+                   {"what", e.what},
+                   {"reason", e.reason}});
+  }
+  if (skip > 0) warnings.push_back(fmt::format("{} older entries not shown", skip));
+  reply(control_ok({{"entries", out}, {"warnings", warnings}}));
+}
+
+void Operations::cmd_export(const ControlRequest& request,
+                            const ControlServer::Reply& reply) const {
+  const std::string pool_arg = request.body["args"].value("pool", "");
+  const PoolConfig* pool = nullptr;
+  int matches = 0;
+  for (const PoolConfig& p : effective_.pools) {
+    if (pool_arg.empty() || p.def.name.to_text() == pool_arg ||
+        p.def.name.to_text() == pool_arg + ".") {
+      pool = &p;
+      ++matches;
+    }
+  }
+  if (matches != 1) {
+    reply(control_error(matches == 0 ? fmt::format("no pool '{}'", pool_arg)
+                                     : "several pools: name one with --pool"));
+    return;
+  }
+  std::string error;
+  auto text = export_mirrors_json(*pool, *prober_.view(), error);
+  if (!text) {
+    reply(control_error(error));
+    return;
+  }
+  reply(control_ok({{"text", *text}}));
+}
+
+json Operations::status() const {
+  const auto snapshot = publisher_.current();
+  const auto health = prober_.view();
+  json pools = json::array();
+  for (const PoolConfig& pc : effective_.pools) {
+    const std::string pool = pc.def.name.to_text();
+    const ServedPool* served = snapshot ? find_served(*snapshot, pool) : nullptr;
+    json mirrors = json::array();
+    for (size_t i = 0; i < pc.def.mirrors.size(); ++i) {
+      const zones::MirrorDef& m = pc.def.mirrors[i];
+      json addresses = json::array();
+      bool any_up = false;
+      bool any_served = false;
+      for (const zones::Address& a : m.addresses) {
+        const health::TargetHealth* h = health->find({pool, m.id, a.text});
+        const bool is_served =
+            served &&
+            contains(a.family == AF_INET ? served->v4.addresses : served->v6.addresses, a.text);
+        const bool up = !h || h->up;
+        any_up |= up;
+        any_served |= is_served;
+        std::string state = up ? "up" : (is_served ? "forced" : "down");
+        if (m.weight == 0) state = "disabled";
+        if (m.drained) state = "drained";
+        json entry = {{"address", a.text},
+                      {"state", state},
+                      {"served", is_served},
+                      {"up", up},
+                      {"reason", h ? h->reason : ""}};
+        entry["last_check"] = h && h->last_check.time_since_epoch().count()
+                                  ? json(format_utc(h->last_check))
+                                  : json();
+        entry["last_success"] = h && h->last_success.time_since_epoch().count()
+                                    ? json(format_utc(h->last_success))
+                                    : json();
+        entry["latency_ms"] =
+            h && h->last_check.time_since_epoch().count() ? json(h->latency.count()) : json();
+        entry["tls_days_left"] = h && h->tls_days_left ? json(*h->tls_days_left) : json();
+        addresses.push_back(entry);
+      }
+      std::string state = any_up ? "up" : (any_served ? "forced" : "down");
+      if (m.weight == 0) state = "disabled";
+      if (m.drained) state = "drained";
+      const auto failures = failures_of(history_, pool, m.id);
+      json failure_list = json::array();
+      for (const Failure& f : failures) {
+        failure_list.push_back({{"time", format_utc(f.time)}, {"reason", f.reason}});
+      }
+      json entry = {{"id", m.id},
+                    {"state", state},
+                    {"weight", m.weight},
+                    {"addresses", addresses},
+                    {"email", m.email},
+                    {"capacity", m.capacity == zones::Capacity::huge ? "huge" : "normal"},
+                    {"failures", failure_list},
+                    {"removal_candidate", removal_candidate(failures, now())}};
+      if (entry["removal_candidate"].get<bool>()) {
+        entry["failure_report"] = failure_report(m.id, failures, now());
+      }
+      if (auto o = state_.mirrors.find({pool, m.id}); o != state_.mirrors.end()) {
+        entry["note"] = o->second.note;
+        entry["changed_by"] = o->second.who;
+      }
+      mirrors.push_back(entry);
+    }
+    json served_json = json::object();
+    for (const auto& [name, fam] : {std::pair{"A", served ? &served->v4 : nullptr},
+                                    std::pair{"AAAA", served ? &served->v6 : nullptr}}) {
+      served_json[name] = {{"addresses", fam ? fam->addresses : std::vector<std::string>{}},
+                           {"healthy", fam ? fam->healthy : 0},
+                           {"degraded", fam && fam->degraded}};
+    }
+    pools.push_back({{"name", pool},
+                     {"when_all_down", policy_name(pc.def.when_all_down)},
+                     {"min_healthy", pc.def.min_healthy},
+                     {"weight_policy",
+                      pc.weight_policy == WeightPolicy::reliability ? "reliability" : "static"},
+                     {"served", served_json},
+                     {"mirrors", mirrors}});
+  }
+  return {{"pools", pools}};
+}
+
+}  // namespace mirrorpool::dnsd

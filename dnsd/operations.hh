@@ -1,0 +1,89 @@
+// The operator's side of the daemon (SPEC §6): run-time changes (drain,
+// weights, added and removed mirrors) persisted in state_dir, the journal of
+// health changes and admin actions, and every control command. It decides
+// what configuration is served — the file's, with the run-time changes
+// applied — and hands it to the daemon through Hooks::apply. Main loop only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dnsd/admin_state.hh"
+#include "dnsd/config.hh"
+#include "dnsd/control_server.hh"
+#include "dnsd/journal.hh"
+#include "dnsd/publisher.hh"
+#include "health/prober.hh"
+#include "zones/pool.hh"
+
+namespace mirrorpool::dnsd {
+
+class Operations {
+ public:
+  struct Hooks {
+    // Serve this effective config and model from now on (publish + probe).
+    std::function<void(const Config& effective, std::shared_ptr<const zones::Model> model)> apply;
+    // Re-read config and zones, all or nothing; diagnostics on failure.
+    std::function<bool(zones::Diagnostics& diags)> reload;
+  };
+
+  Operations(Publisher& publisher, health::Prober& prober, Hooks hooks);
+
+  // Start-up, before serving: loads state.json (a corrupt file is reported,
+  // kept aside as state.json.corrupt, and the daemon starts from config) and
+  // opens the journal. false only when state_dir or the journal is unusable.
+  bool open(const std::string& state_dir, std::string& error);
+
+  // A config file was loaded (start or reload): computes the effective
+  // config and applies it.
+  void set_file_config(const Config& file_config, std::shared_ptr<const zones::Model> file_model);
+
+  // Health transitions go to the journal; reliability weights follow them.
+  void record_transitions(const std::vector<health::Transition>& transitions);
+  void record_event(JournalKind kind, const std::string& what);
+
+  void handle(const ControlRequest& request, ControlServer::Reply reply);
+
+  // What `status --json` and /status.json show.
+  nlohmann::json status() const;
+  const Config& effective() const { return effective_; }
+
+ private:
+  struct Target {
+    size_t pool = 0;
+    size_t mirror = 0;
+  };
+  bool find_mirror(const nlohmann::json& args, Target& target, std::string& error) const;
+  Config compute_effective(const AdminState& state, std::vector<std::string>& warnings) const;
+  // Validates, optionally refuses, persists and applies a changed state.
+  void commit(AdminState next, JournalEntry entry, const std::string& pool,
+              const nlohmann::json& args, const std::string& message,
+              const ControlServer::Reply& reply);
+  bool append(const JournalEntry& entry);
+
+  void cmd_drain(const ControlRequest& request, bool drain, const ControlServer::Reply& reply);
+  void cmd_set_weight(const ControlRequest& request, const ControlServer::Reply& reply);
+  void cmd_add(const ControlRequest& request, const ControlServer::Reply& reply);
+  void cmd_remove(const ControlRequest& request, const ControlServer::Reply& reply);
+  void cmd_check(const ControlRequest& request, const ControlServer::Reply& reply);
+  void cmd_history(const ControlRequest& request, const ControlServer::Reply& reply) const;
+  void cmd_export(const ControlRequest& request, const ControlServer::Reply& reply) const;
+
+  Publisher& publisher_;
+  health::Prober& prober_;
+  Hooks hooks_;
+  std::string state_dir_;
+  AdminState state_;
+  std::unique_ptr<Journal> journal_;
+  std::vector<JournalEntry> history_;  // the whole journal, for reliability weights
+  Config file_config_;
+  std::shared_ptr<const zones::Model> file_model_;
+  Config effective_;
+  bool uses_reliability_ = false;
+};
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,79 @@
+// The primary's main-loop side (primary.hh).
+#include "dnsd/primary.hh"
+
+#include "dnsd/log.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+void set_soa_serial(ZoneRecord& soa, uint32_t serial) {
+  if (soa.rdata.size() < 20) return;
+  const size_t at = soa.rdata.size() - 20;
+  for (size_t i = 0; i < 4; ++i) soa.rdata[at + i] = static_cast<char>(serial >> (24 - 8 * i));
+}
+
+}  // namespace
+
+Primary::Primary(uv_loop_t* loop) : notifier_(loop) {}
+
+void Primary::configure(const Config& config) {
+  if (!serials_) {
+    serials_.emplace(config.server.state_dir + "/serials.json");
+    std::string error;
+    if (!serials_->load(error)) {
+      log(LogLevel::error, "{}; serials restart from the zone files", error);
+    }
+  }
+  history_.configure(config);
+  zones_.clear();
+  for (const ZoneConfig& zone : config.zones) {
+    Zone& z = zones_[zone.origin.wire()];
+    z.notify = zone.notify;
+    if (auto it = config.tsig.find(zone.tsig); it != config.tsig.end()) {
+      z.key = TsigKeyMaterial::from_config(it->second);
+    }
+  }
+}
+
+void Primary::prepare(Snapshot& snapshot) {
+  std::map<std::string, uint32_t> before;
+  if (const TransferState* state = history_.current()) {
+    for (const ZoneTransfer& z : state->zones) before[z.apex] = z.current->serial;
+  }
+  std::vector<ZoneVersion> versions;
+  for (size_t z = 0; z < snapshot.zones().size(); ++z) {
+    ZoneVersion version = zone_version(snapshot, z);
+    const auto name = zones::Name::from_wire(snapshot.zones()[z].apex);
+    const uint32_t serial =
+        serials_->next(name ? name->to_text() : "?", version.serial, content_digest(version));
+    snapshot.set_serial(z, serial);
+    version.serial = serial;
+    if (!version.records.empty()) set_soa_serial(version.records.front(), serial);
+    versions.push_back(std::move(version));
+  }
+  // On disk before any secondary can see it: a restart must not go back.
+  std::string error;
+  if (!serials_->save(error)) log(LogLevel::error, "cannot save serials: {}", error);
+
+  auto state = history_.advance(snapshot, std::move(versions));
+  snapshot.set_transfers(state);
+  for (const ZoneTransfer& zone : state->zones) {
+    const auto was = before.find(zone.apex);
+    if (was != before.end() && was->second == zone.current->serial) continue;
+    if (was != before.end()) {
+      log(LogLevel::info, "zone {} serial {} -> {}", zone.name, was->second, zone.current->serial);
+    } else {
+      log(LogLevel::info, "zone {} serial {}", zone.name, zone.current->serial);
+    }
+    const auto cfg = zones_.find(zone.apex);
+    if (cfg == zones_.end() || cfg->second.notify.empty()) continue;
+    notifier_.notify(zone.name, zone.current->records.front(), cfg->second.notify, cfg->second.key);
+  }
+}
+
+void Primary::close() {
+  notifier_.close();
+}
+
+}  // namespace mirrorpool::dnsd

@@ -1,0 +1,414 @@
+// Zone transfers out (transfer.hh): access checks, the AXFR and IXFR record
+// sequences, their split into messages, TSIG signing, counting and logging.
+#include "dnsd/transfer.hh"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include "dnsd/log.hh"
+#include "dnsd/serials.hh"
+#include "dnsd/transfer_state.hh"
+#include "dnsd/tsig.hh"
+#include "dnsd/wire.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+constexpr size_t kMaxMessage = 65535;
+constexpr size_t kMaxUdpMessage = 512;
+
+uint16_t get16(std::span<const uint8_t> msg, size_t at) {
+  return static_cast<uint16_t>((msg[at] << 8) | msg[at + 1]);
+}
+
+void put16(std::vector<uint8_t>& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v >> 8));
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+void put32(std::vector<uint8_t>& out, uint32_t v) {
+  put16(out, static_cast<uint16_t>(v >> 16));
+  put16(out, static_cast<uint16_t>(v));
+}
+
+size_t record_size(const ZoneRecord& r) {
+  return r.owner.size() + 10 + r.rdata.size();
+}
+
+zones::Address address_of(const sockaddr* from) {
+  zones::Address a;
+  if (from != nullptr && from->sa_family == AF_INET) {
+    a.family = AF_INET;
+    const auto* in = reinterpret_cast<const sockaddr_in*>(from);
+    std::memcpy(a.bytes.data(), &in->sin_addr, 4);
+  } else if (from != nullptr && from->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(from);
+    // An IPv4 client on a dual-stack socket is matched as IPv4.
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      a.family = AF_INET;
+      std::memcpy(a.bytes.data(), in6->sin6_addr.s6_addr + 12, 4);
+    } else {
+      a.family = AF_INET6;
+      std::memcpy(a.bytes.data(), &in6->sin6_addr, 16);
+    }
+  }
+  return a;
+}
+
+std::string address_text(const sockaddr* from) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (from != nullptr && from->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(from)->sin_addr, text, sizeof text);
+  } else if (from != nullptr && from->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(from)->sin6_addr, text, sizeof text);
+  }
+  return text;
+}
+
+// Splits a record sequence into messages, each with the header and question
+// of the answer, and none over `budget` bytes when a record fits at all.
+class MessageStream {
+ public:
+  MessageStream(const Header& query, const Question& question, size_t budget)
+      : query_(query), question_(question), budget_(budget) {}
+
+  // False when the record fits in no message.
+  bool add(const ZoneRecord& r) {
+    const size_t size = record_size(r);
+    if (messages_.empty() || (count_ > 0 && messages_.back().size() + size > budget_)) {
+      start();
+    }
+    std::vector<uint8_t>& m = messages_.back();
+    if (m.size() + size > budget_) return false;
+    m.insert(m.end(), r.owner.begin(), r.owner.end());
+    put16(m, r.type);
+    put16(m, kClassIn);
+    put32(m, r.ttl);
+    put16(m, static_cast<uint16_t>(r.rdata.size()));
+    m.insert(m.end(), r.rdata.begin(), r.rdata.end());
+    ++count_;
+    ++records_;
+    m[6] = static_cast<uint8_t>(count_ >> 8);
+    m[7] = static_cast<uint8_t>(count_);
+    return true;
+  }
+
+  // An answer without records: rcode, and the question when there is one.
+  std::vector<std::vector<uint8_t>> error(uint8_t rcode) {
+    start();
+    messages_.back()[3] = static_cast<uint8_t>((messages_.back()[3] & 0xf0) | rcode);
+    return take();
+  }
+
+  size_t messages() const { return messages_.size(); }
+  size_t records() const { return records_; }
+  std::vector<std::vector<uint8_t>> take() { return std::move(messages_); }
+
+ private:
+  void start() {
+    std::vector<uint8_t>& m = messages_.emplace_back();
+    m.reserve(std::min(budget_, kTransferMessageSize + 512));
+    put16(m, query_.id);
+    put16(m, static_cast<uint16_t>(kFlagQr | kFlagAa | (query_.flags & (0x7800 | kFlagRd))));
+    put16(m, 1);
+    put16(m, 0);
+    put16(m, 0);
+    put16(m, 0);
+    const std::string_view name = question_.name.view();
+    m.insert(m.end(), name.begin(), name.end());
+    put16(m, question_.qtype);
+    put16(m, question_.qclass);
+    count_ = 0;
+  }
+
+  const Header& query_;
+  const Question& question_;
+  size_t budget_;
+  std::vector<std::vector<uint8_t>> messages_;
+  uint16_t count_ = 0;
+  size_t records_ = 0;
+};
+
+// The serial in the SOA the client put in the authority section of an IXFR
+// request (RFC 1995 §3), if it is there.
+std::optional<uint32_t> client_serial(std::span<const uint8_t> msg, size_t pos,
+                                      const Header& header) {
+  if (header.nscount == 0) return std::nullopt;
+  for (unsigned i = 0; i <= header.ancount; ++i) {
+    WireName owner;
+    if (!read_name(msg, pos, owner) || pos + 10 > msg.size()) return std::nullopt;
+    const uint16_t type = get16(msg, pos);
+    const size_t rdlength = get16(msg, pos + 8);
+    pos += 10;
+    if (pos + rdlength > msg.size()) return std::nullopt;
+    if (i < header.ancount) {
+      pos += rdlength;
+      continue;
+    }
+    if (type != kTypeSoa) return std::nullopt;
+    WireName mname;
+    WireName rname;
+    if (!read_name(msg, pos, mname) || !read_name(msg, pos, rname) || pos + 4 > msg.size()) {
+      return std::nullopt;
+    }
+    return (uint32_t{get16(msg, pos)} << 16) | get16(msg, pos + 2);
+  }
+  return std::nullopt;
+}
+
+// The differences that lead from `serial` to the current version, or nothing
+// when the history does not reach back to it.
+std::optional<std::vector<const ZoneDiff*>> chain_from(const ZoneTransfer& zone, uint32_t serial) {
+  for (size_t i = 0; i < zone.diffs.size(); ++i) {
+    const std::string& soa = zone.diffs[i]->old_soa.rdata;
+    if (soa.size() < 20) continue;
+    const auto* p = reinterpret_cast<const uint8_t*>(soa.data() + soa.size() - 20);
+    const uint32_t old_serial =
+        (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+    if (old_serial != serial) continue;
+    std::vector<const ZoneDiff*> chain;
+    for (size_t j = i; j < zone.diffs.size(); ++j) chain.push_back(zone.diffs[j].get());
+    return chain;
+  }
+  return std::nullopt;
+}
+
+bool add_full(MessageStream& stream, const ZoneVersion& version) {
+  for (const ZoneRecord& r : version.records) {
+    if (!stream.add(r)) return false;
+  }
+  return stream.add(version.records.front());
+}
+
+bool add_incremental(MessageStream& stream, const ZoneVersion& version,
+                     const std::vector<const ZoneDiff*>& chain) {
+  bool ok = stream.add(version.records.front());
+  for (const ZoneDiff* diff : chain) {
+    ok = ok && stream.add(diff->old_soa);
+    for (const ZoneRecord& r : diff->removed) ok = ok && stream.add(r);
+    ok = ok && stream.add(diff->new_soa);
+    for (const ZoneRecord& r : diff->added) ok = ok && stream.add(r);
+  }
+  return ok && stream.add(version.records.front());
+}
+
+const char* kind_name(TransferAnswer::Kind kind) {
+  switch (kind) {
+    case TransferAnswer::Kind::axfr:
+      return "AXFR";
+    case TransferAnswer::Kind::ixfr:
+      return "IXFR (incremental)";
+    case TransferAnswer::Kind::ixfr_full:
+      return "IXFR (full zone)";
+    case TransferAnswer::Kind::ixfr_current:
+      return "IXFR (SOA only)";
+    case TransferAnswer::Kind::refused:
+      return "REFUSED";
+    case TransferAnswer::Kind::notauth:
+      return "NOTAUTH";
+    case TransferAnswer::Kind::formerr:
+      return "FORMERR";
+  }
+  return "?";
+}
+
+}  // namespace
+
+bool is_transfer_query(std::span<const uint8_t> query) noexcept {
+  Header header;
+  if (!parse_header(query, header) || header.qr() || header.opcode() != 0 || header.qdcount != 1) {
+    return false;
+  }
+  size_t pos = kHeaderSize;
+  Question question;
+  return parse_question(query, pos, question) &&
+         (question.qtype == kTypeAxfr || question.qtype == kTypeIxfr);
+}
+
+TransferAnswer answer_transfer(std::span<const uint8_t> query, const zones::Address& client,
+                               Transport transport, const Snapshot& snapshot, uint64_t now) {
+  TransferAnswer answer;
+  Header header;
+  Question question;
+  size_t pos = kHeaderSize;
+  if (!parse_header(query, header) || !parse_question(query, pos, question)) {
+    answer.kind = TransferAnswer::Kind::formerr;
+    answer.why = "malformed request";
+    return answer;
+  }
+  const bool udp = transport == Transport::udp;
+  const TransferState* state = snapshot.transfers().get();
+  static const std::vector<TsigKeyMaterial> kNoKeys;
+  const TsigCheck tsig = tsig_check(query, state ? state->keys : kNoKeys, now);
+
+  std::optional<TsigSigner> signer;
+  if (tsig.status == TsigCheck::Status::ok || tsig.status == TsigCheck::Status::bad_time) {
+    signer.emplace(*tsig.key, tsig.mac, now);
+  }
+  auto finish = [&](std::vector<std::vector<uint8_t>> messages) {
+    for (auto& m : messages) {
+      if (signer) {
+        signer->sign(m, tsig.error());
+      } else if (tsig.error() != 0) {
+        tsig_append_error(m, tsig, tsig.error());
+      }
+    }
+    answer.messages = std::move(messages);
+    return std::move(answer);
+  };
+  const size_t tsig_room = signer ? tsig_record_size(*tsig.key) : 0;
+  MessageStream errors(header, question, kMaxUdpMessage);
+  auto refuse = [&](TransferAnswer::Kind kind, uint8_t rcode, std::string why) {
+    answer.kind = kind;
+    answer.why = std::move(why);
+    return finish(errors.error(rcode));
+  };
+
+  WireName qname;
+  question.name.lowercase_into(qname);
+  const ZoneTransfer* zone = state ? state->find(qname.view()) : nullptr;
+  if (zone != nullptr) answer.zone = zone->name;
+  if (tsig.error() != 0) {
+    static constexpr const char* kWhy[] = {"",
+                                           "",
+                                           "bad TSIG key",
+                                           "bad TSIG signature",
+                                           "TSIG time outside the fudge",
+                                           "malformed TSIG"};
+    return refuse(TransferAnswer::Kind::notauth, kRcodeNotAuth,
+                  kWhy[static_cast<size_t>(tsig.status)]);
+  }
+  if (zone == nullptr || question.qclass != kClassIn) {
+    return refuse(TransferAnswer::Kind::notauth, kRcodeNotAuth, "not a zone served here");
+  }
+  if (zone->allow_transfer.empty() && zone->required_key.empty()) {
+    return refuse(TransferAnswer::Kind::refused, kRcodeRefused,
+                  "transfers not enabled (no allow_transfer, no tsig)");
+  }
+  if (!zone->allow_transfer.empty() &&
+      std::none_of(zone->allow_transfer.begin(), zone->allow_transfer.end(),
+                   [&](const Prefix& p) { return p.contains(client); })) {
+    return refuse(TransferAnswer::Kind::refused, kRcodeRefused, "address not in allow_transfer");
+  }
+  if (!zone->required_key.empty() &&
+      (tsig.status != TsigCheck::Status::ok || tsig.key->name != zone->required_key)) {
+    return refuse(TransferAnswer::Kind::refused, kRcodeRefused,
+                  tsig.status == TsigCheck::Status::ok ? "signed with another key than the zone's"
+                                                       : "not signed with the zone's key");
+  }
+  if (udp && question.qtype == kTypeAxfr) {
+    return refuse(TransferAnswer::Kind::refused, kRcodeRefused, "AXFR over UDP");
+  }
+
+  const ZoneVersion& version = *zone->current;
+  answer.serial = version.serial;
+  const size_t budget = udp ? kMaxUdpMessage - tsig_room : kMaxMessage - tsig_room;
+  MessageStream stream(header, question, std::min(budget, kTransferMessageSize));
+  if (question.qtype == kTypeIxfr) {
+    const auto serial = client_serial(query, pos, header);
+    if (!serial) {
+      return refuse(TransferAnswer::Kind::formerr, kRcodeFormErr, "IXFR without the client's SOA");
+    }
+    answer.client_serial = *serial;
+    auto soa_only = [&] {
+      MessageStream single(header, question, budget);
+      single.add(version.records.front());
+      answer.kind = TransferAnswer::Kind::ixfr_current;
+      answer.records = 1;
+      return finish(single.take());
+    };
+    if (!serial_gt(version.serial, *serial)) return soa_only();
+    const auto chain = chain_from(*zone, *serial);
+    if (udp) {
+      // One datagram or nothing: the SOA alone tells the client to use TCP.
+      MessageStream single(header, question, budget);
+      if (!chain || !add_incremental(single, version, *chain) || single.messages() != 1) {
+        return soa_only();
+      }
+      answer.kind = TransferAnswer::Kind::ixfr;
+      answer.records = single.records();
+      return finish(single.take());
+    }
+    if (chain) {
+      add_incremental(stream, version, *chain);
+      answer.kind = TransferAnswer::Kind::ixfr;
+      answer.records = stream.records();
+      return finish(stream.take());
+    }
+    answer.kind = TransferAnswer::Kind::ixfr_full;
+  } else {
+    answer.kind = TransferAnswer::Kind::axfr;
+  }
+  if (!add_full(stream, version)) {
+    answer.kind = TransferAnswer::Kind::refused;
+    answer.why = "a record too large for a message";
+    return finish(MessageStream(header, question, kMaxUdpMessage).error(kRcodeServFail));
+  }
+  answer.records = stream.records();
+  return finish(stream.take());
+}
+
+bool TransferDesk::may_log_refusal(uint64_t now) {
+  if (now >= window_start_ + kLogWindowSeconds) {
+    if (suppressed_ > 0) {
+      log(LogLevel::warning, "{} more transfer refusal(s) not logged", suppressed_);
+    }
+    window_start_ = now;
+    logged_in_window_ = 0;
+    suppressed_ = 0;
+  }
+  if (logged_in_window_ < kLogBurst) {
+    ++logged_in_window_;
+    return true;
+  }
+  ++suppressed_;
+  return false;
+}
+
+std::vector<std::vector<uint8_t>> TransferDesk::serve(std::span<const uint8_t> query,
+                                                      const sockaddr* from, Transport transport,
+                                                      const Snapshot& snapshot, Stats& stats) {
+  const auto now = static_cast<uint64_t>(std::time(nullptr));
+  TransferAnswer answer = answer_transfer(query, address_of(from), transport, snapshot, now);
+  const char* over = transport == Transport::udp ? "UDP" : "TCP";
+  switch (answer.kind) {
+    case TransferAnswer::Kind::axfr:
+      stats.transfers_axfr.add();
+      break;
+    case TransferAnswer::Kind::ixfr:
+      stats.transfers_ixfr.add();
+      break;
+    case TransferAnswer::Kind::ixfr_full:
+      stats.transfers_ixfr_full.add();
+      break;
+    case TransferAnswer::Kind::ixfr_current:
+      stats.transfers_ixfr_current.add();
+      break;
+    case TransferAnswer::Kind::refused:
+    case TransferAnswer::Kind::notauth:
+    case TransferAnswer::Kind::formerr:
+      stats.transfers_refused.add();
+      if (may_log_refusal(now)) {
+        log(LogLevel::warning, "transfer of {} from {} over {} refused ({}): {}",
+            answer.zone.empty() ? "?" : answer.zone, address_text(from), over,
+            kind_name(answer.kind), answer.why);
+      }
+      return std::move(answer.messages);
+  }
+  log(LogLevel::info,
+      "{} of {} serial {} (client at {}) to {} over {}: {} record(s) in {} message(s); "
+      "transfers served by this worker: axfr={} ixfr={} ixfr_full={} ixfr_soa={}",
+      kind_name(answer.kind), answer.zone, answer.serial, answer.client_serial, address_text(from),
+      over, answer.records, answer.messages.size(), stats.transfers_axfr.get(),
+      stats.transfers_ixfr.get(), stats.transfers_ixfr_full.get(),
+      stats.transfers_ixfr_current.get());
+  return std::move(answer.messages);
+}
+
+}  // namespace mirrorpool::dnsd

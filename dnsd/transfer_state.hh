@@ -1,0 +1,101 @@
+// What zone transfers serve from one snapshot: each zone's current version
+// as an ordered record list (AXFR), a bounded history of differences between
+// consecutive versions (IXFR), and who may transfer it. Immutable once
+// attached to a snapshot; built on the main loop by TransferHistory.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsd/config.hh"
+#include "dnsd/tsig.hh"
+
+namespace mirrorpool::dnsd {
+
+class Snapshot;
+
+// One resource record of a zone, class IN, names canonical.
+struct ZoneRecord {
+  std::string owner;  // canonical wire
+  uint16_t type = 0;
+  uint32_t ttl = 0;
+  std::string rdata;  // uncompressed
+  auto operator<=>(const ZoneRecord&) const = default;
+};
+
+// One version of a zone: records[0] is the SOA; the rest are sorted and unique.
+struct ZoneVersion {
+  uint32_t serial = 0;
+  std::vector<ZoneRecord> records;
+};
+
+// From one version to the next (RFC 1995 §4): SOAs not included in the lists.
+struct ZoneDiff {
+  ZoneRecord old_soa;
+  ZoneRecord new_soa;
+  std::vector<ZoneRecord> removed;
+  std::vector<ZoneRecord> added;
+};
+
+struct ZoneTransfer {
+  std::string apex;  // canonical wire
+  std::string name;  // presentation form, for logs
+  std::shared_ptr<const ZoneVersion> current;
+  // Oldest first; each starts where the previous ended, the last ends at current.
+  std::vector<std::shared_ptr<const ZoneDiff>> diffs;
+  std::vector<Prefix> allow_transfer;
+  std::string required_key;  // canonical wire name of the zone's TSIG key, empty = none
+};
+
+struct TransferState {
+  std::vector<ZoneTransfer> zones;  // same order as the snapshot's zones
+  std::vector<TsigKeyMaterial> keys;
+
+  // The zone whose apex is `apex` (canonical wire), or null.
+  const ZoneTransfer* find(std::string_view apex) const noexcept;
+};
+
+// Every record zones()[zone] of the snapshot transfers: the zone file's
+// records and, at each pool name, the addresses it currently serves (with the
+// pool TTL). SOA first, carrying the snapshot's serial.
+ZoneVersion zone_version(const Snapshot& snapshot, size_t zone);
+
+// A digest of a version's content without the SOA serial (hex SHA-256), so
+// that equal data compare equal whatever serial they were published with.
+std::string content_digest(const ZoneVersion& version);
+
+ZoneDiff diff_versions(const ZoneVersion& from, const ZoneVersion& to);
+
+// Keeps the versions and differences across snapshots. Main loop only.
+class TransferHistory {
+ public:
+  static constexpr size_t kMaxDiffs = 64;
+
+  // Access rules and keys for the next advance() (start-up, reload).
+  void configure(const Config& config);
+
+  // The transfer data of a new snapshot whose zones have their final serials
+  // and versions (one per zone, in order). A zone whose serial changed gets a
+  // diff from its previous version; one whose content changed without a new
+  // serial (impossible with SerialBook) or that is new starts a new history.
+  std::shared_ptr<const TransferState> advance(const Snapshot& snapshot,
+                                               std::vector<ZoneVersion> versions);
+
+  const TransferState* current() const { return current_.get(); }
+
+ private:
+  struct Access {
+    std::string apex;  // canonical wire
+    std::vector<Prefix> allow_transfer;
+    std::string required_key;
+  };
+  std::shared_ptr<const TransferState> current_;
+  std::vector<Access> access_;
+  std::vector<TsigKeyMaterial> keys_;
+};
+
+}  // namespace mirrorpool::dnsd

@@ -51,11 +51,7 @@ json to_json(const AdminState& s) {
     j["when"] = format_utc(when);
     first_seen.push_back(std::move(j));
   }
-  return {{"mirrors", mirrors},
-          {"added", added},
-          {"removed", removed},
-          {"first_seen", first_seen},
-          {"serials", json(s.serials)}};
+  return {{"mirrors", mirrors}, {"added", added}, {"removed", removed}, {"first_seen", first_seen}};
 }
 
 // Thrown inside from_json for any shape the writer never produces.
@@ -129,9 +125,6 @@ AdminState from_json(const json& j) {
   }
   for (const json& r : array(j, "removed")) s.removed.insert(key_of(r));
   for (const json& f : array(j, "first_seen")) s.first_seen.emplace(key_of(f), time(f, "when"));
-  const json& serials = member(j, "serials");
-  if (!serials.is_object()) throw Malformed{"\"serials\" is not an object"};
-  for (const auto& [zone, serial] : serials.items()) s.serials.emplace(zone, u32(serial, "serial"));
   return s;
 }
 

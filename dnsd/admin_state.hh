@@ -1,8 +1,8 @@
 // The run-time changes an operator made with mirrorpoolctl (drains, weights,
-// added and removed mirrors), the first-seen time of every mirror and the last
-// SOA serial of every zone, persisted as `<state_dir>/state.json`. Data and
-// its file format only: applying it to the config is effective_config.hh, and
-// the history of changes is the journal.
+// added and removed mirrors) and the first-seen time of every mirror,
+// persisted as `<state_dir>/state.json`. Data and its file format only:
+// applying it to the config is effective_config.hh, the history of changes is
+// the journal, and SOA serials are serials.hh.
 #pragma once
 
 #include <cstdint>
@@ -59,9 +59,6 @@ struct AdminState {
   std::set<MirrorKey> removed;     // mirrors of the config file taken out
   // When the daemon first served each mirror: "new" for reliability weights.
   std::map<MirrorKey, TimePoint> first_seen;
-  // Per zone origin ("pool.example."): the last SOA serial served, so that it
-  // never goes backwards across restarts.
-  std::map<std::string, uint32_t> serials;
 
   bool operator==(const AdminState&) const = default;
 };

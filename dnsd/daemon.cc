@@ -67,8 +67,15 @@ class Daemon {
     ops_.emplace(*publisher_, *prober_,
                  Operations::Hooks{
                      [this](const Config& effective, std::shared_ptr<const zones::Model> model) {
-                       publisher_->set_model(std::move(model), snapshot_options(effective));
                        prober_->set_targets(probe_targets(effective));
+                       // Nothing is published before the first probe round: the
+                       // first snapshot, and the serial it gets, reflect real health.
+                       if (!serving_) {
+                         pending_model_ = std::move(model);
+                         pending_options_ = snapshot_options(effective);
+                         return;
+                       }
+                       publisher_->set_model(std::move(model), snapshot_options(effective));
                      },
                      [this](zones::Diagnostics& diags) { return reload(diags); }});
     control_.emplace(&loop_, [this](const ControlRequest& request, ControlServer::Reply reply) {
@@ -168,6 +175,9 @@ class Daemon {
   }
 
   void start_serving() {
+    // Published before serving_ is set: the workers are not started yet, so
+    // they take this snapshot at start rather than through their mailbox.
+    publisher_->set_model(std::move(pending_model_), pending_options_);
     serving_ = true;
     for (auto& w : workers_) w->start(publisher_->current());
     std::string listen;
@@ -260,6 +270,9 @@ class Daemon {
   bool last_reload_ok_ = true;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool serving_ = false;
+  // The model to publish once the first probe round is in (see start_serving).
+  std::shared_ptr<const zones::Model> pending_model_;
+  SnapshotOptions pending_options_;
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
 };
 

@@ -259,6 +259,12 @@ void Operations::handle(const ControlRequest& request, ControlServer::Reply repl
     reply(control_error("args must be an object"));
     return;
   }
+  // Changes compare answer sets before and after: there are none to compare
+  // until the first probe round has been published.
+  if (!publisher_.current() && command != "status" && command != "history" && command != "check") {
+    reply(control_error("not serving yet: the first probe round is still running"));
+    return;
+  }
   if (command == "status") {
     reply(control_ok(status()));
   } else if (command == "drain" || command == "undrain") {

@@ -63,6 +63,12 @@ const char* policy_name(zones::WhenAllDown policy) {
   return "?";
 }
 
+// "dl.pool.example" and "dl.pool.example." both name that pool.
+bool names_pool(const PoolConfig& pool, const std::string& name) {
+  const std::string text = pool.def.name.to_text();
+  return text == name || text == name + ".";
+}
+
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   for (const std::string& x : list) {
     if (x == item) return true;
@@ -174,24 +180,26 @@ void Operations::record_transitions(const std::vector<health::Transition>& trans
   if (uses_reliability_ && !transitions.empty()) set_file_config(file_config_, file_model_);
 }
 
-bool Operations::find_mirror(const json& args, Target& target, std::string& error) const {
+std::optional<Operations::Target> Operations::find_mirror(const json& args,
+                                                          const ControlServer::Reply& reply) const {
   const std::string id = args.value("mirror", "");
   const std::string pool = args.value("pool", "");
-  int found = 0;
-  for (size_t p = 0; p < effective_.pools.size(); ++p) {
-    const zones::PoolDef& def = effective_.pools[p].def;
-    if (!pool.empty() && def.name.to_text() != pool && def.name.to_text() != pool + ".") continue;
-    for (size_t m = 0; m < def.mirrors.size(); ++m) {
-      if (def.mirrors[m].id == id) {
-        target = {p, m};
-        ++found;
+  std::optional<Target> found;
+  int matches = 0;
+  for (const PoolConfig& pc : effective_.pools) {
+    if (!pool.empty() && !names_pool(pc, pool)) continue;
+    for (const zones::MirrorDef& m : pc.def.mirrors) {
+      if (m.id == id) {
+        found = Target{pc.def.name.to_text(), &m};
+        ++matches;
       }
     }
   }
-  if (found == 1) return true;
-  error = found == 0 ? fmt::format("no mirror '{}'{}", id, pool.empty() ? "" : " in pool " + pool)
-                     : fmt::format("mirror id '{}' is in several pools: name one with --pool", id);
-  return false;
+  if (matches == 1) return found;
+  reply(control_error(
+      matches == 0 ? fmt::format("no mirror '{}'{}", id, pool.empty() ? "" : " in pool " + pool)
+                   : fmt::format("mirror id '{}' is in several pools: name one with --pool", id)));
+  return std::nullopt;
 }
 
 void Operations::commit(AdminState next, JournalEntry entry, const std::string& pool,
@@ -301,14 +309,10 @@ void Operations::handle(const ControlRequest& request, ControlServer::Reply repl
 void Operations::cmd_drain(const ControlRequest& request, bool drain,
                            const ControlServer::Reply& reply) {
   const json& args = request.body["args"];
-  Target t;
-  std::string error;
-  if (!find_mirror(args, t, error)) {
-    reply(control_error(error));
-    return;
-  }
-  const std::string pool = effective_.pools[t.pool].def.name.to_text();
-  const std::string id = effective_.pools[t.pool].def.mirrors[t.mirror].id;
+  const auto t = find_mirror(args, reply);
+  if (!t) return;
+  const std::string& pool = t->pool;
+  const std::string& id = t->mirror->id;
   const std::string note = args.value("note", "");
   AdminState next = state_;
   MirrorOverride& o = next.mirrors[{pool, id}];
@@ -329,20 +333,16 @@ void Operations::cmd_drain(const ControlRequest& request, bool drain,
 
 void Operations::cmd_set_weight(const ControlRequest& request, const ControlServer::Reply& reply) {
   const json& args = request.body["args"];
-  Target t;
-  std::string error;
-  if (!find_mirror(args, t, error)) {
-    reply(control_error(error));
-    return;
-  }
+  const auto t = find_mirror(args, reply);
+  if (!t) return;
   if (!args.contains("weight") || !args["weight"].is_number_unsigned() ||
       args["weight"].get<uint64_t>() > 1000000) {
     reply(control_error("weight must be a whole number from 0 to 1000000"));
     return;
   }
   const auto weight = args["weight"].get<uint32_t>();
-  const std::string pool = effective_.pools[t.pool].def.name.to_text();
-  const zones::MirrorDef& mirror = effective_.pools[t.pool].def.mirrors[t.mirror];
+  const std::string& pool = t->pool;
+  const zones::MirrorDef& mirror = *t->mirror;
   AdminState next = state_;
   next.mirrors[{pool, mirror.id}].weight = weight;
   commit(std::move(next),
@@ -356,7 +356,7 @@ void Operations::cmd_add(const ControlRequest& request, const ControlServer::Rep
   const std::string pool_arg = args.value("pool", "");
   const PoolConfig* pool = nullptr;
   for (const PoolConfig& p : effective_.pools) {
-    if (p.def.name.to_text() == pool_arg || p.def.name.to_text() == pool_arg + ".") pool = &p;
+    if (names_pool(p, pool_arg)) pool = &p;
   }
   if (pool == nullptr) {
     reply(control_error(fmt::format("no pool '{}'", pool_arg)));
@@ -406,14 +406,10 @@ void Operations::cmd_add(const ControlRequest& request, const ControlServer::Rep
 
 void Operations::cmd_remove(const ControlRequest& request, const ControlServer::Reply& reply) {
   const json& args = request.body["args"];
-  Target t;
-  std::string error;
-  if (!find_mirror(args, t, error)) {
-    reply(control_error(error));
-    return;
-  }
-  const std::string pool = effective_.pools[t.pool].def.name.to_text();
-  const std::string id = effective_.pools[t.pool].def.mirrors[t.mirror].id;
+  const auto t = find_mirror(args, reply);
+  if (!t) return;
+  const std::string& pool = t->pool;
+  const std::string& id = t->mirror->id;
   AdminState next = state_;
   // A mirror added at run time is simply forgotten; one from the config file
   // is remembered as removed.
@@ -429,14 +425,10 @@ void Operations::cmd_remove(const ControlRequest& request, const ControlServer::
 
 void Operations::cmd_check(const ControlRequest& request, const ControlServer::Reply& reply) {
   const json& args = request.body["args"];
-  Target t;
-  std::string error;
-  if (!find_mirror(args, t, error)) {
-    reply(control_error(error));
-    return;
-  }
-  const std::string pool = effective_.pools[t.pool].def.name.to_text();
-  const std::string id = effective_.pools[t.pool].def.mirrors[t.mirror].id;
+  const auto t = find_mirror(args, reply);
+  if (!t) return;
+  const std::string& pool = t->pool;
+  const std::string& id = t->mirror->id;
   const bool started =
       prober_.check_now(pool, id, [reply, id](std::vector<health::CheckReport> reports) {
         json out = json::array();
@@ -507,8 +499,7 @@ void Operations::cmd_export(const ControlRequest& request,
   const PoolConfig* pool = nullptr;
   int matches = 0;
   for (const PoolConfig& p : effective_.pools) {
-    if (pool_arg.empty() || p.def.name.to_text() == pool_arg ||
-        p.def.name.to_text() == pool_arg + ".") {
+    if (pool_arg.empty() || names_pool(p, pool_arg)) {
       pool = &p;
       ++matches;
     }

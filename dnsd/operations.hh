@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,10 +55,13 @@ class Operations {
 
  private:
   struct Target {
-    size_t pool = 0;
-    size_t mirror = 0;
+    std::string pool;                          // pool name as text
+    const zones::MirrorDef* mirror = nullptr;  // in effective_
   };
-  bool find_mirror(const nlohmann::json& args, Target& target, std::string& error) const;
+  // The mirror args name ("mirror", optional "pool"), or nullopt after
+  // replying with why there is none.
+  std::optional<Target> find_mirror(const nlohmann::json& args,
+                                    const ControlServer::Reply& reply) const;
   Config compute_effective(const AdminState& state, std::vector<std::string>& warnings) const;
   // Validates, optionally refuses, persists and applies a changed state.
   void commit(AdminState next, JournalEntry entry, const std::string& pool,

@@ -137,6 +137,10 @@ def served(srv, pool="dl.pool.example."):
     return addresses(srv.query(pool, "A"))
 
 
+def soa_serial(srv):
+    return srv.query("pool.example.", "SOA").answer[0][0].serial
+
+
 def status_json(ctl):
     rc, out, err = ctl("status", "--json")
     assert rc == 0, err
@@ -178,8 +182,12 @@ def main():
             rc, out, _ = ctl("status", use_config=True)
             f.check(rc == 0, "-c CONFIG finds the socket through the config")
 
-            # --- drain / undrain
+            # --- drain / undrain (and the SOA serial rises with the answer set)
+            serial_before = soa_serial(srv)
             rc, out, err = ctl("drain", "m1", "--note", "disk replacement")
+            f.check(soa_serial(srv) > serial_before,
+                    f"SOA serial rises when a drain changes the answers ({serial_before} -> "
+                    f"{soa_serial(srv)})")
             f.check(rc == 0 and DL[0] not in served(srv), f"drain m1: out of the answers ({err})")
             f.check("before" in out and "after" in out, "drain prints the answer sets")
             m1 = mirror_status(ctl, "dl.pool.example.", "m1")
@@ -293,14 +301,18 @@ def main():
             f.check(served(srv) == set(DL), "broken reload: still serving")
             with open(srv.config_path, "w") as c:
                 c.write(good)
+            serial_before = soa_serial(srv)
             rc, out, err = ctl("reload")
             f.check(rc == 0, "good reload: exit 0")
+            f.check(soa_serial(srv) >= serial_before, "a reload never lowers the serial")
+            serial_before = soa_serial(srv)
 
             # --- persistence across restart
             ctl("drain", "m3", "--note", "persist me")
             ctl("set-weight", "m4", "9")
             f.check(srv.stop() == 0, "clean stop")
             srv.start()
+            f.check(soa_serial(srv) >= serial_before, "a restart never lowers the serial")
             f.check(DL[2] not in served(srv) and
                     mirror_status(ctl, "dl.pool.example.", "m4")["weight"] == 9,
                     "drain and weight survive a restart")

@@ -1048,7 +1048,8 @@ class Parser {
         }
         table.insert(key, std::move(array));
       } else {
-        json_scalar(value, at, [&](auto v) { table.insert(key, std::move(v)); });
+        // Captured by name: clang before 16 cannot capture a structured binding.
+        json_scalar(value, at, [&, &name = key](auto v) { table.insert(name, std::move(v)); });
       }
     }
     return table;

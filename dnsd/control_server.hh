@@ -5,7 +5,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <sys/types.h>
 #include <uv.h>
@@ -53,6 +55,11 @@ class ControlServer {
   bool listening_ = false;
   std::string path_;
 };
+
+// Checks one request line (without its newline) from an untrusted client:
+// a JSON object with a string "command" and the protocol version. nullopt
+// with `error` set to the message to answer with otherwise. Never throws.
+std::optional<nlohmann::json> parse_control_request(std::string_view line, std::string& error);
 
 // Builders for the response shapes every command uses.
 nlohmann::json control_ok(nlohmann::json result = nlohmann::json::object());

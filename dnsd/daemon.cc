@@ -1,11 +1,14 @@
 #include "dnsd/daemon.hh"
 
 #include <csignal>
+#include <cstdint>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -184,6 +187,9 @@ class Daemon {
     for (const Endpoint& e : config_.server.listen) listen += (listen.empty() ? "" : " ") + e.text;
     log(LogLevel::info, "serving {} zone(s), {} pool(s) on {} with {} worker(s)",
         model_->zones.size(), model_->pools.size(), listen, workers_.size());
+    // Type=notify: systemd counts the start as done only once answers are real.
+    // A no-op without NOTIFY_SOCKET.
+    sd_notify(0, "READY=1");
   }
 
   void on_health(std::shared_ptr<const health::HealthView> view,
@@ -218,6 +224,25 @@ class Daemon {
 
   // SIGHUP and `mirrorpoolctl reload`: everything or nothing.
   bool reload(zones::Diagnostics& diags) {
+    // Before the first probe round systemd still waits for READY=1 from
+    // start_serving; a reload then must not announce readiness early.
+    if (serving_) notify_reloading();
+    const bool ok = reload_files(diags);
+    if (serving_) sd_notify(0, "READY=1");
+    return ok;
+  }
+
+  // systemd wants the CLOCK_MONOTONIC time of the reload start with
+  // RELOADING=1 so that it can tell this reload from an earlier one.
+  static void notify_reloading() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const uint64_t usec =
+        static_cast<uint64_t>(now.tv_sec) * 1000000U + static_cast<uint64_t>(now.tv_nsec) / 1000U;
+    sd_notify(0, fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec).c_str());
+  }
+
+  bool reload_files(zones::Diagnostics& diags) {
     log(LogLevel::info, "reloading {}", config_.path);
     auto loaded = load_all(config_.path, diags);
     last_reload_ok_ = loaded.has_value();
@@ -245,6 +270,7 @@ class Daemon {
   }
 
   void shutdown() {
+    sd_notify(0, "STOPPING=1");
     prober_->stop();
     for (auto& w : workers_) w->stop();
     publisher_->close();

@@ -9,6 +9,11 @@
 namespace mirrorpool::dnsd {
 namespace {
 
+// The whole years a system_clock::time_point can hold (1677-09-21 to
+// 2262-04-11 in nanoseconds).
+constexpr int kMinYear = 1678;
+constexpr int kMaxYear = 2261;
+
 // Reads exactly `width` digits.
 bool digits(std::string_view text, size_t at, size_t width, int& out) {
   if (at + width > text.size()) return false;
@@ -47,6 +52,9 @@ std::optional<TimePoint> parse_utc(std::string_view text) {
                                         std::chrono::day(static_cast<unsigned>(day))};
   // Leap seconds (":60") are not representable in system_clock and never written.
   if (!ymd.ok() || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: outside these years the
+  // conversion below overflows (undefined behaviour, found by fuzzing).
+  if (year < kMinYear || year > kMaxYear) return std::nullopt;
   return std::chrono::sys_days(ymd) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
          std::chrono::seconds(second);
 }

@@ -16,7 +16,8 @@ std::string format_utc(TimePoint time);
 
 // Reads what format_utc writes, and a bare date ("2026-05-21", meaning its
 // midnight UTC) for command-line filters such as `history --since`. Anything
-// else, including out-of-range fields, is nullopt.
+// else, including out-of-range fields and years outside 1678-2261 (what
+// system_clock holds), is nullopt.
 std::optional<TimePoint> parse_utc(std::string_view text);
 
 }  // namespace mirrorpool::dnsd

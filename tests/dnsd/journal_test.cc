@@ -48,6 +48,18 @@ TEST_CASE("UTC times are RFC 3339 with seconds") {
   }
 }
 
+// Found by control_fuzz: a year a nanosecond time_point cannot hold overflowed
+// (undefined behaviour) instead of being refused.
+TEST_CASE("UTC times outside system_clock's range are refused") {
+  for (std::string_view bad : {"1013-11-22T04:00:00Z", "0000-01-01", "1677-12-31T23:59:59Z",
+                               "2262-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_utc(bad));
+  }
+  CHECK(format_utc(at("1678-01-01T00:00:00Z")) == "1678-01-01T00:00:00Z");
+  CHECK(format_utc(at("2261-12-31T23:59:59Z")) == "2261-12-31T23:59:59Z");
+}
+
 TEST_CASE("journal kinds have the names of the history output") {
   for (auto [kind, text] :
        {std::pair{JournalKind::health, "health"}, std::pair{JournalKind::set_weight, "set-weight"},

@@ -255,6 +255,22 @@ std::optional<std::vector<MirrorsJsonEntry>> parse_mirrors_json(std::string_view
     diags.push_back({line_col(text, e.byte == 0 ? 0 : e.byte - 1, path),
                      fmt::format("invalid JSON: {}", detail)});
     return std::nullopt;
+  } catch (const json::out_of_range& e) {
+    // A number too large for a double ("1e400") is not a parse_error and
+    // carries no position; it names the number, which is found in the text.
+    // Uncaught, it ended the daemon on a reload (found by fuzzing).
+    std::string_view detail = e.what();
+    if (const size_t bracket = detail.find("] "); bracket != std::string_view::npos) {
+      detail.remove_prefix(bracket + 2);
+    }
+    size_t at = 0;
+    if (const size_t open = detail.find('\''), close = detail.rfind('\'');
+        open != std::string_view::npos && close > open) {
+      at = text.find(detail.substr(open + 1, close - open - 1));
+      if (at == std::string_view::npos) at = 0;
+    }
+    diags.push_back({line_col(text, at, path), fmt::format("invalid JSON: {}", detail)});
+    return std::nullopt;
   }
   const zones::SourcePos top{path, 1, 1};
   const auto mirrors = root.is_object() ? root.find("mirrors") : root.end();

@@ -123,6 +123,7 @@ class Loader {
     }
     auto file_index = static_cast<unsigned>(zone_.files.size());
     zone_.files.push_back(path);
+    reading_.push_back(file_key(path));
     // $ORIGIN and the previous owner are per file: RFC 1035 section 5.1 has
     // an included file leave the includer's origin unchanged.
     FileState state{origin, to_rdf(origin), to_rdf(origin)};
@@ -139,6 +140,7 @@ class Loader {
       }
     }
     std::move(next_lexing, lexing.end(), std::back_inserter(diags_));
+    reading_.pop_back();
     return true;
   }
 
@@ -148,6 +150,14 @@ class Loader {
     RdfPtr origin_rdf;
     RdfPtr prev_owner;
   };
+
+  // Two spellings of one file compare equal; a path that cannot be resolved
+  // stands for itself (it fails to open anyway).
+  static std::string file_key(const std::string& path) {
+    std::error_code ec;
+    auto canonical = std::filesystem::weakly_canonical(path, ec);
+    return ec ? path : canonical.string();
+  }
 
   void error(const SourcePos& pos, std::string message) {
     diags_.push_back({pos, std::move(message)});
@@ -190,6 +200,12 @@ class Loader {
       // a zone directory then works wherever it is installed.
       std::filesystem::path file(unquote(arg));
       if (file.is_relative()) file = std::filesystem::path(pos.file).parent_path() / file;
+      // Refused at once rather than at the depth limit: a file including
+      // itself twice would otherwise be read 2^16 times (found by fuzzing).
+      if (std::find(reading_.begin(), reading_.end(), file_key(file.string())) != reading_.end()) {
+        error(pos, "$INCLUDE loop: " + file.string() + " is already being read");
+        return;
+      }
       read(file.string(), *origin, depth + 1, pos);
     } else {
       error(pos, "unsupported directive " + std::string(word));
@@ -299,6 +315,7 @@ class Loader {
 
   Zone& zone_;
   Diagnostics& diags_;
+  std::vector<std::string> reading_;  // the files being read, outermost first
   uint32_t default_ttl_ = kDefaultTtl;
   bool ttl_from_directive_ = false;
 };

@@ -120,6 +120,15 @@ TEST_CASE("JSON syntax errors point at line and column") {
   CHECK(diags[0].to_string().starts_with("m.json:3:1: error: invalid JSON:"));
 }
 
+// Found by mirrors_json_fuzz: nlohmann reports this as out_of_range, not as a
+// parse_error, and it used to escape parse_mirrors_json.
+TEST_CASE("a number too large for a double is an error, not an exception") {
+  const auto diags = parse_bad_json("{\n  \"mirrors\": [{\"weight\": 1e400}]\n}\n");
+  REQUIRE(diags.size() == 1);
+  CHECK(diags[0].to_string() ==
+        "m.json:2:26: error: invalid JSON: number overflow parsing '1e400'");
+}
+
 TEST_CASE("entry errors name the file, the entry and its line") {
   struct Case {
     std::string text;

@@ -360,6 +360,30 @@ TEST_CASE("an include loop stops") {
   std::string path = dir.write("loop.zone", std::string(kApex) + "$INCLUDE loop.zone\n");
   CHECK_FALSE(load_zone(path, name("pool.example."), diags));
   REQUIRE_FALSE(diags.empty());
+  CHECK(all(diags).find("$INCLUDE loop: ") != std::string::npos);
+}
+
+// Found by zone_fuzz: each of two self-includes used to recurse to the depth
+// limit, reading the file 2^16 times.
+TEST_CASE("a file including itself twice is two errors, not a blow-up") {
+  TempDir dir;
+  Diagnostics diags;
+  std::string path =
+      dir.write("twice.zone", std::string(kApex) + "$INCLUDE twice.zone\n$INCLUDE ./twice.zone\n");
+  CHECK_FALSE(load_zone(path, name("pool.example."), diags));
+  REQUIRE(diags.size() == 2);
+  for (const auto& d : diags) CHECK(d.message.starts_with("$INCLUDE loop: "));
+}
+
+TEST_CASE("an include chain deeper than the limit stops") {
+  TempDir dir;
+  Diagnostics diags;
+  for (int i = 0; i < 20; ++i) {
+    dir.write("z" + std::to_string(i) + ".zone", "$INCLUDE z" + std::to_string(i + 1) + ".zone\n");
+  }
+  dir.write("z20.zone", "");
+  std::string path = dir.write("top.zone", std::string(kApex) + "$INCLUDE z0.zone\n");
+  CHECK_FALSE(load_zone(path, name("pool.example."), diags));
   CHECK(all(diags).find("$INCLUDE nested too deeply") != std::string::npos);
 }
 

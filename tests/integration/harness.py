@@ -33,6 +33,23 @@ www      IN AAAA 2001:db8::80
 """
 
 
+# The [server] and [[zone]] sections most system tests share: one worker on
+# 127.0.0.1, state and control socket in the test's directory, and the zone
+# file pool.example.zone beside the config. Tests append their [[pool]]s.
+BASE_CONFIG = """
+[server]
+listen = ["127.0.0.1:{port}"]
+workers = 1
+control_socket = "{dir}/control.sock"
+state_dir = "{dir}/state"
+user = "root"
+
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+"""
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1 and ::1."""
     for _ in range(50):

@@ -11,21 +11,10 @@ import tempfile
 import dns.flags
 import dns.rcode
 
-from harness import Failures, Server, free_port, query, wait_until
+from harness import BASE_CONFIG, Failures, Server, free_port, query, wait_until
 from core_test import ZONE
 
-CONFIG = """
-[server]
-listen = ["127.0.0.1:{port}"]
-workers = 1
-control_socket = "{dir}/control.sock"
-state_dir = "{dir}/state"
-user = "root"
-
-[[zone]]
-origin = "pool.example."
-file = "pool.example.zone"
-"""
+CONFIG = BASE_CONFIG
 
 NSD_CONF = """server:
   ip-address: 127.0.0.1@{port}

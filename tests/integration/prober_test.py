@@ -8,7 +8,7 @@ import time
 
 from failover import bound_s, time_until, answer_rcode
 from fake_mirror import FakeMirror
-from harness import Failures, Server, addresses, free_port, wait_until
+from harness import BASE_CONFIG, Failures, Server, addresses, free_port, wait_until
 
 INTERVAL, TIMEOUT, RISE, FALL = 0.5, 0.3, 2, 2
 MASS_ROUNDS = 4
@@ -44,18 +44,7 @@ def pool(name, mirrors, extra="", check_extra=""):
 
 
 def config(mport, fresh_ref):
-    text = """
-[server]
-listen = ["127.0.0.1:{port}"]
-workers = 1
-control_socket = "{dir}/control.sock"
-state_dir = "{dir}/state"
-user = "root"
-
-[[zone]]
-origin = "pool.example."
-file = "pool.example.zone"
-"""
+    text = BASE_CONFIG
     text += pool("kill.pool.example", [("k1", ["127.0.1.11"]), ("k2", ["127.0.1.12"]),
                                        ("k3", ["127.0.1.13"])])
     text += pool("refused.pool.example", [("r1", ["127.0.1.21"]), ("r2", ["127.0.1.22"])])

@@ -5,7 +5,7 @@ import time
 
 from failover import bound_s, time_until
 from fake_mirror import FakeMirror
-from harness import Failures, Server, addresses, free_port, rcode, wait_until
+from harness import BASE_CONFIG, Failures, Server, addresses, free_port, rcode, wait_until
 from prober_test import ZONE
 
 INTERVAL, TIMEOUT = 0.5, 0.3
@@ -14,18 +14,7 @@ POLICIES = ["serve-all", "serve-last-good", "servfail", "nodata"]
 
 
 def config(mport):
-    text = """
-[server]
-listen = ["127.0.0.1:{port}"]
-workers = 1
-control_socket = "{dir}/control.sock"
-state_dir = "{dir}/state"
-user = "root"
-
-[[zone]]
-origin = "pool.example."
-file = "pool.example.zone"
-"""
+    text = BASE_CONFIG
     for p, policy in enumerate(POLICIES):
         text += f"""
 [[pool]]

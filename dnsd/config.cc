@@ -17,7 +17,6 @@
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
-#include "dnsd/config_preview.hh"
 #include "dnsd/duration.hh"
 #include "dnsd/mirrors_json.hh"
 
@@ -30,26 +29,6 @@ using health::Duration;
 using std::chrono::days;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// Keys whose feature is not built yet. They are parsed and validated in full
-// below, then refused here so that no operator believes they are in effect.
-// When a feature lands, delete its line.
-struct UnbuiltKey {
-  std::string_view path;   // "table.key" as in the file, without [[ ]] indices
-  std::string_view value;  // only this string value is unbuilt; empty = any value
-  std::string_view what;   // how the diagnostic names it
-};
-constexpr UnbuiltKey kNotYetSupported[] = {
-    {"server.rrl", "", "[server.rrl] (response rate limiting)"},
-};
-
-const UnbuiltKey* find_unbuilt(std::string_view path, const toml::node& value) {
-  for (const UnbuiltKey& entry : kNotYetSupported) {
-    if (entry.path != path) continue;
-    if (entry.value.empty() || value.value<std::string_view>() == entry.value) return &entry;
-  }
-  return nullptr;
-}
 
 constexpr int64_t kMaxTtl = 2147483647;  // RFC 2181 §8
 
@@ -136,37 +115,22 @@ struct Item {
 // report_unknown_keys then reports the rest, so a typo never goes unnoticed.
 class TableReader {
  public:
-  // path names the table for kNotYetSupported ("pool.check"; empty at the
-  // top); context names it in messages ("[pool.check]").
-  TableReader(Reporter& reporter, const toml::table& table, std::string path, std::string context,
-              bool accept_unbuilt)
-      : reporter_(reporter),
-        table_(table),
-        path_(std::move(path)),
-        context_(std::move(context)),
-        accept_unbuilt_(accept_unbuilt) {}
+  // context names the table in messages ("[pool.check]"; empty at the top).
+  TableReader(Reporter& reporter, const toml::table& table, std::string context)
+      : reporter_(reporter), table_(table), context_(std::move(context)) {}
 
   const toml::source_region& where() const { return table_.source(); }
-  const std::string& path() const { return path_; }
 
   // "'port' in [pool.check]".
   std::string name(std::string_view key) const {
     return context_.empty() ? fmt::format("'{}'", key) : fmt::format("'{}' in {}", key, context_);
   }
 
-  // The value of key, or nullptr when absent. The first lookup of a present
-  // key whose feature is not built yet reports it.
+  // The value of key, or nullptr when absent.
   const toml::node* find(std::string_view key) {
-    const bool first_lookup = known_.emplace(key).second;
+    known_.emplace(key);
     const auto it = table_.find(key);
-    if (it == table_.end()) return nullptr;
-    const std::string full = path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
-    const UnbuiltKey* unbuilt = first_lookup ? find_unbuilt(full, it->second) : nullptr;
-    if (unbuilt && !accept_unbuilt_) {
-      reporter_.error(it->first.source(),
-                      fmt::format("{} is not supported by this version", unbuilt->what));
-    }
-    return &it->second;
+    return it == table_.end() ? nullptr : &it->second;
   }
 
   // The source of key as written (for errors about the key itself).
@@ -325,9 +289,7 @@ class TableReader {
  private:
   Reporter& reporter_;
   const toml::table& table_;
-  std::string path_;
   std::string context_;
-  bool accept_unbuilt_;
   std::set<std::string, std::less<>> known_;
 };
 
@@ -346,12 +308,11 @@ struct CheckLayer {
 
 class Parser {
  public:
-  Parser(std::string path, zones::Diagnostics& diags, bool accept_unbuilt)
+  Parser(std::string path, zones::Diagnostics& diags)
       : path_(std::move(path)),
         dir_(std::filesystem::path(path_).parent_path()),
         reporter_(path_, diags),
-        diags_(diags),
-        accept_unbuilt_(accept_unbuilt) {}
+        diags_(diags) {}
 
   std::optional<Config> parse(std::string_view text) {
     const size_t first_new = diags_.size();
@@ -371,7 +332,7 @@ class Parser {
     }
     Config config;
     config.path = path_;
-    TableReader top(reporter_, root, "", "", accept_unbuilt_);
+    TableReader top(reporter_, root, "");
     read_server(top, config.server);
     read_tsig_keys(top, config.tsig);
     read_zones(top, config);
@@ -389,8 +350,8 @@ class Parser {
   }
 
  private:
-  TableReader reader(const toml::table& table, std::string path, std::string context) {
-    return TableReader(reporter_, table, std::move(path), std::move(context), accept_unbuilt_);
+  TableReader reader(const toml::table& table, std::string context) {
+    return TableReader(reporter_, table, std::move(context));
   }
 
   // Relative file names in the config are relative to the config file.
@@ -414,7 +375,7 @@ class Parser {
   void read_server(TableReader& top, ServerConfig& server) {
     const toml::table* table = top.table("server");
     const toml::table empty;
-    TableReader r = reader(table ? *table : empty, "server", "[server]");
+    TableReader r = reader(table ? *table : empty, "[server]");
     if (auto items = r.strings("listen")) {
       if (items->empty()) {
         reporter_.error(r.key_where("listen"),
@@ -463,10 +424,13 @@ class Parser {
     if (auto timeout = r.duration("tcp_idle_timeout", milliseconds(1), days(1))) {
       server.tcp_idle_timeout_ms = static_cast<unsigned>(timeout->count());
     }
+    if (auto timeout = r.duration("tcp_query_timeout", milliseconds(1), days(1))) {
+      server.tcp_query_timeout_ms = static_cast<unsigned>(timeout->count());
+    }
     r.read_integer("tcp_max_clients", server.tcp_max_clients, 1, 1'000'000);
     r.read_integer("udp_max_size", server.udp_max_size, 512, 65535);
     if (const toml::table* rrl = r.table("rrl")) {
-      TableReader rr = reader(*rrl, "server.rrl", "[server.rrl]");
+      TableReader rr = reader(*rrl, "[server.rrl]");
       rr.read_integer("responses_per_second", server.rrl.responses_per_second, 0, 1'000'000);
       rr.read_integer("slip", server.rrl.slip, 0, 10);
       rr.read_integer("ipv4_prefix", server.rrl.ipv4_prefix, 8, 32);
@@ -494,7 +458,7 @@ class Parser {
         reporter_.error(name.source(),
                         fmt::format("TSIG key name '{}' is not a valid domain name", text));
       }
-      TableReader r = reader(*node.as_table(), "tsig.key", context);
+      TableReader r = reader(*node.as_table(), context);
       TsigKey key;
       key.name = std::string(text);
       key.algorithm = "hmac-sha256";
@@ -524,7 +488,7 @@ class Parser {
                       "no [[zone]] defined: at least one zone is required");
     }
     for (const toml::table* table : tables) {
-      TableReader r = reader(*table, "zone", "[[zone]]");
+      TableReader r = reader(*table, "[[zone]]");
       ZoneConfig zone;
       zone.pos = reporter_.pos(r.where());
       bool ok = true;
@@ -660,8 +624,7 @@ class Parser {
     }
     r.read_integer("mass_failure_rounds", spec.mass_failure_rounds, 1, 100);
     if (const toml::table* table = r.table("freshness")) {
-      TableReader f =
-          reader(*table, fmt::format("{}.freshness", r.path()), std::string(freshness_context));
+      TableReader f = reader(*table, std::string(freshness_context));
       layer.freshness_at = f.where();
       if (auto path = read_url_path(f, "path")) spec.freshness.path = *path;
       if (auto reference = f.string("reference")) {
@@ -740,7 +703,7 @@ class Parser {
 
   void read_pools(TableReader& top, std::vector<PoolConfig>& pools) {
     for (const toml::table* table : top.tables("pool")) {
-      TableReader r = reader(*table, "pool", "[[pool]]");
+      TableReader r = reader(*table, "[[pool]]");
       PoolConfig pool;
       zones::PoolDef& def = pool.def;
       def.pos = reporter_.pos(r.where());
@@ -786,7 +749,7 @@ class Parser {
       base.host = host_of(def.name);
       CheckLayer pool_layer;
       if (const toml::table* check = r.table("check")) {
-        TableReader c = reader(*check, "pool.check", "[pool.check]");
+        TableReader c = reader(*check, "[pool.check]");
         read_check_keys(c, "[pool.check.freshness]", base, pool_layer);
         validate_check(base, pool_layer, c.where(), true);
         c.report_unknown_keys();
@@ -837,7 +800,7 @@ class Parser {
       return it == entries.end() ? nullptr : &*it;
     };
     for (const toml::table* table : pool_reader.tables("mirror")) {
-      TableReader r = reader(*table, "pool.mirror", "[[pool.mirror]]");
+      TableReader r = reader(*table, "[[pool.mirror]]");
       zones::MirrorDef mirror;
       mirror.pos = reporter_.pos(r.where());
       bool ok = true;
@@ -1022,8 +985,7 @@ class Parser {
     if (!pool.check_port_set) spec.port = CheckSpec{}.port;
     CheckLayer layer;
     layer.port_set = pool.check_port_set;
-    TableReader r =
-        reader(table, "pool.mirror", fmt::format("the check overrides of mirror '{}'", mirror_id));
+    TableReader r = reader(table, fmt::format("the check overrides of mirror '{}'", mirror_id));
     read_check_keys(r, fmt::format("the freshness overrides of mirror '{}'", mirror_id), spec,
                     layer);
     validate_check(spec, layer, r.where(), false);
@@ -1079,7 +1041,6 @@ class Parser {
   std::filesystem::path dir_;
   Reporter reporter_;
   zones::Diagnostics& diags_;
-  bool accept_unbuilt_;
 };
 
 }  // namespace
@@ -1089,17 +1050,12 @@ std::optional<health::CheckSpec> parse_mirror_overrides(const nlohmann::json& ov
                                                         std::string_view mirror_id,
                                                         const std::string& source,
                                                         zones::Diagnostics& diags) {
-  return Parser(source, diags, false).mirror_overrides(overrides, pool, mirror_id);
+  return Parser(source, diags).mirror_overrides(overrides, pool, mirror_id);
 }
 
 std::optional<Config> parse_config(std::string_view text, const std::string& path,
                                    zones::Diagnostics& diags) {
-  return Parser(path, diags, false).parse(text);
-}
-
-std::optional<Config> parse_config_preview(std::string_view text, const std::string& path,
-                                           zones::Diagnostics& diags) {
-  return Parser(path, diags, true).parse(text);
+  return Parser(path, diags).parse(text);
 }
 
 std::optional<Config> load_config(const std::string& path, zones::Diagnostics& diags) {

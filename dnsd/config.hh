@@ -43,6 +43,7 @@ struct RrlConfig {
   unsigned slip = 2;
   unsigned ipv4_prefix = 24;
   unsigned ipv6_prefix = 56;
+  bool operator==(const RrlConfig&) const = default;
 };
 
 struct ServerConfig {
@@ -53,8 +54,9 @@ struct ServerConfig {
   std::optional<Endpoint> http_listen;
   std::string user = "nobody";
   unsigned tcp_idle_timeout_ms = 10000;
-  unsigned tcp_max_clients = 1000;  // per worker
-  unsigned udp_max_size = 1232;     // our EDNS buffer size
+  unsigned tcp_query_timeout_ms = 2000;  // first byte of a TCP query to its last
+  unsigned tcp_max_clients = 1000;       // per worker
+  unsigned udp_max_size = 1232;          // our EDNS buffer size
   RrlConfig rrl;
 };
 

@@ -51,6 +51,20 @@ SnapshotOptions snapshot_options(const Config& config) {
   return options;
 }
 
+// The [server] settings that sockets and workers were built from: a reload
+// cannot change them.
+bool serving_settings_equal(const ServerConfig& a, const ServerConfig& b) {
+  auto endpoints = [](const ServerConfig& s) {
+    std::vector<std::string> texts;
+    for (const Endpoint& e : s.listen) texts.push_back(e.text);
+    return texts;
+  };
+  return endpoints(a) == endpoints(b) && a.workers == b.workers &&
+         a.tcp_idle_timeout_ms == b.tcp_idle_timeout_ms &&
+         a.tcp_query_timeout_ms == b.tcp_query_timeout_ms &&
+         a.tcp_max_clients == b.tcp_max_clients && a.rrl == b.rrl;
+}
+
 const char* arrow(bool up) {
   return up ? "DOWN→UP" : "UP→DOWN";
 }
@@ -125,6 +139,9 @@ class Daemon {
     const unsigned count = config_.server.workers != 0
                                ? config_.server.workers
                                : std::max(1U, std::thread::hardware_concurrency());
+    if (config_.server.rrl.responses_per_second > 0) {
+      rrl_ = std::make_unique<RateLimiter>(config_.server.rrl);
+    }
     for (unsigned i = 0; i < count; ++i) {
       WorkerSockets sockets;
       for (const Endpoint& endpoint : config_.server.listen) {
@@ -141,8 +158,10 @@ class Daemon {
         sockets.udp.push_back(udp);
         sockets.tcp.push_back(tcp);
       }
-      WorkerLimits limits{config_.server.tcp_idle_timeout_ms, config_.server.tcp_max_clients};
-      workers_.push_back(std::make_unique<Worker>(i, std::move(sockets), limits));
+      const WorkerLimits limits{config_.server.tcp_idle_timeout_ms,
+                                config_.server.tcp_query_timeout_ms,
+                                config_.server.tcp_max_clients};
+      workers_.push_back(std::make_unique<Worker>(i, std::move(sockets), limits, rrl_.get()));
     }
     return true;
   }
@@ -253,9 +272,9 @@ class Daemon {
           diags.size());
       return false;
     }
-    if (loaded->config.server.listen.size() != config_.server.listen.size() ||
-        loaded->config.server.workers != config_.server.workers) {
-      log(LogLevel::warning, "changes to [server] listen and workers take effect at restart");
+    if (!serving_settings_equal(loaded->config.server, config_.server)) {
+      log(LogLevel::warning,
+          "changes to [server] listen, workers, tcp_* and [server.rrl] take effect at restart");
     }
     config_.zones = std::move(loaded->config.zones);
     config_.pools = std::move(loaded->config.pools);
@@ -294,6 +313,7 @@ class Daemon {
   uint64_t reloads_ok_ = 0;
   uint64_t reloads_failed_ = 0;
   bool last_reload_ok_ = true;
+  std::unique_ptr<RateLimiter> rrl_;  // shared by the workers; null when off
   std::vector<std::unique_ptr<Worker>> workers_;
   bool serving_ = false;
   // The model to publish once the first probe round is in (see start_serving).

@@ -64,6 +64,25 @@ std::string render_metrics(const MetricsInputs& in) {
            sum(in, [](const Stats& s) -> const Counter& { return s.qr_set; }));
   w.counter("mirrorpool_truncated_total", "UDP answers sent with TC set.");
   w.sample(sum(in, [](const Stats& s) -> const Counter& { return s.truncated; }));
+  w.counter("mirrorpool_udp_send_failed_total",
+            "UDP answers the kernel did not take (socket buffer full).");
+  w.sample(sum(in, [](const Stats& s) -> const Counter& { return s.udp_send_failed; }));
+  w.counter("mirrorpool_rrl_limited_total",
+            "UDP answers over the rate limit, by what was done with them.");
+  w.sample({{"action", "dropped"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.rrl_dropped; }));
+  w.sample({{"action", "slipped"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.rrl_slipped; }));
+  w.counter("mirrorpool_rrl_episodes_total",
+            "Times a client prefix began to be rate limited (also logged).");
+  w.sample(sum(in, [](const Stats& s) -> const Counter& { return s.rrl_episodes; }));
+  w.counter("mirrorpool_tcp_closed_total", "TCP connections closed by the server, by why.");
+  w.sample({{"reason", "idle_timeout"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.tcp_idle_closed; }));
+  w.sample({{"reason", "query_timeout"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.tcp_query_timeouts; }));
+  w.sample({{"reason", "evicted"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.tcp_evicted; }));
   w.counter("mirrorpool_transfers_total", "Zone transfers, by how they were answered.");
   w.sample({{"type", "axfr"}},
            sum(in, [](const Stats& s) -> const Counter& { return s.transfers_axfr; }));

@@ -455,4 +455,26 @@ size_t respond(std::span<const uint8_t> query, const Snapshot& snapshot, Rng& rn
   return response.finish();
 }
 
+size_t truncate_to_question(std::span<uint8_t> response) noexcept {
+  Header header;
+  if (!parse_header(response, header) || !header.qr()) return 0;
+  size_t end = kHeaderSize;
+  Question question;
+  if (header.qdcount >= 1 && !parse_question(response, end, question)) return 0;
+  const auto flags = static_cast<uint16_t>(header.flags | kFlagTc);
+  const uint16_t qdcount = header.qdcount >= 1 ? 1 : 0;
+  const uint8_t patch[10] = {static_cast<uint8_t>(flags >> 8),
+                             static_cast<uint8_t>(flags),
+                             0,
+                             static_cast<uint8_t>(qdcount),
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0};
+  std::memcpy(response.data() + 2, patch, sizeof patch);
+  return end;
+}
+
 }  // namespace mirrorpool::dnsd

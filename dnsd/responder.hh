@@ -22,4 +22,9 @@ enum class Transport : uint8_t { udp, tcp };
 size_t respond(std::span<const uint8_t> query, const Snapshot& snapshot, Rng& rng,
                Transport transport, std::span<uint8_t> out, Stats& stats) noexcept;
 
+// Cuts a response made by respond() down to its header and question with TC
+// set, and returns the new length: the "slip" answer of rate limiting, which
+// tells a real client to retry over TCP. 0 if `response` is not one.
+size_t truncate_to_question(std::span<uint8_t> response) noexcept;
+
 }  // namespace mirrorpool::dnsd

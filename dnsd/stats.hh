@@ -43,9 +43,18 @@ struct Stats {
   std::array<Counter, 24> by_rcode;  // extended rcodes up to BADCOOKIE (23)
   Counter udp_queries;
   Counter tcp_queries;
-  Counter malformed;  // dropped: could not be parsed
-  Counter qr_set;     // dropped: a response sent to us
-  Counter truncated;  // answered with TC
+  Counter malformed;        // dropped: could not be parsed
+  Counter qr_set;           // dropped: a response sent to us
+  Counter truncated;        // answered with TC
+  Counter udp_send_failed;  // answers the kernel would not take (full buffer)
+  // Response rate limiting (rate_limiter.hh).
+  Counter rrl_dropped;   // limited and not answered
+  Counter rrl_slipped;   // limited and answered truncated
+  Counter rrl_episodes;  // a prefix began to be limited
+  // TCP connections closed by us, by why.
+  Counter tcp_idle_closed;     // silent past tcp_idle_timeout
+  Counter tcp_query_timeouts;  // a query not complete within tcp_query_timeout
+  Counter tcp_evicted;         // oldest connection closed to admit a new one
   // Pool answers by pool index (snapshot order); the last slot also counts
   // every pool past it.
   std::array<Counter, 64> pool_answers;

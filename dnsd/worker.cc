@@ -1,5 +1,6 @@
 #include "dnsd/worker.hh"
 
+#include <cerrno>
 #include <cstring>
 #include <random>
 
@@ -12,13 +13,17 @@ namespace mirrorpool::dnsd {
 namespace {
 
 // libuv's recvmmsg splits the receive buffer into 64 KiB slots, one datagram
-// each; this many slots are read per system call.
+// each, and reads as many datagrams per system call as there are slots.
 constexpr size_t kUdpSlot = 64 * 1024;
-constexpr size_t kUdpBatch = 16;
+// A UDP answer is at most udp_max_size, which is at most this.
+constexpr size_t kUdpAnswerMax = 65535;
 // A TCP message is at most 65535 bytes plus its two-byte length.
 constexpr size_t kTcpMaxFrame = 2 + 65535;
 // Stop reading from a client that does not read its answers.
 constexpr size_t kTcpMaxQueuedBytes = 256 * 1024;
+// When the connection table is full, this many of the oldest connections are
+// looked at for one without answers still being written (a zone transfer, say).
+constexpr int kEvictionScan = 8;
 
 // One queued TCP answer; freed when the write completes.
 struct TcpWrite {
@@ -35,11 +40,16 @@ uv_stream_t* as_stream(T* h) {
   return reinterpret_cast<uv_stream_t*>(h);
 }
 
+socklen_t address_length(const sockaddr* addr) {
+  return addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
 }  // namespace
 
 struct Worker::UdpSocket {
   uv_udp_t handle{};
   Worker* worker = nullptr;
+  int fd = -1;  // for sendmmsg, which libuv does not offer
 };
 
 struct Worker::TcpListener {
@@ -49,18 +59,21 @@ struct Worker::TcpListener {
 
 struct Worker::TcpConnection {
   uv_tcp_t handle{};
-  uv_timer_t idle{};
+  uv_timer_t timer{};  // the idle or the query timeout, whichever applies
   uv_shutdown_t shutdown{};
   Worker* worker = nullptr;
+  TcpConnection* older = nullptr;  // neighbours in the worker's activity list
+  TcpConnection* newer = nullptr;
   std::vector<uint8_t> in;  // bytes received and not yet answered
   size_t used = 0;
-  int open_handles = 2;  // handle and idle timer; freed when both are closed
+  int open_handles = 2;  // handle and timer; freed when both are closed
   bool closing = false;
   bool reading = false;
+  bool partial = false;  // part of a query is in `in`; the query timeout runs
 };
 
-Worker::Worker(unsigned index, WorkerSockets sockets, WorkerLimits limits)
-    : index_(index), sockets_(std::move(sockets)), limits_(limits) {}
+Worker::Worker(unsigned index, WorkerSockets sockets, WorkerLimits limits, RateLimiter* rrl)
+    : index_(index), sockets_(std::move(sockets)), limits_(limits), rrl_(rrl) {}
 
 Worker::~Worker() {
   stop();
@@ -70,13 +83,27 @@ void Worker::start(std::shared_ptr<const Snapshot> initial) {
   snapshot_ = std::move(initial);
   recv_buffer_.resize(kUdpSlot * kUdpBatch);
   send_buffer_.resize(kTcpMaxFrame);
+  batch_answers_.resize(kUdpAnswerMax * kUdpBatch);
+  for (size_t i = 0; i < kUdpBatch; ++i) {
+    batch_msgs_[i].msg_hdr.msg_name = &batch_peers_[i];
+    batch_msgs_[i].msg_hdr.msg_iov = &batch_iov_[i];
+    batch_msgs_[i].msg_hdr.msg_iovlen = 1;
+  }
   uv_loop_init(&loop_);
   wake_.data = this;
   uv_async_init(&loop_, &wake_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->on_wake(); });
+  if (rrl_ != nullptr) {
+    rrl_tick_.data = this;
+    uv_timer_init(&loop_, &rrl_tick_);
+    uv_timer_start(
+        &rrl_tick_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->on_rrl_tick(); }, 1000,
+        1000);
+  }
 
   for (int fd : sockets_.udp) {
     auto s = std::make_unique<UdpSocket>();
     s->worker = this;
+    s->fd = fd;
     s->handle.data = s.get();
     uv_udp_init_ex(&loop_, &s->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
     if (int rc = uv_udp_open(&s->handle, fd); rc != 0) {
@@ -154,51 +181,140 @@ void Worker::on_wake() {
   if (next) snapshot_ = std::move(next);
   if (!stopping) return;
   // Closing every handle lets uv_run return, which ends the thread.
-  while (!connections_.empty()) close_connection(*connections_.begin());
+  while (oldest_ != nullptr) close_connection(oldest_);
   for (auto& s : udp_) {
     if (!uv_is_closing(as_handle(&s->handle))) uv_close(as_handle(&s->handle), nullptr);
   }
   for (auto& l : tcp_) uv_close(as_handle(&l->handle), nullptr);
+  if (rrl_ != nullptr) uv_close(as_handle(&rrl_tick_), nullptr);
   uv_close(as_handle(&wake_), nullptr);
 }
 
 void Worker::on_udp(UdpSocket* socket, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                    unsigned /*flags*/) {
-  // nread == 0 with no address marks the end of a recvmmsg batch; errors are
+                    unsigned flags) {
+  // No address: the end of a recvmmsg batch (or nothing to read). Errors are
   // transient (ICMP feedback and the like) and leave the socket usable.
-  if (nread <= 0 || addr == nullptr) return;
-  stats_.udp_queries.add();
+  if (addr == nullptr) {
+    flush_udp();
+    return;
+  }
+  if (nread < 0) return;
+  if (socket != batch_socket_) flush_udp();
+  batch_socket_ = socket;
+  // Without the chunk flag libuv read this datagram alone: answer it at once.
+  const bool batch_ends = (flags & UV_UDP_MMSG_CHUNK) == 0;
   const std::span<const uint8_t> query{reinterpret_cast<const uint8_t*>(buf->base),
                                        static_cast<size_t>(nread)};
   if (is_transfer_query(query)) {
     // IXFR over UDP (RFC 1995 §2): one datagram, at most 512 bytes.
+    stats_.udp_queries.add();
     for (std::vector<uint8_t>& m :
          transfers_.serve(query, addr, Transport::udp, *snapshot_, stats_)) {
       uv_buf_t out =
           uv_buf_init(reinterpret_cast<char*>(m.data()), static_cast<unsigned>(m.size()));
       uv_udp_try_send(&socket->handle, &out, 1, addr);
     }
+    if (batch_ends) flush_udp();
     return;
   }
-  const size_t n =
-      respond(query, *snapshot_, *rng_, Transport::udp, {send_buffer_.data(), 65535}, stats_);
-  if (n == 0) return;
-  uv_buf_t out =
-      uv_buf_init(reinterpret_cast<char*>(send_buffer_.data()), static_cast<unsigned>(n));
-  // A full socket buffer drops the answer, as the network could; the client retries.
-  uv_udp_try_send(&socket->handle, &out, 1, addr);
+
+  RateLimiter::Decision limit;
+  if (rrl_ != nullptr) {
+    limit = rrl_->check(addr, uv_now(&loop_));
+    if (limit.episode_start) {
+      stats_.rrl_episodes.add();
+      if (rrl_episode_count_ < rrl_episodes_.size()) {
+        std::memcpy(&rrl_episodes_[rrl_episode_count_++], addr, address_length(addr));
+      } else {
+        ++rrl_episodes_unlisted_;
+      }
+    }
+    if (limit.verdict == RateLimiter::Verdict::drop) {
+      stats_.udp_queries.add();
+      stats_.rrl_dropped.add();
+      if (batch_ends) flush_udp();
+      return;
+    }
+  }
+
+  const std::span<uint8_t> slot{batch_answers_.data() + batch_count_ * kUdpAnswerMax,
+                                kUdpAnswerMax};
+  size_t n = respond(query, *snapshot_, *rng_, Transport::udp, slot, stats_);
+  if (n != 0 && limit.verdict == RateLimiter::Verdict::slip) {
+    n = truncate_to_question(slot.first(n));
+    stats_.rrl_slipped.add();
+  }
+  if (n != 0) {
+    const socklen_t length = address_length(addr);
+    std::memcpy(&batch_peers_[batch_count_], addr, length);
+    batch_msgs_[batch_count_].msg_hdr.msg_namelen = length;
+    batch_iov_[batch_count_] = {slot.data(), n};
+    ++batch_count_;
+  }
+  if (batch_ends || batch_count_ == kUdpBatch) flush_udp();
+}
+
+void Worker::flush_udp() noexcept {
+  size_t sent = 0;
+  while (sent < batch_count_) {
+    const int rc = sendmmsg(batch_socket_->fd, &batch_msgs_[sent],
+                            static_cast<unsigned>(batch_count_ - sent), MSG_DONTWAIT);
+    if (rc > 0) {
+      sent += static_cast<size_t>(rc);
+    } else if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // A full socket buffer drops the answers, as the network could; the
+      // clients retry.
+      stats_.udp_send_failed.add(batch_count_ - sent);
+      break;
+    } else {
+      // Any other error concerns the first unsent answer alone (an
+      // unreachable peer, say): skip it and send the rest.
+      stats_.udp_send_failed.add();
+      ++sent;
+    }
+  }
+  batch_count_ = 0;
+}
+
+void Worker::on_rrl_tick() {
+  for (size_t i = 0; i < rrl_episode_count_; ++i) {
+    const auto* client = reinterpret_cast<const sockaddr*>(&rrl_episodes_[i]);
+    const RrlConfig& c = rrl_->config();
+    log(LogLevel::warning, "rate limit: {} is over {} responses/s; dropping its UDP answers{}",
+        rrl_->prefix_text(client), c.responses_per_second,
+        c.slip == 0 ? std::string() : fmt::format(", one in {} answered truncated", c.slip));
+  }
+  if (rrl_episodes_unlisted_ > 0) {
+    log(LogLevel::warning, "rate limit: {} more prefixes over the limit", rrl_episodes_unlisted_);
+  }
+  rrl_episode_count_ = 0;
+  rrl_episodes_unlisted_ = 0;
 }
 
 void Worker::on_accept(TcpListener* listener) {
+  if (connection_count_ >= limits_.tcp_max_clients) {
+    // Full: the least recently active connection makes room, so thousands of
+    // idle connections cannot lock new clients out. One still writing
+    // answers (a zone transfer) is spared if an idle one is near.
+    TcpConnection* victim = oldest_;
+    TcpConnection* c = oldest_;
+    for (int i = 0; i < kEvictionScan && c != nullptr; ++i, c = c->newer) {
+      if (uv_stream_get_write_queue_size(as_stream(&c->handle)) == 0) {
+        victim = c;
+        break;
+      }
+    }
+    stats_.tcp_evicted.add();
+    close_connection(victim);
+  }
   auto* conn = new TcpConnection();
   conn->worker = this;
   conn->handle.data = conn;
-  conn->idle.data = conn;
+  conn->timer.data = conn;
   uv_tcp_init(&loop_, &conn->handle);
-  uv_timer_init(&loop_, &conn->idle);
-  connections_.insert(conn);
-  if (uv_accept(as_stream(&listener->handle), as_stream(&conn->handle)) != 0 ||
-      connections_.size() > limits_.tcp_max_clients) {
+  uv_timer_init(&loop_, &conn->timer);
+  link_newest(conn);
+  if (uv_accept(as_stream(&listener->handle), as_stream(&conn->handle)) != 0) {
     close_connection(conn);
     return;
   }
@@ -206,20 +322,38 @@ void Worker::on_accept(TcpListener* listener) {
   start_reading(conn);
 }
 
-void Worker::arm_idle_timer(TcpConnection* conn) {
-  // A client silent for tcp_idle_timeout is closed (RFC 7766 §6.2.3).
+void Worker::link_newest(TcpConnection* conn) noexcept {
+  conn->older = newest_;
+  conn->newer = nullptr;
+  (newest_ != nullptr ? newest_->newer : oldest_) = conn;
+  newest_ = conn;
+  ++connection_count_;
+}
+
+void Worker::unlink(TcpConnection* conn) noexcept {
+  (conn->older != nullptr ? conn->older->newer : oldest_) = conn->newer;
+  (conn->newer != nullptr ? conn->newer->older : newest_) = conn->older;
+  conn->older = conn->newer = nullptr;
+  --connection_count_;
+}
+
+void Worker::arm_timer(TcpConnection* conn, unsigned timeout_ms) {
   uv_timer_start(
-      &conn->idle,
+      &conn->timer,
       [](uv_timer_t* t) {
         auto* c = static_cast<TcpConnection*>(t->data);
-        c->worker->close_connection(c);
+        Worker* self = c->worker;
+        (c->partial ? self->stats_.tcp_query_timeouts : self->stats_.tcp_idle_closed).add();
+        self->close_connection(c);
       },
-      limits_.tcp_idle_timeout_ms, 0);
+      timeout_ms, 0);
 }
 
 void Worker::start_reading(TcpConnection* conn) {
   conn->reading = true;
-  arm_idle_timer(conn);
+  // A client silent for tcp_idle_timeout is closed (RFC 7766 §6.2.3); one
+  // that started a query has tcp_query_timeout to finish it.
+  arm_timer(conn, conn->partial ? limits_.tcp_query_timeout_ms : limits_.tcp_idle_timeout_ms);
   uv_read_start(
       as_stream(&conn->handle),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -251,18 +385,17 @@ void Worker::on_tcp_read(TcpConnection* conn, ssize_t nread) {
     return;
   }
   conn->used += static_cast<size_t>(nread);
-  arm_idle_timer(conn);
 
   // Answer every complete message in order (RFC 7766 pipelining).
   size_t offset = 0;
   while (conn->used - offset >= 2) {
     const size_t len = (size_t{conn->in[offset]} << 8) | conn->in[offset + 1];
     if (conn->used - offset - 2 < len) break;
-    stats_.tcp_queries.add();
     const std::span<const uint8_t> query{conn->in.data() + offset + 2, len};
     offset += 2 + len;
     std::vector<uint8_t> frames;
     if (is_transfer_query(query)) {
+      stats_.tcp_queries.add();
       sockaddr_storage peer{};
       int peer_len = sizeof peer;
       uv_tcp_getpeername(&conn->handle, reinterpret_cast<sockaddr*>(&peer), &peer_len);
@@ -287,6 +420,18 @@ void Worker::on_tcp_read(TcpConnection* conn, ssize_t nread) {
   if (offset > 0) {
     std::memmove(conn->in.data(), conn->in.data() + offset, conn->used - offset);
     conn->used -= offset;
+    // A complete query makes the connection the most recently active.
+    unlink(conn);
+    link_newest(conn);
+  }
+  // Trickled bytes of one query never extend its deadline: a client sending a
+  // byte a second is closed tcp_query_timeout after the query's first byte.
+  if (conn->used == 0) {
+    conn->partial = false;
+    arm_timer(conn, limits_.tcp_idle_timeout_ms);
+  } else if (!conn->partial || offset > 0) {
+    conn->partial = true;
+    arm_timer(conn, limits_.tcp_query_timeout_ms);
   }
   if (uv_stream_get_write_queue_size(as_stream(&conn->handle)) > kTcpMaxQueuedBytes) {
     uv_read_stop(as_stream(&conn->handle));
@@ -321,12 +466,12 @@ bool Worker::queue_write(TcpConnection* conn, std::vector<uint8_t> frames) {
 void Worker::close_connection(TcpConnection* conn) {
   if (conn->closing) return;
   conn->closing = true;
-  connections_.erase(conn);
+  unlink(conn);
   auto on_closed = [](uv_handle_t* h) {
     auto* c = static_cast<TcpConnection*>(h->data);
     if (--c->open_handles == 0) delete c;
   };
-  uv_close(as_handle(&conn->idle), on_closed);
+  uv_close(as_handle(&conn->timer), on_closed);
   uv_close(as_handle(&conn->handle), on_closed);
 }
 

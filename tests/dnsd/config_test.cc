@@ -9,7 +9,6 @@
 #include <doctest/doctest.h>
 
 #include "dnsd/config.hh"
-#include "dnsd/config_preview.hh"
 #include "dnsd/duration.hh"
 #include "zones/pool.hh"
 #include "zones/zone.hh"
@@ -159,6 +158,7 @@ addresses = ["192.0.2.1"]
   CHECK_FALSE(c.server.http_listen);
   CHECK(c.server.user == "nobody");
   CHECK(c.server.tcp_idle_timeout_ms == 10000);
+  CHECK(c.server.tcp_query_timeout_ms == 2000);
   CHECK(c.server.tcp_max_clients == 1000);
   CHECK(c.server.udp_max_size == 1232);
   CHECK(c.server.rrl.responses_per_second == 0);
@@ -225,6 +225,7 @@ control_socket = "/tmp/mp/control.sock"
 state_dir = "/tmp/mp/state"
 user = "mirrorpool"
 tcp_idle_timeout = "1m30s"
+tcp_query_timeout = "750ms"
 tcp_max_clients = 50
 udp_max_size = 4096
 
@@ -295,6 +296,7 @@ when_all_down = "nodata"
   CHECK(s.state_dir == "/tmp/mp/state");
   CHECK(s.user == "mirrorpool");
   CHECK(s.tcp_idle_timeout_ms == 90000);
+  CHECK(s.tcp_query_timeout_ms == 750);
   CHECK(s.tcp_max_clients == 50);
   CHECK(s.udp_max_size == 4096);
 
@@ -640,37 +642,7 @@ colour = "blue"
   CHECK(diags[4].to_string().starts_with("test.toml:15:1: error: unknown key 'colour'"));
 }
 
-// Features parsed in full but not built yet: refused at the key, so that no
-// operator believes they are in effect.
-TEST_CASE("keys of features not built yet are refused at their position") {
-  struct UnbuiltCase {
-    std::string text;
-    std::string expected;
-    size_t count;  // diagnostics in all
-  };
-  const std::vector<UnbuiltCase> cases = {
-      {R"([server]
-listen = ["127.0.0.1:5353"]
-[server.rrl]
-slip = 2
-[[zone]]
-origin = "pool.example."
-file = "z"
-)",
-       "test.toml:3:9: error: [server.rrl] (response rate limiting) is not supported", 1},
-  };
-  for (const UnbuiltCase& c : cases) {
-    INFO(c.text);
-    const auto diags = parse_bad(c.text);
-    const std::string out = joined(diags);
-    INFO(out);
-    CHECK(out.find(c.expected) != std::string::npos);
-    // Reported once per key, and nothing else is wrong with these snippets.
-    CHECK(diags.size() == c.count);
-  }
-}
-
-TEST_CASE("keys of features not built yet are already parsed and validated") {
+TEST_CASE("rate limiting, TSIG and transfer keys are parsed and validated") {
   constexpr std::string_view kFull = R"([server]
 listen = ["127.0.0.1:5353"]
 http_listen = "[::1]:9353"
@@ -696,7 +668,7 @@ name = "dl.pool.example."
 weight_policy = "reliability"
 )";
   zones::Diagnostics diags;
-  auto config = parse_config_preview(kFull, "/etc/mp/mirrorpool.toml", diags);
+  auto config = parse_config(kFull, "/etc/mp/mirrorpool.toml", diags);
   INFO(joined(diags));
   REQUIRE(config);
   const ServerConfig& s = config->server;
@@ -753,7 +725,7 @@ weight_policy = "reliability"
   for (const BadCase& c : cases) {
     INFO(c.text);
     zones::Diagnostics bad;
-    CHECK_FALSE(parse_config_preview(c.text, "test.toml", bad));
+    CHECK_FALSE(parse_config(c.text, "test.toml", bad));
     const std::string out = joined(bad);
     INFO(out);
     CHECK(out.find(c.expected) != std::string::npos);

@@ -747,6 +747,31 @@ TEST_CASE("size limits and truncation") {
   }
 }
 
+TEST_CASE("the rate limiter's slip answer: header and question with TC") {
+  Server s = example_server();
+  QueryOptions o;
+  o.edns = true;
+  const size_t n = s.raw(make_query("WWW.example.org.", kTypeA, o));
+  REQUIRE(n > 0);
+  REQUIRE(decode(s.out, n).answer.size() > 0);
+  const size_t cut = truncate_to_question({s.out, n});
+  REQUIRE(cut > 0);
+  const Reply r = decode(s.out, cut);
+  CHECK(r.tc);
+  CHECK(r.aa);
+  CHECK(r.qdcount == 1);
+  CHECK(r.answer.empty());
+  CHECK(r.authority.empty());
+  CHECK(r.additional.empty());
+  CHECK_FALSE(r.edns);
+  CHECK(cut == kHeaderSize + std::string_view("\3WWW\7example\3org").size() + 1 + 4);
+  // A query, or bytes that are not a message, are left alone.
+  Bytes query = make_query("www.example.org.", kTypeA);
+  CHECK(truncate_to_question(query) == 0);
+  uint8_t junk[5] = {};
+  CHECK(truncate_to_question(junk) == 0);
+}
+
 TEST_CASE("opcode, QDCOUNT, QR and malformed packets") {
   Server s = example_server();
   SUBCASE("NOTIMP echoes the question") {

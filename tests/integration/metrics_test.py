@@ -70,15 +70,19 @@ addresses = ["127.0.1.122"]
 """
     try:
         with Server(config, {"pool.example.zone": ZONE}) as srv:
+            _, before = scrape(hport)
             for _ in range(5):
                 srv.query("dl.pool.example.", "A")
             srv.query("nope.pool.example.", "A")
             srv.query("dl.pool.example.", "AAAA", tcp=True)
             ctype, s = scrape(hport)
             f.check(ctype.startswith("text/plain; version=0.0.4"), f"content type {ctype}")
-            f.check(value(s, "mirrorpool_queries_total", transport="udp") >= 6 and
-                    value(s, "mirrorpool_queries_total", transport="tcp") >= 1,
-                    "queries by transport")
+            # Exactly what was sent: each query is counted once.
+            sent = {"udp": 6, "tcp": 1}
+            for transport, n in sent.items():
+                delta = (value(s, "mirrorpool_queries_total", transport=transport) -
+                         value(before, "mirrorpool_queries_total", transport=transport))
+                f.check(delta == n, f"{transport} queries counted {delta}, sent {n}")
             f.check(value(s, "mirrorpool_queries_by_qtype_total", qtype="A") >= 6,
                     "queries by qtype")
             f.check(value(s, "mirrorpool_responses_total", rcode="NXDOMAIN") >= 1,

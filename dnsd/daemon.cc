@@ -1,5 +1,7 @@
 #include "dnsd/daemon.hh"
 
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdint>
 #include <ctime>
@@ -202,6 +204,8 @@ class Daemon {
     publisher_->set_model(std::move(pending_model_), pending_options_);
     serving_ = true;
     for (auto& w : workers_) w->start(publisher_->current());
+    // Loading a large zone leaves much freed heap behind; hand it back.
+    malloc_trim(0);
     std::string listen;
     for (const Endpoint& e : config_.server.listen) listen += (listen.empty() ? "" : " ") + e.text;
     log(LogLevel::info, "serving {} zone(s), {} pool(s) on {} with {} worker(s)",
@@ -283,6 +287,7 @@ class Daemon {
     primary_->configure(config_);
     ops_->set_file_config(config_, model_);
     ops_->record_event(JournalKind::reload, "configuration reloaded");
+    malloc_trim(0);
     log(LogLevel::info, "reloaded: {} zone(s), {} pool(s)", model_->zones.size(),
         model_->pools.size());
     return true;

@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <map>
 #include <utility>
 
 #include "dnsd/wire.hh"
@@ -39,52 +38,75 @@ bool wire_in(const WireName& name, std::string_view origin, unsigned origin_labe
   return name.label_count() >= origin_labels && name.suffix(origin_labels) == origin;
 }
 
-struct PendingNode {
-  std::vector<std::pair<uint16_t, std::vector<const zones::Record*>>> rrsets;
-  int32_t pool = -1;
-};
+// The names that are `wire` or its ancestors down to (and including) a name
+// of `stop_length` bytes, as views into `wire`. Canonical wire names only.
+template <typename Out>
+void with_ancestors(std::string_view wire, size_t stop_length, Out& out) {
+  while (wire.size() > stop_length) {
+    out.push_back(wire);
+    wire.remove_prefix(1 + static_cast<uint8_t>(wire[0]));
+  }
+  out.push_back(wire);
+}
 
 EncodedZone encode_zone(const zones::Zone& zone,
                         const std::vector<std::pair<const zones::Name*, int32_t>>& pools) {
-  // Sorted by wire name so that the layout does not depend on file order.
-  std::map<std::string, PendingNode> pending;
+  const std::string_view apex = zone.origin.wire();
+  // Every owner with its records in file order, sorted by name: the node
+  // layout then does not depend on file order. Sorted vectors rather than a
+  // map keep a zone of a million names quick to encode.
+  std::vector<std::pair<std::string_view, const zones::Record*>> owned;
+  owned.reserve(zone.records.size());
   // Every name gets its ancestors up to the apex, so that empty non-terminals
   // exist as nodes and answer NODATA rather than NXDOMAIN.
-  auto add_node = [&](const zones::Name& name) -> PendingNode& {
-    for (zones::Name n = name; n != zone.origin && n.label_count() > 0; n = n.parent()) {
-      pending[n.wire()];
-    }
-    pending[zone.origin.wire()];
-    return pending[name.wire()];
-  };
-  add_node(zone.origin);
+  std::vector<std::string_view> names;
+  names.reserve(zone.records.size() + 1);
+  names.push_back(apex);
   for (const zones::Record& record : zone.records) {
     if (!record.owner.is_subdomain_of(zone.origin)) continue;
-    auto& rrsets = add_node(record.owner).rrsets;
-    auto it = std::find_if(rrsets.begin(), rrsets.end(),
-                           [&](const auto& rrset) { return rrset.first == record.type; });
-    if (it == rrsets.end()) {
-      rrsets.emplace_back(record.type, std::vector<const zones::Record*>{});
-      it = rrsets.end() - 1;
-    }
-    const bool duplicate = std::any_of(it->second.begin(), it->second.end(),
-                                       [&](const auto* r) { return r->rdata == record.rdata; });
-    if (!duplicate) it->second.push_back(&record);
+    owned.emplace_back(record.owner.wire(), &record);
+    with_ancestors(record.owner.wire(), apex.size(), names);
   }
-  for (const auto& [name, index] : pools) add_node(*name).pool = index;
+  for (const auto& [name, index] : pools) with_ancestors(name->wire(), apex.size(), names);
+  std::stable_sort(owned.begin(), owned.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<int32_t> node_pool(names.size(), -1);
+  for (const auto& [name, index] : pools) {
+    const auto at = std::lower_bound(names.begin(), names.end(), std::string_view(name->wire()));
+    node_pool[static_cast<size_t>(at - names.begin())] = index;
+  }
 
   EncodedZone out;
   out.apex = zone.origin.wire();
   out.apex_labels = zone.origin.label_count();
-  for (const auto& [wire, node] : pending) {
+  auto next_owned = owned.begin();
+  // One node's RRsets, types in order of first appearance; reused.
+  std::vector<std::pair<uint16_t, std::vector<const zones::Record*>>> rrsets;
+  for (size_t n = 0; n < names.size(); ++n) {
+    const std::string_view wire = names[n];
+    rrsets.clear();
+    for (; next_owned != owned.end() && next_owned->first == wire; ++next_owned) {
+      const zones::Record& record = *next_owned->second;
+      auto it = std::find_if(rrsets.begin(), rrsets.end(),
+                             [&](const auto& rrset) { return rrset.first == record.type; });
+      if (it == rrsets.end()) {
+        rrsets.emplace_back(record.type, std::vector<const zones::Record*>{});
+        it = rrsets.end() - 1;
+      }
+      const bool duplicate = std::any_of(it->second.begin(), it->second.end(),
+                                         [&](const auto* r) { return r->rdata == record.rdata; });
+      if (!duplicate) it->second.push_back(&record);
+    }
     const auto index = static_cast<uint32_t>(out.nodes.size());
     out.names.insert(wire, index);
     EncodedNode encoded;
-    encoded.pool = node.pool;
+    encoded.pool = node_pool[n];
     encoded.apex = wire == out.apex;
     if (encoded.apex) out.apex_node = index;
     encoded.rrset_begin = static_cast<uint32_t>(out.rrsets.size());
-    for (const auto& [type, records] : node.rrsets) {
+    for (const auto& [type, records] : rrsets) {
       EncodedRRset rrset;
       rrset.type = type;
       rrset.count = static_cast<uint16_t>(records.size());

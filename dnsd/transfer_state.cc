@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <memory>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -55,52 +56,64 @@ ZoneVersion zone_version(const Snapshot& snapshot, size_t zone) {
   const EncodedZone& z = snapshot.zones()[zone];
   ZoneVersion version;
   version.serial = snapshot.serial(zone);
+  // Nodes are stored in name order, so sorting each node's records sorts
+  // them all: linear in the zone rather than n log n over every record.
   std::vector<ZoneRecord> records;
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
     const EncodedNode& node = z.nodes[i];
     const std::string_view owner = z.node_name(i);
+    const auto first = static_cast<std::ptrdiff_t>(records.size());
     for (uint32_t r = node.rrset_begin; r < node.rrset_end; ++r) {
       read_records(owner, z.bytes(z.rrsets[r]), records);
     }
-    if (node.pool < 0) continue;
-    const EncodedPool& pool = snapshot.pools()[static_cast<size_t>(node.pool)];
-    for (const EncodedFamily* family : {&pool.v4, &pool.v6}) {
-      if (family->mode == FamilyMode::serve) read_records(owner, family->records, records);
+    if (node.pool >= 0) {
+      const EncodedPool& pool = snapshot.pools()[static_cast<size_t>(node.pool)];
+      for (const EncodedFamily* family : {&pool.v4, &pool.v6}) {
+        if (family->mode == FamilyMode::serve) read_records(owner, family->records, records);
+      }
     }
+    std::sort(records.begin() + first, records.end());
   }
+  records.erase(std::unique(records.begin(), records.end()), records.end());
   const auto soa = std::find_if(records.begin(), records.end(), [&](const ZoneRecord& r) {
     return r.type == kTypeSoa && r.owner == z.apex;
   });
-  if (soa != records.end()) {
-    version.records.push_back(*soa);
-    records.erase(soa);
+  version.records.reserve(records.size());
+  if (soa != records.end()) version.records.push_back(*soa);
+  for (auto it = records.begin(); it != records.end(); ++it) {
+    if (it != soa) version.records.push_back(std::move(*it));
   }
-  std::sort(records.begin(), records.end());
-  records.erase(std::unique(records.begin(), records.end()), records.end());
-  version.records.insert(version.records.end(), std::make_move_iterator(records.begin()),
-                         std::make_move_iterator(records.end()));
   return version;
 }
 
 std::string content_digest(const ZoneVersion& version) {
+  // Fed in chunks rather than as one copy of the whole zone.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return {};
   std::string data;
+  bool ok = true;
   for (size_t i = 0; i < version.records.size(); ++i) {
     const ZoneRecord& r = version.records[i];
-    std::string rdata = r.rdata;
-    // The serial is the first of the five numbers that end SOA RDATA.
-    if (i == 0 && r.type == kTypeSoa && rdata.size() >= 20) {
-      std::fill_n(rdata.end() - 20, 4, '\0');
-    }
     put(data, static_cast<uint32_t>(r.owner.size()), 1);
     data.append(r.owner);
     put(data, r.type, 2);
     put(data, r.ttl, 4);
-    put(data, static_cast<uint32_t>(rdata.size()), 2);
-    data.append(rdata);
+    put(data, static_cast<uint32_t>(r.rdata.size()), 2);
+    const size_t rdata_at = data.size();
+    data.append(r.rdata);
+    // The serial is the first of the five numbers that end SOA RDATA.
+    if (i == 0 && r.type == kTypeSoa && r.rdata.size() >= 20) {
+      std::fill_n(data.begin() + static_cast<std::ptrdiff_t>(rdata_at + r.rdata.size() - 20), 4,
+                  '\0');
+    }
+    if (data.size() >= 16384 || i + 1 == version.records.size()) {
+      ok = ok && EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1;
+      data.clear();
+    }
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &length, EVP_sha256(), nullptr) != 1) return {};
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), md, &length) != 1) return {};
   std::string hex;
   for (unsigned i = 0; i < length; ++i) hex += fmt::format("{:02x}", md[i]);
   return hex;

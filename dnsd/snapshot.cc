@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <unordered_set>
 #include <utility>
 
 #include "dnsd/wire.hh"
@@ -38,17 +39,6 @@ bool wire_in(const WireName& name, std::string_view origin, unsigned origin_labe
   return name.label_count() >= origin_labels && name.suffix(origin_labels) == origin;
 }
 
-// The names that are `wire` or its ancestors down to (and including) a name
-// of `stop_length` bytes, as views into `wire`. Canonical wire names only.
-template <typename Out>
-void with_ancestors(std::string_view wire, size_t stop_length, Out& out) {
-  while (wire.size() > stop_length) {
-    out.push_back(wire);
-    wire.remove_prefix(1 + static_cast<uint8_t>(wire[0]));
-  }
-  out.push_back(wire);
-}
-
 EncodedZone encode_zone(const zones::Zone& zone,
                         const std::vector<std::pair<const zones::Name*, int32_t>>& pools) {
   const std::string_view apex = zone.origin.wire();
@@ -57,20 +47,36 @@ EncodedZone encode_zone(const zones::Zone& zone,
   // map keep a zone of a million names quick to encode.
   std::vector<std::pair<std::string_view, const zones::Record*>> owned;
   owned.reserve(zone.records.size());
-  // Every name gets its ancestors up to the apex, so that empty non-terminals
-  // exist as nodes and answer NODATA rather than NXDOMAIN.
-  std::vector<std::string_view> names;
-  names.reserve(zone.records.size() + 1);
-  names.push_back(apex);
   for (const zones::Record& record : zone.records) {
-    if (!record.owner.is_subdomain_of(zone.origin)) continue;
-    owned.emplace_back(record.owner.wire(), &record);
-    with_ancestors(record.owner.wire(), apex.size(), names);
+    if (record.owner.is_subdomain_of(zone.origin)) owned.emplace_back(record.owner.wire(), &record);
   }
-  for (const auto& [name, index] : pools) with_ancestors(name->wire(), apex.size(), names);
   std::stable_sort(owned.begin(), owned.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::sort(names.begin(), names.end());
+  // The nodes: every owner and pool name with its ancestors up to the apex,
+  // so that empty non-terminals exist and answer NODATA rather than NXDOMAIN.
+  // Ancestors are few and shared (mostly the apex): a hash set finds them.
+  std::vector<std::string_view> names;
+  std::unordered_set<std::string_view> ancestors{apex};
+  auto add_ancestors = [&](std::string_view wire) {
+    while (wire.size() > apex.size()) {
+      wire.remove_prefix(1 + static_cast<uint8_t>(wire[0]));
+      if (!ancestors.insert(wire).second) break;  // and so are its own ancestors
+    }
+  };
+  for (const auto& [wire, record] : owned) {
+    if (!names.empty() && names.back() == wire) continue;
+    names.push_back(wire);
+    add_ancestors(wire);
+  }
+  for (const auto& [name, index] : pools) {
+    ancestors.insert(name->wire());
+    add_ancestors(name->wire());
+  }
+  const size_t owners = names.size();
+  names.insert(names.end(), ancestors.begin(), ancestors.end());
+  std::sort(names.begin() + static_cast<std::ptrdiff_t>(owners), names.end());
+  std::inplace_merge(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(owners),
+                     names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::vector<int32_t> node_pool(names.size(), -1);
   for (const auto& [name, index] : pools) {

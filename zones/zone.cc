@@ -512,8 +512,10 @@ class Validator {
   void check_cnames() {
     for (auto group = by_owner_.begin(); group != by_owner_.end();) {
       const Name& owner = (*group)->owner;
-      const auto records = records_of(owner);
-      group += static_cast<std::ptrdiff_t>(records.size());
+      const auto end =
+          std::find_if(group, by_owner_.end(), [&](const Record* r) { return r->owner != owner; });
+      const std::span<const Record* const> records(group, end);
+      group = end;
       const Record* cname = nullptr;
       const Record* other = nullptr;
       for (const Record* record : records) {

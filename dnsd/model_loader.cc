@@ -1,12 +1,20 @@
 // Config + zone files → zones::Model, and the list of probe targets.
 #include "dnsd/model_loader.hh"
 
+#include <atomic>
 #include <utility>
 
 namespace mirrorpool::dnsd {
 
+namespace {
+
+std::atomic<uint64_t> last_zones_version{0};
+
+}  // namespace
+
 std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags) {
   auto model = std::make_shared<zones::Model>();
+  model->zones_version = ++last_zones_version;
   const size_t errors_before = diags.size();
   for (const ZoneConfig& zc : config.zones) {
     if (auto zone = zones::load_zone(zc.file, zc.origin, diags)) {
@@ -25,6 +33,7 @@ std::shared_ptr<const zones::Model> with_pools(const zones::Model& loaded, const
                                                zones::Diagnostics& diags) {
   auto model = std::make_shared<zones::Model>();
   model->zones = loaded.zones;
+  model->zones_version = loaded.zones_version;
   for (const PoolConfig& pc : config.pools) model->pools.push_back(pc.def);
   if (!zones::validate_pools(model->zones, model->pools, diags)) return nullptr;
   return model;

@@ -244,11 +244,14 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
 }  // namespace
 
 Snapshot::Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pools,
-                   std::vector<ServedPool> served, const SnapshotOptions& options)
+                   std::vector<ServedPool> served, const SnapshotOptions& options,
+                   uint64_t zones_version, PoolLayout layout)
     : zones_(std::move(zones)),
       pools_(std::move(pools)),
       served_(std::move(served)),
-      udp_max_size_(std::clamp(options.udp_max_size, 512u, 65535u)) {
+      udp_max_size_(std::clamp(options.udp_max_size, 512u, 65535u)),
+      zones_version_(zones_version),
+      layout_(std::move(layout)) {
   for (size_t i = 0; i < zones_.size(); ++i) {
     apexes_.insert(zones_[i].apex, static_cast<uint32_t>(i));
   }
@@ -288,12 +291,26 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
     if (owner != nullptr) zone_pools[owner_index].emplace_back(&def.name, index);
   }
 
-  std::vector<EncodedZone> zones;
-  zones.reserve(model.zones.size());
-  for (size_t z = 0; z < model.zones.size(); ++z) {
-    zones.push_back(encode_zone(model.zones[z], zone_pools[z]));
+  PoolLayout layout;
+  for (size_t z = 0; z < zone_pools.size(); ++z) {
+    for (const auto& [name, index] : zone_pools[z]) layout.emplace_back(z, name->wire(), index);
   }
-  return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options);
+  // A health change leaves the zones as they were: copying the previous
+  // encoding is far cheaper than encoding a large zone again.
+  const bool reuse = previous != nullptr && model.zones_version != 0 &&
+                     previous->zones_version() == model.zones_version &&
+                     previous->pool_layout() == layout;
+  std::vector<EncodedZone> zones;
+  if (reuse) {
+    zones = previous->zones();
+  } else {
+    zones.reserve(model.zones.size());
+    for (size_t z = 0; z < model.zones.size(); ++z) {
+      zones.push_back(encode_zone(model.zones[z], zone_pools[z]));
+    }
+  }
+  return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options,
+                                    model.zones_version, std::move(layout));
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dnsd/encoded_zone.hh"
@@ -37,10 +38,14 @@ struct ServedPool {
   ServedFamily v6;
 };
 
+// Where the pools sit in the zones: (zone index, pool name wire, pool index).
+using PoolLayout = std::vector<std::tuple<size_t, std::string, int32_t>>;
+
 class Snapshot {
  public:
   Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pools,
-           std::vector<ServedPool> served, const SnapshotOptions& options);
+           std::vector<ServedPool> served, const SnapshotOptions& options,
+           uint64_t zones_version = 0, PoolLayout layout = {});
 
   // Zone apex (canonical wire) → index into zones().
   const NameTable& apexes() const noexcept { return apexes_; }
@@ -48,6 +53,10 @@ class Snapshot {
   const std::vector<EncodedPool>& pools() const noexcept { return pools_; }
   const std::vector<ServedPool>& served() const noexcept { return served_; }
   unsigned udp_max_size() const noexcept { return udp_max_size_; }
+  // What the zones were encoded from (zones::Model::zones_version and the
+  // pool layout): equal values mean equal encoded zones.
+  uint64_t zones_version() const noexcept { return zones_version_; }
+  const PoolLayout& pool_layout() const noexcept { return layout_; }
 
   // The SOA serial of zones()[zone] as answered (and transferred).
   uint32_t serial(size_t zone) const noexcept;
@@ -68,6 +77,8 @@ class Snapshot {
   std::vector<EncodedPool> pools_;
   std::vector<ServedPool> served_;
   unsigned udp_max_size_;
+  uint64_t zones_version_;
+  PoolLayout layout_;
   std::shared_ptr<const TransferState> transfers_;
 };
 

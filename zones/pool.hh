@@ -55,6 +55,9 @@ struct PoolDef {
 struct Model {
   std::vector<Zone> zones;
   std::vector<PoolDef> pools;
+  // Models with the same non-zero value hold the same zones (one load of the
+  // files), so their encoded form can be shared; 0 = unknown.
+  uint64_t zones_version = 0;
 };
 
 // A pool name must lie inside exactly one zone (the deepest that contains it),

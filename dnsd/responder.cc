@@ -242,7 +242,9 @@ class Response {
       const EncodedNode& node = zone.nodes[found.node];
       // A wildcard answer takes the queried name as owner (RFC 4592 3.3.1).
       const std::string_view owner = name.view();
-      if (node.pool >= 0) {
+      // A pool answers A, AAAA and ANY at its name; other types there (the
+      // SOA and NS of a pool at its zone's apex) come from the zone file.
+      if (node.pool >= 0 && (qtype == kTypeA || qtype == kTypeAaaa || qtype == kTypeAny)) {
         pool_answer(zone, static_cast<size_t>(node.pool), owner, qtype);
         return;
       }
@@ -287,10 +289,6 @@ class Response {
     const EncodedPool& pool = snapshot_.pools()[pool_index];
     if (qtype == kTypeAny) {
       hinfo(owner, pool.ttl);
-      return;
-    }
-    if (qtype != kTypeA && qtype != kTypeAaaa) {
-      negative(zone);
       return;
     }
     const EncodedFamily& family = qtype == kTypeA ? pool.v4 : pool.v6;

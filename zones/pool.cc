@@ -11,7 +11,15 @@ namespace mirrorpool::zones {
 
 namespace {
 
+constexpr uint16_t kTypeA = 1;
 constexpr uint16_t kTypeNs = 2;
+constexpr uint16_t kTypeCname = 5;
+constexpr uint16_t kTypeAaaa = 28;
+
+// The record types that clash with a pool at the same name.
+const char* type_text(uint16_t type) {
+  return type == kTypeA ? "A" : type == kTypeAaaa ? "AAAA" : "CNAME";
+}
 
 std::string where(const SourcePos& pos) {
   return pos.line > 0 ? pos.file + ":" + std::to_string(pos.line) : pos.file;
@@ -82,17 +90,22 @@ bool validate_pools(const std::vector<Zone>& zones, const std::vector<PoolDef>& 
           pool.name.is_subdomain_of(record.owner) && cut == nullptr) {
         cut = &record;
       }
-      if (record.owner == pool.name && own == nullptr) own = &record;
+      // The pool gives its name's addresses; other types there (the SOA and
+      // NS of a pool at its zone's apex, say) are answered from the file.
+      const bool clashes =
+          record.type == kTypeA || record.type == kTypeAaaa || record.type == kTypeCname;
+      if (record.owner == pool.name && clashes && own == nullptr) own = &record;
     }
     if (cut != nullptr) {
       SourcePos pos = zone->pos_of(*cut);
       diags.push_back({pool.pos, "pool " + name + " is at or below the delegation at " +
                                      cut->owner.to_text() + " in zone file " + where(pos)});
     } else if (own != nullptr) {
-      // The pool answers for its name alone; records in the file would be
-      // shadowed or mixed into answers, so they are refused outright.
+      // Addresses or a CNAME in the file would be shadowed by the pool's or
+      // mixed into its answers, so they are refused outright.
       SourcePos pos = zone->pos_of(*own);
-      diags.push_back({pool.pos, "pool name " + name + " has records in zone file " + where(pos)});
+      diags.push_back({pool.pos, "pool name " + name + " has " + type_text(own->type) +
+                                     " records in zone file " + where(pos)});
     }
   }
   return diags.size() == before;

@@ -884,6 +884,67 @@ TEST_CASE("pool answers: weights, families, max_answers") {
   }
 }
 
+TEST_CASE("a pool at its zone's apex: addresses from the pool, SOA and NS from the file") {
+  // The delegated-subzone case of SPEC 1: dl.example.net is a zone of its own.
+  zones::Model model;
+  model.zones = {
+      zone_of("dl.example.net.",
+              {rec("dl.example.net.", kTypeSoa, 3600, soa_rdata("ns1.dl.example.net.", 60)),
+               rec("dl.example.net.", kTypeNs, 3600, nm("ns1.dl.example.net.").wire()),
+               rec("dl.example.net.", kTypeMx, 3600,
+                   std::string("\0\12", 2) + nm("mx.example.net.").wire()),
+               rec("ns1.dl.example.net.", kTypeA, 3600, a_rdata("192.0.2.53"))})};
+  model.pools = {pool("dl.example.net.", zones::WhenAllDown::serve_all,
+                      {mirror("m1", 10, {"192.0.2.1"}), mirror("m2", 5, {"192.0.2.2"})})};
+  Server s(snapshot_of(model));
+  Reply a = s.ask("dl.example.net.", kTypeA);
+  CHECK(a.aa);
+  CHECK(a.rdatas(kTypeA) == std::set<std::string>{"192.0.2.1", "192.0.2.2"});
+  CHECK(a.answer[0].ttl == 30);
+  Reply soa = s.ask("dl.example.net.", kTypeSoa);
+  REQUIRE(soa.answer.size() == 1);
+  CHECK(soa.answer[0].type == kTypeSoa);
+  Reply ns = s.ask("dl.example.net.", kTypeNs);
+  REQUIRE(ns.answer.size() == 1);
+  CHECK(ns.additional.size() == 1);  // the glue
+  CHECK(s.ask("dl.example.net.", kTypeMx).answer.size() == 1);
+  Reply txt = s.ask("dl.example.net.", kTypeTxt);
+  CHECK(txt.rcode == kRcodeNoError);
+  CHECK(txt.answer.empty());
+  check_negative(txt, "dl.example.net.", 60);
+  Reply aaaa = s.ask("dl.example.net.", kTypeAaaa);  // no IPv6 mirrors: NODATA
+  CHECK(aaaa.answer.empty());
+  check_negative(aaaa, "dl.example.net.", 60);
+}
+
+TEST_CASE("a health change reuses the previous snapshot's encoded zones") {
+  zones::Model model = example_model();
+  model.zones_version = 7;
+  const auto first = snapshot_of(model);
+  const auto second =
+      snapshot_of(model, view({{"dl.example.org.", "m1", "192.0.2.101"}}), first.get());
+  REQUIRE(second->zones().size() == first->zones().size());
+  CHECK(second->zones()[0].records == first->zones()[0].records);
+  Server s(second);
+  CHECK(s.ask("dl.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.102"});
+  CHECK(s.ask("www.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.10"});
+
+  // Other zones (another load of the files) are encoded afresh.
+  zones::Model reloaded = model;
+  reloaded.zones_version = 8;
+  reloaded.zones[0].records.push_back(rec("new.example.org.", kTypeA, 60, a_rdata("192.0.2.99")));
+  Server t(snapshot_of(reloaded, {}, second.get()));
+  CHECK(t.ask("new.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.99"});
+  // So is the same load with its pools moved about.
+  zones::Model moved = model;
+  std::swap(moved.pools[0], moved.pools[1]);
+  Server u(snapshot_of(moved, {}, second.get()));
+  CHECK(u.ask("dl.example.org.", kTypeA).rdatas(kTypeA) ==
+        std::set<std::string>{"192.0.2.101", "192.0.2.102"});
+  CHECK(u.ask("v4only.example.org.", kTypeA).rdatas(kTypeA) ==
+        std::set<std::string>{"198.51.100.1"});
+}
+
 TEST_CASE("per-address health and when_all_down") {
   zones::Model model = example_model();
   using W = zones::WhenAllDown;

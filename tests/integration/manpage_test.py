@@ -106,8 +106,6 @@ def main():
     mkeys, mtables = man_keys()
     compare(f, "config keys", keys, mkeys)
     compare(f, "config tables", tables, mtables)
-    f.check("not built in this version" in read("mirrorpool.toml.5"),
-            "mirrorpool.toml(5) says [server.rrl] is refused")
 
     commands = ctl_commands()
     f.check(len(commands) >= 10, f"mirrorpoolctl --help lists the commands ({sorted(commands)})")

@@ -1,6 +1,7 @@
-"""The README's quick start, exercised: the demo mirrors script and the demo
-config (ports moved to free ones so a running demo does not interfere), asked
-with the README's dig line."""
+"""The README's quick start, exercised: what packaging/demo/start runs, the
+demo mirrors script and the demo config (ports moved to free ones so a running
+demo does not interfere), asked with the README's dig line over IPv4 and
+IPv6."""
 
 import os
 import subprocess
@@ -19,8 +20,24 @@ def dig(port, name, rdtype):
     return set(out.split())
 
 
+def check_start_script(f):
+    """packaging/demo/start itself installs and builds (not repeated here: the
+    suite runs on that build); what it then runs is what this test runs."""
+    path = os.path.join(DEMO, "start")
+    with open(path) as fs:
+        script = fs.read()
+    r = subprocess.run(["bash", "-n", path], capture_output=True, text=True, timeout=10)
+    f.check(r.returncode == 0, f"packaging/demo/start parses ({r.stderr.strip()})")
+    f.check(os.access(path, os.X_OK), "packaging/demo/start is executable")
+    for step in ("packaging/install-deps", "meson setup build", "ninja -C build",
+                 "packaging/demo/demo_mirrors.py &",
+                 "build/dnsd/mirrorpoold -c packaging/demo/mirrorpool.toml"):
+        f.check(step in script, f"packaging/demo/start runs {step}")
+
+
 def main():
     f = Failures()
+    check_start_script(f)
     with open(os.path.join(DEMO, "mirrorpool.toml")) as fc:
         config = fc.read()
     with open(os.path.join(DEMO, "pool.example.zone")) as fz:
@@ -41,6 +58,11 @@ def main():
             for _ in range(40):
                 seen |= dig(srv.port, "dl.pool.example", "A")
             f.check(seen == DEMO_V4, f"all four demo mirrors are served ({sorted(seen)})")
+            # The README: mirrorpoold answers on [::1]:5353 too.
+            got = set(subprocess.run(["dig", "@::1", "-p", str(srv.port), "dl.pool.example", "A",
+                                      "+short"], capture_output=True, text=True,
+                                     timeout=10).stdout.split())
+            f.check(len(got) == 2 and got <= DEMO_V4, f"dig @::1 dl.pool.example A -> {sorted(got)}")
             f.check(srv.stop() == 0, "demo daemon stops cleanly")
     finally:
         mirrors.terminate()

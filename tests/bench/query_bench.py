@@ -1,0 +1,1178 @@
+#!/usr/bin/python3
+"""Query benchmark: mirrorpoold against gdnsd, Knot, NSD, PowerDNS (bind
+backend and LUA records) and a no-logic echo responder (the floor), on
+loopback, with the same zone, side by side in interleaved rounds.
+
+    tests/bench/query_bench.py --build build-bench     # configures (release) and builds it
+    tests/bench/query_bench.py [--rounds 3] [--seconds 3] [--json out.json]
+    tests/bench/query_bench.py --quick                 # 1 short round, small zone (the
+                                                       # meson test bench_smoke)
+
+Each server is pinned to one core (--server-cpu, default 0) and the load
+generator to another (--generator-cpu, default 1). Per zone (small, and
++100k names) every server is started once; then, for each round, every server
+runs --seconds under tests/bench/load_generator (sendmmsg/recvmmsg, a window
+of outstanding queries, every reply checked: ID, question, NOERROR, number of
+answer records, no duplicate addresses), in a rotated order. Rows: the pool
+name `dl.pool.example A` (mirrorpoold: 4 of 8 healthy weighted mirrors) and a
+static name `www.pool.example A`. Also measured: dnsperf once per server and
+row (it saturates its own core before the fast servers do, so its column
+ranks the generator, not the servers), unloaded latency (one query at a
+time), RSS and PSS of the process tree, start-up time (exec to the first
+correct answer), two workers without pinning, and mirrorpoold under churn
+(SIGHUP every second and a mirrorpoolctl drain/undrain every second).
+
+Needs the peers from packaging/install-deps (gdnsd, knot, nsd, pdns-server,
+pdns-backend-bind, dnsperf). Binaries come from --build DIR or from the
+environment: MIRRORPOOLD, MIRRORPOOLCTL, LOAD_GENERATOR, ECHO_RESPONDER.
+Exit status 1 when any server gave a wrong answer, no answers, or a tool
+failed; the table is printed first either way.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+import dns.message  # noqa: E402
+import dns.rcode  # noqa: E402
+import dns.rdatatype  # noqa: E402
+
+from harness import free_port  # noqa: E402
+
+ORIGIN = "pool.example."
+POOL_NAME = "dl.pool.example."
+STATIC_NAME = "www.pool.example."
+MIRRORS = [f"127.0.1.{i}" for i in range(1, 9)]
+WEIGHTS = [10, 10, 10, 10, 5, 5, 5, 5]
+MAX_ANSWERS = 4
+CHECK_INTERVAL_S = 2
+
+# Rows of the table: (key, query name, type). Each server says how many answer
+# records it gives for each row it serves.
+ROWS = [("pool", POOL_NAME, "A"), ("static", STATIC_NAME, "A")]
+ROW_TITLE = {"pool": "dl.pool.example A (pool)", "static": "www.pool.example A (static)"}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Zones
+
+
+def zone_text(large_names, pool_lines):
+    """The zone every server serves: SOA, NS, static names, the pool name in
+    the server's own syntax (pool_lines), and optionally large_names more
+    names hNNNNNN IN A 198.18.x.y (the benchmark range, never contacted)."""
+    lines = [
+        f"$ORIGIN {ORIGIN}",
+        "$TTL 3600",
+        "@    IN SOA ns1.pool.example. hostmaster.pool.example. 1 3600 900 604800 300",
+        "@    IN NS  ns1",
+        "@    IN NS  ns2",
+        "ns1  IN A   127.0.0.53",
+        "ns2  IN A   127.0.0.54",
+        "www  IN A   192.0.2.80",
+        "www  IN AAAA 2001:db8::80",
+        "ftp  IN CNAME www",
+    ]
+    lines += pool_lines
+    for i in range(large_names):
+        lines.append(f"h{i:06d} IN A 198.18.{(i >> 8) & 0xFF}.{i & 0xFF}")
+    return "\n".join(lines) + "\n"
+
+
+def static_pool_lines():
+    return [f"dl 30 IN A {a}" for a in MIRRORS]
+
+
+def last_large_name(large_names):
+    return f"h{large_names - 1:06d}.{ORIGIN}" if large_names else None
+
+
+# ---------------------------------------------------------------------------
+# Processes: every one is started here, pinned with taskset, and stopped by
+# PID (with its children, which NSD forks) in a finally.
+
+
+def child_pids(pid):
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def process_tree(pid):
+    seen, todo = [], [pid]
+    while todo and len(seen) < 256:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.append(p)
+        todo += child_pids(p)
+    return seen
+
+
+def proc_start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(pids):
+    """utime + stime of the process trees, in seconds (threads included)."""
+    ticks = 0
+    for root in pids:
+        for p in process_tree(root):
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def memory_kib(pid):
+    """(sum of VmRSS, sum of Pss) over the process tree, in KiB."""
+    rss = pss = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            pass
+    return rss, pss
+
+
+class Procs:
+    """Every long-running process the benchmark starts."""
+
+    def __init__(self):
+        self.items = []  # (Popen, log file)
+
+    def start(self, argv, cpus, log_path, cwd=None):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC")}
+        logf = open(log_path, "ab")
+        proc = subprocess.Popen(["taskset", "-c", cpus, *argv], stdout=logf,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=cwd, env=env)
+        self.items.append((proc, logf))
+        return proc
+
+    def stop(self, proc, timeout=10):
+        if proc.poll() is None:
+            # Children first noted, so that none outlives its parent unseen.
+            tree = [(p, proc_start_time(p)) for p in process_tree(proc.pid)[1:]]
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            deadline = time.monotonic() + 5
+            for pid, started in tree:
+                while proc_start_time(pid) == started and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                if started is not None and proc_start_time(pid) == started:
+                    os.kill(pid, signal.SIGKILL)
+        for i, (p, logf) in enumerate(self.items):
+            if p is proc:
+                logf.close()
+                del self.items[i]
+                break
+
+    def stop_all(self):
+        for proc, _ in list(reversed(self.items)):
+            try:
+                self.stop(proc)
+            except Exception as e:  # keep stopping the others
+                log(f"warning: stopping pid {proc.pid}: {e}")
+
+
+# ---------------------------------------------------------------------------
+# The mirrors: a TCP listener on each 127.0.1.x, so that mirrorpoold's and
+# gdnsd's tcp health checks find all 8 up. Accepts and closes.
+
+
+class MirrorListeners:
+    def __init__(self):
+        self.port = free_port()
+        self.sel = selectors.DefaultSelector()
+        self.socks = []
+        for addr in MIRRORS:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((addr, self.port))
+            s.listen(64)
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ)
+            self.socks.append(s)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            for key, _ in self.sel.select(timeout=0.2):
+                try:
+                    conn, _ = key.fileobj.accept()
+                    conn.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(5)
+        for s in self.socks:
+            s.close()
+
+
+# ---------------------------------------------------------------------------
+# Servers. Each writes its config into its own directory, starts pinned, and
+# says which port and answer count to expect for each row.
+
+
+class Server:
+    key = "server"
+    title = "server"
+    rows = ("pool", "static")
+    pool_answers = "8"      # expected answer records for the pool row ("N" or "LO-HI")
+    pool_desc = "8 A (static)"
+
+    def __init__(self, ctx, large, cpus):
+        self.ctx = ctx
+        self.large = large
+        self.cpus = cpus
+        self.dir = tempfile.mkdtemp(prefix=f"{self.key}-", dir=ctx.workdir)
+        self.port = free_port()
+        self.proc = None
+        self.startup_s = None
+        self.log_path = os.path.join(self.dir, "server.log")
+
+    def expected(self, row):
+        return self.pool_answers if row == "pool" else "1"
+
+    def answer_desc(self, row):
+        return self.pool_desc if row == "pool" else "1 A"
+
+    def port_for(self, row):
+        return self.port
+
+    def start(self):
+        self.write()
+        t0 = time.monotonic()
+        self.proc = self.ctx.procs.start(self.command(), self.cpus, self.log_path, cwd=self.dir)
+        self.startup_s = wait_first_answer(self, t0)
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.ctx.procs.stop(self.proc)
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def memory(self):
+        rss = pss = 0
+        for pid in self.pids():
+            r, p = memory_kib(pid)
+            rss, pss = rss + r, pss + p
+        return rss, pss
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def write_file(self, name, text):
+        path = os.path.join(self.dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+
+class Mirrorpoold(Server):
+    key = "mirrorpoold"
+    title = "mirrorpoold"
+    pool_answers = str(MAX_ANSWERS)
+    pool_desc = f"{MAX_ANSWERS} A of 8 (weighted)"
+
+    def __init__(self, ctx, large, cpus, workers=1):
+        self.workers = workers
+        if workers != 1:
+            self.key = f"mirrorpoold-w{workers}"
+            self.title = f"mirrorpoold, {workers} workers"
+        super().__init__(ctx, large, cpus)
+
+    def write(self):
+        d = self.dir
+        self.config_path = os.path.join(d, "mirrorpool.toml")
+        self.write_file("pool.example.zone", zone_text(self.large, []))
+        mirrors = "".join(
+            f'[[pool.mirror]]\nid = "m{i + 1}"\naddresses = ["{a}"]\nweight = {w}\n'
+            for i, (a, w) in enumerate(zip(MIRRORS, WEIGHTS)))
+        self.write_file("mirrorpool.toml", f"""
+[server]
+listen = ["127.0.0.1:{self.port}"]
+workers = {self.workers}
+control_socket = "{d}/control.sock"
+state_dir = "{d}/state"
+user = "root"
+
+[[zone]]
+origin = "{ORIGIN}"
+file = "pool.example.zone"
+
+[[pool]]
+name = "{POOL_NAME}"
+ttl = 30
+max_answers = {MAX_ANSWERS}
+
+[pool.check]
+type = "tcp"
+port = {self.ctx.mirrors.port}
+interval = "{CHECK_INTERVAL_S}s"
+timeout = "1s"
+rise = 2
+fall = 2
+
+{mirrors}""")
+
+    def command(self):
+        return [self.ctx.bin["mirrorpoold"], "-c", self.config_path]
+
+
+class Echo(Server):
+    """The floor: two echo_responder processes, one giving 4 A records (the
+    size of mirrorpoold's pool answer) for the pool row, one giving 1 A for
+    the static row. Both run pinned like every server."""
+    key = "echo"
+    title = "echo responder (floor)"
+    pool_answers = str(MAX_ANSWERS)
+    pool_desc = f"{MAX_ANSWERS} A (fixed)"
+
+    def __init__(self, ctx, large, cpus, threads=1, rows=("pool", "static")):
+        self.threads = threads
+        self.rows = rows
+        if threads != 1:
+            self.key = f"echo-w{threads}"
+            self.title = f"echo responder, {threads} threads"
+        super().__init__(ctx, large, cpus)
+        self.ports = {row: free_port() for row in rows}
+        self.procs = {}
+
+    def port_for(self, row):
+        return self.ports[row]
+
+    def start(self):
+        t0 = time.monotonic()
+        for row in self.rows:
+            answers = MAX_ANSWERS if row == "pool" else 1
+            self.procs[row] = self.ctx.procs.start(
+                [self.ctx.bin["echo_responder"], "--listen", f"127.0.0.1:{self.ports[row]}",
+                 "--answers", str(answers), "--threads", str(self.threads)],
+                self.cpus, self.log_path)
+        self.proc = self.procs[self.rows[0]]
+        self.startup_s = wait_first_answer(self, t0)
+        return self
+
+    def stop(self):
+        for p in self.procs.values():
+            self.ctx.procs.stop(p)
+
+    def pids(self):
+        return [p.pid for p in self.procs.values()]
+
+
+class Gdnsd(Server):
+    """gdnsd 3: config dir with `config` and `zones/`; run_dir and state_dir
+    inside it so nothing under /run or /var is touched. Health checks:
+    tcp_connect to the same loopback listeners mirrorpoold probes."""
+
+    def __init__(self, ctx, large, cpus, plugin="multifo", threads=1, rows=("pool", "static")):
+        self.plugin = plugin
+        self.threads = threads
+        self.rows = rows
+        self.key = f"gdnsd-{plugin}" + (f"-w{threads}" if threads != 1 else "")
+        self.title = f"gdnsd {plugin}" + (f", {threads} threads" if threads != 1 else "")
+        if plugin == "multifo":
+            self.pool_answers, self.pool_desc = "8", "8 A (multifo, all up)"
+        else:
+            # multi = true: every address at the maximum weight, each other
+            # with probability weight/max; 4 to 8 addresses.
+            self.pool_answers, self.pool_desc = "4-8", "4-8 A (weighted multi)"
+        super().__init__(ctx, large, cpus)
+
+    def write(self):
+        d = self.dir
+        self.write_file("zones/pool.example",
+                        zone_text(self.large, [f"dl 30 DYNA {self.plugin}!dl"]))
+        if self.plugin == "multifo":
+            addrs = "\n".join(f"      m{i + 1} = {a}" for i, a in enumerate(MIRRORS))
+            plugin = (f"  multifo => {{\n    dl => {{\n"
+                      f"      service_types = bench_tcp\n{addrs}\n    }}\n  }}")
+        else:
+            addrs = "\n".join(f"      m{i + 1} = [ {a}, {w} ]"
+                              for i, (a, w) in enumerate(zip(MIRRORS, WEIGHTS)))
+            plugin = (f"  weighted => {{\n    multi = true\n    dl => {{\n"
+                      f"      service_types = bench_tcp\n{addrs}\n    }}\n  }}")
+        self.write_file("config", f"""options => {{
+  listen => [ 127.0.0.1:{self.port} ]
+  udp_threads => {self.threads}
+  tcp_threads => 1
+  run_dir => {d}/run
+  state_dir => {d}/state
+}}
+service_types => {{
+  bench_tcp => {{
+    plugin => tcp_connect, port => {self.ctx.mirrors.port}
+    interval => {CHECK_INTERVAL_S}, timeout => 1
+  }}
+}}
+plugins => {{
+{plugin}
+}}
+""")
+
+    def command(self):
+        return ["gdnsd", "-c", self.dir, "start"]
+
+
+class Knot(Server):
+    key = "knot"
+    title = "Knot"
+
+    def write(self):
+        d = self.dir
+        os.makedirs(os.path.join(d, "db"), exist_ok=True)
+        self.write_file("pool.example.zone", zone_text(self.large, static_pool_lines()))
+        # No notify, no remotes: nothing leaves loopback. The journal and
+        # zone-file sync are off: the zone is only read.
+        self.write_file("knot.conf", f"""server:
+  rundir: "{d}"
+  listen: 127.0.0.1@{self.port}
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+log:
+  - target: stderr
+    any: notice
+database:
+  storage: "{d}/db"
+template:
+  - id: default
+    storage: "{d}"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: {ORIGIN}
+    file: "{d}/pool.example.zone"
+""")
+
+    def command(self):
+        return ["knotd", "-c", os.path.join(self.dir, "knot.conf")]
+
+
+class Nsd(Server):
+    key = "nsd"
+    title = "NSD"
+
+    def write(self):
+        d = self.dir
+        self.write_file("pool.example.zone", zone_text(self.large, static_pool_lines()))
+        self.write_file("nsd.conf", f"""server:
+  ip-address: 127.0.0.1@{self.port}
+  server-count: 1
+  zonesdir: "{d}"
+  database: ""
+  pidfile: "{d}/nsd.pid"
+  xfrdfile: "{d}/xfrd.state"
+  zonelistfile: "{d}/zone.list"
+  xfrdir: "{d}"
+  username: ""
+  chroot: ""
+  logfile: "{d}/nsd.log"
+  verbosity: 1
+  # Debian's NSD is built with response rate limiting, on by default (200
+  # qps per /24): the benchmark's single source would get TC slips.
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: "{ORIGIN}"
+  zonefile: "{d}/pool.example.zone"
+""")
+
+    def command(self):
+        return ["nsd", "-d", "-c", os.path.join(self.dir, "nsd.conf")]
+
+
+class Pdns(Server):
+    """PowerDNS 4.7, bind backend, its own config dir (never /etc/powerdns).
+    security-poll-suffix is empty: no status lookup leaves the machine."""
+
+    def __init__(self, ctx, large, cpus, lua=False):
+        self.lua = lua
+        self.key = "pdns-lua" if lua else "pdns"
+        self.title = "PowerDNS LUA records" if lua else "PowerDNS (bind backend)"
+        if lua:
+            self.pool_answers, self.pool_desc = str(MAX_ANSWERS), f"{MAX_ANSWERS} A of 8 (LUA)"
+        super().__init__(ctx, large, cpus)
+
+    def write(self):
+        d = self.dir
+        if self.lua:
+            # pickrandomsample: N distinct addresses at random (unweighted;
+            # pdns 4.7 has no weighted N-of-M function).
+            addrs = ",".join(f"'{a}'" for a in MIRRORS)
+            pool = [f'dl 30 IN LUA A "pickrandomsample({MAX_ANSWERS}, {{{addrs}}})"']
+        else:
+            pool = static_pool_lines()
+        zone = self.write_file("pool.example.zone", zone_text(self.large, pool))
+        named = self.write_file("named.conf",
+                                f'zone "{ORIGIN.rstrip(".")}" {{ type master; file "{zone}"; }};\n')
+        self.write_file("pdns.conf", f"""launch=bind
+bind-config={named}
+local-address=127.0.0.1:{self.port}
+socket-dir={d}
+guardian=no
+daemon=no
+disable-syslog=yes
+loglevel=4
+security-poll-suffix=
+enable-lua-records={"yes" if self.lua else "no"}
+receiver-threads=1
+distributor-threads=1
+webserver=no
+api=no
+primary=no
+secondary=no
+""")
+
+    def command(self):
+        return ["pdns_server", f"--config-dir={self.dir}"]
+
+
+# ---------------------------------------------------------------------------
+# Readiness: the first correct answer (the pool name with the expected number
+# of records; with the large zone also its last name), polled every 2 ms.
+
+
+def count_ok(n, spec):
+    lo, _, hi = spec.partition("-")
+    return int(lo) <= n <= int(hi or lo)
+
+
+def ask(port, name, rdtype, timeout=0.05):
+    q = dns.message.make_query(name, rdtype)
+    q.flags = 0
+    wire = q.to_wire()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.connect(("127.0.0.1", port))
+        s.send(wire)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data = s.recv(4096)
+            except (socket.timeout, ConnectionRefusedError):
+                return None
+            try:
+                r = dns.message.from_wire(data)
+            except Exception:
+                return None
+            if r.id == q.id:
+                return r
+    return None
+
+
+def answer_count(r, rdtype):
+    t = dns.rdatatype.from_text(rdtype)
+    return sum(len(rr) for rr in r.answer if rr.rdtype == t)
+
+
+def wait_first_answer(server, t0, limit_s=90):
+    checks = [(row, name, rdtype) for row, name, rdtype in ROWS if row in server.rows]
+    large = last_large_name(server.large)
+    while time.monotonic() - t0 < limit_s:
+        procs = server.procs.values() if isinstance(server, Echo) else [server.proc]
+        for p in procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"{server.title} exited with {p.returncode} during start-up:\n"
+                                   f"{server.log_tail()}")
+        ok = True
+        for row, name, rdtype in checks:
+            r = ask(server.port_for(row), name, rdtype)
+            if (r is None or r.rcode() != dns.rcode.NOERROR
+                    or not count_ok(answer_count(r, rdtype), server.expected(row))):
+                ok = False
+                break
+        if ok and large and not isinstance(server, Echo):
+            r = ask(server.port_for("static"), large, "A")
+            ok = r is not None and r.rcode() == dns.rcode.NOERROR and answer_count(r, "A") == 1
+        if ok:
+            return time.monotonic() - t0
+        time.sleep(0.002)
+    raise RuntimeError(f"{server.title}: no correct answer within {limit_s}s:\n{server.log_tail()}")
+
+
+# ---------------------------------------------------------------------------
+# Measurements
+
+
+class Ctx:
+    pass
+
+
+def run_generator(ctx, server, row, seconds, sockets, label, latency=False):
+    name = dict((r, n) for r, n, _ in ROWS)[row]
+    rdtype = dict((r, t) for r, _, t in ROWS)[row]
+    argv = [ctx.bin["load_generator"], "--server", f"127.0.0.1:{server.port_for(row)}",
+            "--query", f"{name} {rdtype} {server.expected(row)}", "--label", label,
+            "--timeout-ms", str(ctx.args.timeout_ms)]
+    if latency:
+        argv += ["--latency", "--count", str(ctx.args.latency_queries), "--interval-us", "200",
+                 "--duration", "30", "--warmup", "0"]
+        limit = 60
+    else:
+        argv += ["--duration", str(seconds), "--warmup", str(ctx.warmup),
+                 "--window", str(ctx.args.window), "--batch", str(ctx.args.batch),
+                 "--sockets", str(sockets)]
+        limit = seconds + ctx.warmup + 30
+    # CPU use of the server and of the generator over the run: a side near
+    # 100 % of its core is the limit (on a busy machine, both may be lower).
+    srv0, gen0, t0 = cpu_seconds(server.pids()), children_cpu(), time.monotonic()
+    try:
+        out = subprocess.run(["taskset", "-c", ctx.gen_cpus, *argv], capture_output=True,
+                             text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {"error": f"load_generator did not finish within {limit}s"}
+    wall = max(1e-6, time.monotonic() - t0)
+    if out.returncode != 0:
+        return {"error": f"load_generator exit {out.returncode}: {out.stderr.strip()}"}
+    try:
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": f"load_generator printed no result: {out.stdout!r} {out.stderr!r}"}
+    result["server_cpu_pct"] = 100 * (cpu_seconds(server.pids()) - srv0) / wall
+    result["generator_cpu_pct"] = 100 * (children_cpu() - gen0) / wall
+    return result
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_dnsperf(ctx, server, row, seconds):
+    name = dict((r, n) for r, n, _ in ROWS)[row]
+    rdtype = dict((r, t) for r, _, t in ROWS)[row]
+    qfile = os.path.join(ctx.workdir, f"dnsperf-{row}.txt")
+    with open(qfile, "w") as f:
+        f.write(f"{name} {rdtype}\n")
+    argv = ["dnsperf", "-s", "127.0.0.1", "-p", str(server.port_for(row)), "-d", qfile,
+            "-l", str(seconds), "-c", "1", "-T", "1", "-q", str(ctx.args.window), "-t", "1"]
+    try:
+        out = subprocess.run(["taskset", "-c", ctx.gen_cpus, *argv], capture_output=True,
+                             text=True, timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        return {"error": "dnsperf did not finish"}
+    text = out.stdout
+    m_qps = re.search(r"Queries per second:\s+([\d.]+)", text)
+    m_done = re.search(r"Queries completed:\s+(\d+)", text)
+    m_lost = re.search(r"Queries lost:\s+(\d+)", text)
+    m_codes = re.search(r"Response codes:\s+(.*)", text)
+    if out.returncode != 0 or not m_qps or not m_done:
+        return {"error": f"dnsperf failed (exit {out.returncode}): "
+                         f"{text[-400:]} {out.stderr[-400:]}"}
+    codes = m_codes.group(1).strip() if m_codes else ""
+    return {"qps": float(m_qps.group(1)), "completed": int(m_done.group(1)),
+            "lost": int(m_lost.group(1)) if m_lost else 0, "rcodes": codes}
+
+
+class Churn:
+    """SIGHUP every second, and every second (half a second later) a drain or
+    undrain of mirror m8 through mirrorpoolctl, for as long as it runs."""
+
+    def __init__(self, ctx, server):
+        self.ctx, self.server = ctx, server
+        self.stopping = threading.Event()
+        self.reloads = self.drains = self.undrains = 0
+        self.failures = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def ctl(self, *args):
+        r = subprocess.run([self.ctx.bin["mirrorpoolctl"], "-c", self.server.config_path, *args],
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            self.failures.append(f"mirrorpoolctl {' '.join(args)}: exit {r.returncode}: "
+                                 f"{(r.stdout + r.stderr).strip()[:200]}")
+        return r.returncode == 0
+
+    def _run(self):
+        drained = False
+        for _ in range(3600):  # bounded: one step per second
+            if self.stopping.wait(0.5):
+                break
+            if drained:
+                self.undrains += self.ctl("undrain", "m8")
+            else:
+                self.drains += self.ctl("drain", "m8", "--note", "query_bench churn")
+            drained = not drained
+            if self.stopping.wait(0.5):
+                break
+            self.server.proc.send_signal(signal.SIGHUP)
+            self.reloads += 1
+        if drained:
+            self.undrains += self.ctl("undrain", "m8")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(30)
+
+
+# ---------------------------------------------------------------------------
+
+
+def find_binaries(args):
+    build = args.build
+    names = {
+        "mirrorpoold": ("MIRRORPOOLD", "dnsd/mirrorpoold"),
+        "mirrorpoolctl": ("MIRRORPOOLCTL", "dnsd/mirrorpoolctl"),
+        "load_generator": ("LOAD_GENERATOR", "tests/bench/load_generator"),
+        "echo_responder": ("ECHO_RESPONDER", "tests/bench/echo_responder"),
+    }
+    if build:
+        build = os.path.abspath(build)
+        if not os.path.exists(os.path.join(build, "build.ninja")):
+            log(f"configuring {build} (buildtype=release)")
+            subprocess.run(["meson", "setup", build, "--buildtype=release"], cwd=ROOT, check=True)
+        log(f"building in {build}")
+        subprocess.run(["ninja", "-C", build] + [path for _, path in names.values()], check=True)
+    out = {}
+    for key, (env, path) in names.items():
+        if build:
+            out[key] = os.path.join(build, path)
+        elif os.environ.get(env):
+            out[key] = os.path.abspath(os.environ[env])
+        else:
+            out[key] = os.path.join(ROOT, "build", path)
+        if not os.access(out[key], os.X_OK):
+            sys.exit(f"query_bench: {out[key]} not found: pass --build DIR or set {env}")
+    return out
+
+
+def build_type(binary):
+    """The meson buildtype of the build dir holding binary, or 'unknown'."""
+    d = os.path.dirname(os.path.abspath(binary))
+    for _ in range(4):
+        info = os.path.join(d, "meson-info", "intro-buildoptions.json")
+        if os.path.exists(info):
+            with open(info) as f:
+                opts = {o["name"]: o["value"] for o in json.load(f)}
+            return f"{opts.get('buildtype', '?')} ({d})"
+        d = os.path.dirname(d)
+    return "unknown"
+
+
+def package_version(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg], capture_output=True,
+                       text=True)
+    return r.stdout.strip() if r.returncode == 0 else "not installed"
+
+
+def fmt_qps(v):
+    return "-" if v is None else f"{v / 1000:.1f}k"
+
+
+def fmt_pct(v):
+    return "-" if v is None else f"{v:.0f}"
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--build", help="meson build dir (configured with buildtype=release and "
+                    "built if needed); default: $MIRRORPOOLD etc., else build/")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=3.0, help="per server and round")
+    ap.add_argument("--dnsperf-seconds", type=int, default=3)
+    ap.add_argument("--large-names", type=int, default=100000)
+    ap.add_argument("--window", type=int, default=128, help="queries outstanding")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--sockets", type=int, default=4, help="generator source ports")
+    ap.add_argument("--timeout-ms", type=int, default=500)
+    ap.add_argument("--latency-queries", type=int, default=2000)
+    ap.add_argument("--server-cpu", type=int, default=0)
+    ap.add_argument("--generator-cpu", type=int, default=1)
+    ap.add_argument("--servers", help="comma-separated subset of: mirrorpoold,echo,gdnsd,"
+                    "knot,nsd,pdns,pdns-lua")
+    ap.add_argument("--no-large", action="store_true", help="skip the +N-name zone")
+    ap.add_argument("--no-dnsperf", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="1 round of 1 s, small zone only: checks that everything works")
+    ap.add_argument("--json", help="also write every result to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.dnsperf_seconds = 1, 1.0, 1
+        args.latency_queries, args.no_large = 200, True
+
+    ctx = Ctx()
+    ctx.args = args
+    ctx.warmup = 0.2 if args.quick else 0.5
+    ctx.bin = find_binaries(args)
+    allowed = sorted(os.sched_getaffinity(0))
+    ncpu = len(allowed)
+    server_cpu, gen_cpu = args.server_cpu, args.generator_cpu
+    if server_cpu not in allowed or gen_cpu not in allowed or server_cpu == gen_cpu:
+        server_cpu, gen_cpu = allowed[0], allowed[-1]
+        log(f"warning: using CPU {server_cpu} for the servers and {gen_cpu} for the generator")
+    ctx.server_cpus, ctx.gen_cpus = str(server_cpu), str(gen_cpu)
+    all_cpus = ",".join(str(c) for c in allowed)
+    wanted = set((args.servers or "mirrorpoold,echo,gdnsd,knot,nsd,pdns,pdns-lua").split(","))
+    wanted.add("mirrorpoold")
+    tools = {"gdnsd": "gdnsd", "knot": "knotd", "nsd": "nsd", "pdns": "pdns_server",
+             "pdns-lua": "pdns_server"}
+    for key, exe in tools.items():
+        if key in wanted and shutil.which(exe) is None:
+            sys.exit(f"query_bench: {exe} not installed (packaging/install-deps installs it), "
+                     f"or leave it out with --servers")
+    if not args.no_dnsperf and shutil.which("dnsperf") is None:
+        sys.exit("query_bench: dnsperf not installed (packaging/install-deps), or --no-dnsperf")
+
+    # This script mostly waits; keep it off the server's core.
+    os.sched_setaffinity(0, {gen_cpu})
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    ctx.workdir = tempfile.mkdtemp(prefix="mirrorpool-qbench-")
+    os.chmod(ctx.workdir, 0o755)
+    ctx.procs = Procs()
+    ctx.mirrors = None
+    problems = []
+    results = {"zones": {}}
+    load_start = os.getloadavg()
+    t_start = time.monotonic()
+    try:
+        ctx.mirrors = MirrorListeners()
+        zones = [("small", 0)] + ([] if args.no_large else [("large", args.large_names)])
+        for zone_key, large in zones:
+            results["zones"][zone_key] = measure_zone(ctx, zone_key, large, wanted, all_cpus,
+                                                      problems)
+    finally:
+        ctx.procs.stop_all()
+        if ctx.mirrors:
+            ctx.mirrors.close()
+        if args.keep:
+            log(f"kept {ctx.workdir}")
+        else:
+            shutil.rmtree(ctx.workdir, ignore_errors=True)
+
+    results["meta"] = {
+        "mirrorpoold": ctx.bin["mirrorpoold"],
+        "build": build_type(ctx.bin["mirrorpoold"]),
+        "kernel": platform.release(),
+        "cpus": ncpu,
+        "server_cpu": server_cpu, "generator_cpu": gen_cpu,
+        "rounds": args.rounds, "seconds": args.seconds, "window": args.window,
+        "batch": args.batch, "sockets": args.sockets,
+        "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
+        "elapsed_s": time.monotonic() - t_start,
+        "versions": {p: package_version(p) for p in
+                     ("gdnsd", "knot", "nsd", "pdns-server", "dnsperf")},
+    }
+    print_report(results, problems)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"results": results, "problems": problems}, f, indent=1, default=str)
+    return 1 if problems else 0
+
+
+def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
+    args = ctx.args
+    pinned = ctx.server_cpus
+    servers = []   # pinned, one core each: the per-core comparison
+    extra = []     # two workers, not pinned
+    log(f"== {zone_key} zone ({large} extra names): starting servers")
+    # (peer, two workers?, constructor)
+    makers = [("mirrorpoold", False, lambda: Mirrorpoold(ctx, large, pinned)),
+              ("echo", False, lambda: Echo(ctx, large, pinned)),
+              ("gdnsd", False, lambda: Gdnsd(ctx, large, pinned, "multifo")),
+              ("gdnsd", False, lambda: Gdnsd(ctx, large, pinned, "weighted", rows=("pool",))),
+              ("knot", False, lambda: Knot(ctx, large, pinned)),
+              ("nsd", False, lambda: Nsd(ctx, large, pinned)),
+              ("pdns", False, lambda: Pdns(ctx, large, pinned)),
+              ("pdns-lua", False, lambda: Pdns(ctx, large, pinned, lua=True))]
+    if zone_key == "small":
+        makers += [("mirrorpoold", True, lambda: Mirrorpoold(ctx, large, all_cpus, workers=2)),
+                   ("echo", True, lambda: Echo(ctx, large, all_cpus, threads=2, rows=("pool",))),
+                   ("gdnsd", True, lambda: Gdnsd(ctx, large, all_cpus, "multifo", threads=2,
+                                                 rows=("pool",)))]
+    for key, two_workers, make in makers:
+        if key not in wanted:
+            continue
+        s = make()
+        s.base_key = key
+        s.start()
+        time.sleep(0.2)  # let start-up work (zone compile, first probes) settle
+        s.rss_start = s.memory()
+        log(f"   {s.title}: first correct answer after {s.startup_s:.3f}s, "
+            f"RSS {s.rss_start[0] / 1024:.1f} MiB")
+        (extra if two_workers else servers).append(s)
+    mp = servers[0]
+
+    # Unloaded latency, one query at a time.
+    latency = {}
+    for s in servers:
+        for row in s.rows:
+            r = run_generator(ctx, s, row, 0, 1, f"{s.key}/{row}/latency", latency=True)
+            latency[(s.key, row)] = r
+            check_result(problems, zone_key, s, row, "latency", r)
+
+    # Interleaved rounds: every (server, row) once per round, the order rotated
+    # by one each round so no server always runs first or after the same one.
+    jobs = [(s, row, "steady") for row, _, _ in ROWS for s in servers if row in s.rows]
+    jobs.append((mp, "pool", "churn"))
+    jobs += [(s, "pool", "steady") for s in extra]
+    runs = {}
+    churn_info = []
+    for rnd in range(args.rounds):
+        shift = (rnd * max(1, len(jobs) // max(1, args.rounds))) % len(jobs)
+        order = jobs[shift:] + jobs[:shift]
+        log(f"   round {rnd + 1}/{args.rounds}")
+        for s, row, kind in order:
+            label = f"{s.key}/{row}/{kind}"
+            # Two workers: SO_REUSEPORT spreads by source port, so use enough
+            # of them that both workers get a fair share.
+            sockets = max(args.sockets, 16) if s in extra else args.sockets
+            if kind == "churn":
+                with Churn(ctx, s) as churn:
+                    r = run_generator(ctx, s, row, args.seconds, sockets, label)
+                churn_info.append({"reloads": churn.reloads, "drains": churn.drains,
+                                   "undrains": churn.undrains, "failures": churn.failures})
+                for f in churn.failures:
+                    problems.append(f"{zone_key}: churn: {f}")
+            else:
+                r = run_generator(ctx, s, row, args.seconds, sockets, label)
+            runs.setdefault((s.key, row, kind), []).append(r)
+            check_result(problems, zone_key, s, row, kind, r)
+
+    dnsperf = {}
+    if not args.no_dnsperf:
+        log("   dnsperf")
+        for s in servers:
+            for row in s.rows:
+                r = run_dnsperf(ctx, s, row, args.dnsperf_seconds)
+                dnsperf[(s.key, row)] = r
+                if "error" in r:
+                    problems.append(f"{zone_key}: {s.title} {row}: {r['error']}")
+                elif not (r["completed"] > 0 and r["rcodes"].startswith("NOERROR")
+                          and "(100.00%)" in r["rcodes"]):
+                    problems.append(f"{zone_key}: {s.title} {row}: dnsperf: {r['completed']} "
+                                    f"completed, rcodes {r['rcodes']}")
+
+    for s in servers + extra:
+        s.rss_end = s.memory()
+        if s.proc.poll() is not None:
+            problems.append(f"{zone_key}: {s.title} exited during the benchmark")
+        s.stop()
+
+    # Collect.
+    out = {"large_names": large, "servers": {}, "rows": {}, "extra": {}, "churn": {}}
+    for s in servers + extra:
+        out["servers"][s.key] = {"title": s.title, "startup_s": s.startup_s,
+                                 "rss_kib_start": s.rss_start[0], "pss_kib_start": s.rss_start[1],
+                                 "rss_kib_end": s.rss_end[0], "pss_kib_end": s.rss_end[1]}
+    for row, _, _ in ROWS:
+        table = []
+        for s in servers:
+            if row not in s.rows:
+                continue
+            rs = runs.get((s.key, row, "steady"), [])
+            qps = [r["qps"] for r in rs if "qps" in r]
+            lat = latency.get((s.key, row), {})
+            dp = dnsperf.get((s.key, row), {})
+            table.append({
+                "key": s.key, "title": s.title, "answer": s.answer_desc(row), "qps": qps,
+                "invalid": sum(r.get("invalid", 0) for r in rs),
+                "lost": sum(r.get("lost", 0) for r in rs),
+                "answer_sets": max([r.get("answer_sets", 0) for r in rs] or [0]),
+                "server_cpu": median([r["server_cpu_pct"] for r in rs if "server_cpu_pct" in r]),
+                "generator_cpu": median([r["generator_cpu_pct"] for r in rs
+                                         if "generator_cpu_pct" in r]),
+                "p50_us": lat.get("p50_us"), "p99_us": lat.get("p99_us"),
+                "dnsperf_qps": dp.get("qps"), "runs": rs, "latency": lat, "dnsperf": dp})
+        out["rows"][row] = table
+    for s in extra:
+        rs = runs.get((s.key, "pool", "steady"), [])
+        base = s.key.rsplit("-w", 1)[0]
+        base_rs = runs.get((base, "pool", "steady"), [])
+        out["extra"][s.key] = {"title": s.title, "qps": [r["qps"] for r in rs if "qps" in r],
+                               "base_qps": [r["qps"] for r in base_rs if "qps" in r],
+                               "invalid": sum(r.get("invalid", 0) for r in rs),
+                               "lost": sum(r.get("lost", 0) for r in rs), "runs": rs}
+    churn_runs = runs.get((mp.key, "pool", "churn"), [])
+    steady = runs.get((mp.key, "pool", "steady"), [])
+    out["churn"] = {"qps": [r["qps"] for r in churn_runs if "qps" in r],
+                    "steady_qps": [r["qps"] for r in steady if "qps" in r],
+                    "invalid": sum(r.get("invalid", 0) for r in churn_runs),
+                    "lost": sum(r.get("lost", 0) for r in churn_runs),
+                    "sent": sum(r.get("sent", 0) for r in churn_runs),
+                    "actions": churn_info, "runs": churn_runs}
+    return out
+
+
+def check_result(problems, zone_key, s, row, kind, r):
+    where = f"{zone_key}: {s.title} {row} ({kind})"
+    if "error" in r:
+        problems.append(f"{where}: {r['error']}")
+        return
+    if r.get("invalid", 0):
+        problems.append(f"{where}: {r['invalid']} wrong replies, first: {r.get('first_error')}")
+    if r.get("valid", 0) == 0:
+        problems.append(f"{where}: no correct answers")
+    sent = max(1, r.get("sent", 0))
+    # A little loss under full load is reported in the table, not failed on:
+    # it is the kernel dropping at a full socket buffer, not a wrong answer.
+    if r.get("lost", 0) > 0.01 * sent or (kind == "latency" and r.get("lost", 0)):
+        problems.append(f"{where}: {r['lost']} of {r.get('sent')} queries unanswered")
+
+
+def print_report(results, problems):
+    m = results["meta"]
+    p = print
+    p("# mirrorpool query benchmark\n")
+    p(f"- mirrorpoold: `{m['mirrorpoold']}`, build: {m['build']}")
+    if not str(m["build"]).startswith(("release", "debugoptimized")):
+        p("- **warning: not an optimized build; the figures say little**")
+    p(f"- peers: gdnsd {m['versions']['gdnsd']}, Knot {m['versions']['knot']}, "
+      f"NSD {m['versions']['nsd']}, PowerDNS {m['versions']['pdns-server']}, "
+      f"dnsperf {m['versions']['dnsperf']}")
+    p(f"- kernel {m['kernel']}, {m['cpus']} CPUs; server pinned to CPU {m['server_cpu']}, "
+      f"load generator to CPU {m['generator_cpu']}; load average "
+      f"{m['loadavg_start'][0]:.2f} at start, {m['loadavg_end'][0]:.2f} at end "
+      f"(anything else running makes the figures noisy)")
+    p(f"- {m['rounds']} interleaved round(s) of {m['seconds']:g} s per server and row; "
+      f"generator window {m['window']}, batch {m['batch']}, {m['sockets']} source ports; "
+      f"total {m['elapsed_s']:.0f} s")
+    p("- QPS: correct answers per second from tests/bench/load_generator (every reply checked); "
+      "mp÷ = mirrorpoold's median over this server's median (≥ 1.00: mirrorpoold as fast or "
+      "faster); CPU %: median share of one core used by the server's processes and by the "
+      "generator during the runs (the side near 100 is the limit); answer sets: distinct "
+      "ordered answers seen (capped at 4096); latency: one query at a time, unloaded; dnsperf: "
+      "one run, generator-bound (it saturates its own core first), so it does not rank the "
+      "fast servers")
+    for zone_key, z in results["zones"].items():
+        zone_title = ("small zone" if not z["large_names"]
+                      else f"zone with +{z['large_names']} names")
+        p(f"\n## {zone_title}\n")
+        for row, table in z["rows"].items():
+            mp = next((t for t in table if t["key"] == "mirrorpoold"), None)
+            mp_med = median(mp["qps"]) if mp else None
+            p(f"### {ROW_TITLE[row]}\n")
+            p("| server | answer | QPS median | min | max | mp÷ | server CPU % | generator CPU % "
+              "| answer sets | wrong | lost | p50 µs | p99 µs | dnsperf QPS |")
+            p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for t in table:
+                med = median(t["qps"])
+                ratio = f"{mp_med / med:.2f}" if mp_med and med else "-"
+                p(f"| {t['title']} | {t['answer']} | {fmt_qps(med)} | "
+                  f"{fmt_qps(min(t['qps']) if t['qps'] else None)} | "
+                  f"{fmt_qps(max(t['qps']) if t['qps'] else None)} | {ratio} | "
+                  f"{fmt_pct(t['server_cpu'])} | {fmt_pct(t['generator_cpu'])} | "
+                  f"{t['answer_sets']} | {t['invalid']} | {t['lost']} | "
+                  f"{t['p50_us'] if t['p50_us'] is not None else '-'} | "
+                  f"{t['p99_us'] if t['p99_us'] is not None else '-'} | "
+                  f"{fmt_qps(t['dnsperf_qps'])} |")
+            p("")
+        p("### resources\n")
+        p("| server | start-up s (exec → first correct answer) | RSS MiB after start | "
+          "RSS MiB after load | PSS MiB after load |")
+        p("|---|---:|---:|---:|---:|")
+        for key, s in z["servers"].items():
+            p(f"| {s['title']} | {s['startup_s']:.3f} | {s['rss_kib_start'] / 1024:.1f} | "
+              f"{s['rss_kib_end'] / 1024:.1f} | {s['pss_kib_end'] / 1024:.1f} |")
+        p("\nRSS: VmRSS summed over the process tree (NSD forks; shared pages then count "
+          "twice, PSS does not). The echo floor is two processes (4 A and 1 A answers).")
+        if z["extra"]:
+            p("\n### two workers, pool row (servers not pinned: the generator shares a core "
+              "with them, so this shows scaling only where the generator is not the limit; "
+              "generator with at least 16 source ports so SO_REUSEPORT spreads them)\n")
+            p("| server | QPS median | min | max | pinned 1-worker median | × | wrong | lost |")
+            p("|---|---:|---:|---:|---:|---:|---:|---:|")
+            for key, e in z["extra"].items():
+                med, base = median(e["qps"]), median(e["base_qps"])
+                x = f"{med / base:.2f}" if med and base else "-"
+                p(f"| {e['title']} | {fmt_qps(med)} | "
+                  f"{fmt_qps(min(e['qps']) if e['qps'] else None)} | "
+                  f"{fmt_qps(max(e['qps']) if e['qps'] else None)} | {fmt_qps(base)} | {x} | "
+                  f"{e['invalid']} | {e['lost']} |")
+        c = z["churn"]
+        if c["qps"]:
+            med, base = median(c["qps"]), median(c["steady_qps"])
+            acts = c["actions"]
+            p("\n### mirrorpoold under churn, pool row (SIGHUP reload every second, "
+              "mirrorpoolctl drain/undrain of one mirror every second)\n")
+            p("| QPS median | min | max | steady median | churn ÷ steady | reloads | drains | "
+              "undrains | wrong | lost of sent |")
+            p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            p(f"| {fmt_qps(med)} | {fmt_qps(min(c['qps']))} | {fmt_qps(max(c['qps']))} | "
+              f"{fmt_qps(base)} | {f'{med / base:.2f}' if base else '-'} | "
+              f"{sum(a['reloads'] for a in acts)} | {sum(a['drains'] for a in acts)} | "
+              f"{sum(a['undrains'] for a in acts)} | {c['invalid']} | {c['lost']} of {c['sent']} |")
+    p("\n## problems\n")
+    if problems:
+        for x in problems:
+            p(f"- {x}")
+    else:
+        p("none: every server gave only correct answers")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,12 +2,14 @@
 is written out; every DIR/mirrorpool.toml passes `mirrorpoold --check-config`
 (with the zone file of section 3 where the guide says it is the same); every
 ```toml block is such a file; the parent's delegation agrees with the child
-zone; the gdnsd, NSD and Knot snippets pass gdnsd checkconf (when gdnsd is
-installed), nsd-checkconf and knotc conf-check; the
+zone (the parent delegates dl.amnesia.boum.org itself, with glue, and the pool
+is the apex of the child zone); the gdnsd, NSD and Knot snippets pass gdnsd
+checkconf (when gdnsd is installed), nsd-checkconf and knotc conf-check; the
 Tails example starts with its mirror addresses moved to loopback fake mirrors
-and answers dl.pool.amnesia.boum.org with them, probing with the Host header
-the guide promises; the daily-operations commands run against it, and every
-metric the guide names is served."""
+and answers dl.amnesia.boum.org A with them (SOA, NS and the name servers'
+addresses from the zone file), probing with the Host header the guide
+promises; the daily-operations commands run against it, and every metric the
+guide names is served."""
 
 import ipaddress
 import os
@@ -16,9 +18,12 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import tomllib
 import urllib.request
 
+import dns.flags
 import dns.name
+import dns.rdatatype
 import dns.zone
 
 from fake_mirror import FakeMirror
@@ -28,8 +33,9 @@ SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.join(os.path.dirname(__file_
 GUIDE = os.path.join(SOURCE_ROOT, "docs", "operator-guide.md")
 DAEMON = os.environ.get("MIRRORPOOLD", "mirrorpoold")
 CTL = os.environ.get("MIRRORPOOLCTL", "mirrorpoolctl")
-ZONE_FILE = "pool.amnesia.boum.org.zone"
-POOL = "dl.pool.amnesia.boum.org."
+ZONE_FILE = "dl.amnesia.boum.org.zone"
+# The pool is the apex of the delegated zone.
+POOL = "dl.amnesia.boum.org."
 FENCE = re.compile(r"^(<!-- (file|run): (\S+) -->\n)?```(\w*)\n(.*?)^```\n", re.M | re.S)
 
 
@@ -70,26 +76,48 @@ def check_configs(f, files, root):
                                    f"{r.stdout}{r.stderr})")
 
 
+def rdatas(zone, name, rdtype):
+    rds = zone.get_rdataset(name, rdtype)
+    return {r.to_text() for r in rds} if rds else set()
+
+
+def child_zone(files):
+    return dns.zone.from_text(files["tails/" + ZONE_FILE], origin=dns.name.from_text(POOL),
+                              relativize=False)
+
+
 def check_delegation(f, files):
-    origin = dns.name.from_text("pool.amnesia.boum.org.")
-    child = dns.zone.from_text(files["tails/" + ZONE_FILE], origin=origin, relativize=False)
+    origin = dns.name.from_text(POOL)
+    child = child_zone(files)
     parent = dns.zone.from_text(files["delegation/parent.zone"],
                                 origin=dns.name.from_text("amnesia.boum.org."),
                                 relativize=False, check_origin=False)
 
-    def rdatas(zone, name, rdtype):
-        rds = zone.get_rdataset(name, rdtype)
-        return {r.to_text() for r in rds} if rds else set()
-
     ns = rdatas(parent, origin, "NS")
+    f.check(ns == {"ns1.dl.amnesia.boum.org.", "ns2.dl.amnesia.boum.org."},
+            f"the parent delegates {POOL} to ns1 and ns2 inside it ({ns})")
     f.check(ns and ns == rdatas(child, origin, "NS"), f"parent and child agree on the NS set {ns}")
     for target in ns:
+        f.check(dns.name.from_text(target).is_subdomain(origin),
+                f"{target} lies inside the delegated zone, so the parent needs glue")
         for rdtype in ("A", "AAAA"):
             glue = rdatas(parent, target, rdtype)
             f.check(glue and glue == rdatas(child, target, rdtype),
                     f"glue {target} {rdtype} {glue} matches the child zone")
-    cname = rdatas(parent, "dl.amnesia.boum.org.", "CNAME")
-    f.check(cname == {POOL}, f"the clients' name is a CNAME to the pool ({cname})")
+    for rdtype in ("A", "AAAA", "CNAME"):
+        f.check(not rdatas(parent, origin, rdtype),
+                f"the delegation point {POOL} has no {rdtype} in the parent")
+        f.check(not rdatas(child, origin, rdtype),
+                f"the zone file has no {rdtype} at the pool's name {POOL}")
+    f.check(rdatas(child, origin, "SOA"), f"the zone file has an SOA at {POOL}")
+    f.check("CNAME" not in files["delegation/parent.zone"], "no CNAME in the parent's records")
+    for name in ("tails", "tails-json", "hidden-primary"):
+        config = tomllib.loads(files[f"{name}/mirrorpool.toml"])
+        zones = [(z["origin"], z["file"]) for z in config.get("zone", [])]
+        pools = [p["name"] for p in config.get("pool", [])]
+        f.check(zones == [(POOL, ZONE_FILE)] and pools == [POOL],
+                f"{name}: the zone {POOL} from {ZONE_FILE} with the pool at its apex "
+                f"({zones}, {pools})")
 
 
 def check_secondaries(f, root):
@@ -182,6 +210,7 @@ def run_tails(f, files, guide):
                 if seen == set(fake_addresses):
                     break
             f.check(seen == set(fake_addresses), f"{POOL} answers with every mirror ({sorted(seen)})")
+            check_apex(f, srv, child_zone(files))
             hosts = {host for m in fakes for _, host in m.requests}
             paths = {path for m in fakes for path, _ in m.requests}
             # The port is part of Host when it is not 80, as for any HTTP client.
@@ -194,6 +223,34 @@ def run_tails(f, files, guide):
     finally:
         for m in fakes:
             m.stop()
+
+
+def check_apex(f, srv, child):
+    """At the apex the pool gives A, the zone file SOA and NS; the name
+    servers' addresses come from the zone file too."""
+    origin = dns.name.from_text(POOL)
+    r = srv.query(POOL, "A")
+    types = {dns.rdatatype.to_text(rrset.rdtype) for rrset in r.answer}
+    f.check(types == {"A"} and r.flags & dns.flags.AA,
+            f"{POOL} A is an authoritative A answer, no CNAME ({types})")
+    want_soa = child.get_rdataset(origin, "SOA")[0]
+    r = srv.query(POOL, "SOA")
+    soa = [rd for rrset in r.answer if rrset.rdtype == dns.rdatatype.SOA for rd in rrset]
+    # mirrorpool raises the serial when an answer set changes; the rest is the file's.
+    same = len(soa) == 1 and all(
+        getattr(soa[0], k) == getattr(want_soa, k)
+        for k in ("mname", "rname", "refresh", "retry", "expire", "minimum"))
+    f.check(same and soa[0].serial >= want_soa.serial,
+            f"{POOL} SOA comes from the zone file ({[s.to_text() for s in soa]})")
+    r = srv.query(POOL, "NS")
+    ns = {rd.to_text() for rrset in r.answer if rrset.rdtype == dns.rdatatype.NS for rd in rrset}
+    f.check(ns and ns == rdatas(child, origin, "NS"), f"{POOL} NS comes from the zone file ({ns})")
+    for target in sorted(ns):
+        for rdtype in ("A", "AAAA"):
+            r = srv.query(target, rdtype)
+            got = {rd.to_text() for rrset in r.answer for rd in rrset}
+            f.check(got and got == rdatas(child, target, rdtype),
+                    f"{target} {rdtype} comes from the zone file ({got})")
 
 
 def _answers(srv):

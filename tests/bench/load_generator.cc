@@ -102,14 +102,14 @@ std::optional<Query> parse_query(const std::string& spec, bool rd) {
   if (words.size() == 3) {
     const std::string& n = words[2];
     const auto dash = n.find('-');
+    // strtol's end pointer points into these, so they outlive the checks.
+    const std::string lo_text = n.substr(0, dash);
+    const std::string hi_text = dash == std::string::npos ? lo_text : n.substr(dash + 1);
     char* end = nullptr;
-    const long lo = std::strtol(n.substr(0, dash).c_str(), &end, 10);
-    if (*end != '\0' || lo < 0) return std::nullopt;
-    long hi = lo;
-    if (dash != std::string::npos) {
-      hi = std::strtol(n.substr(dash + 1).c_str(), &end, 10);
-      if (*end != '\0' || hi < lo) return std::nullopt;
-    }
+    const long lo = std::strtol(lo_text.c_str(), &end, 10);
+    if (lo_text.empty() || *end != '\0' || lo < 0) return std::nullopt;
+    const long hi = std::strtol(hi_text.c_str(), &end, 10);
+    if (hi_text.empty() || *end != '\0' || hi < lo) return std::nullopt;
     q.check_answers = true;
     q.min_answers = static_cast<unsigned>(lo);
     q.max_answers = static_cast<unsigned>(hi);

@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (fuzz::names_special_files(text)) return 0;
   std::FILE* f = std::fopen(scratch.zone_file.c_str(), "wb");
   fuzz::check(f != nullptr, "cannot write the scratch zone file");
-  const size_t written = std::fwrite(data, 1, size, f);
+  const size_t written = size == 0 ? 0 : std::fwrite(data, 1, size, f);
   fuzz::check(std::fclose(f) == 0 && written == size, "cannot write the scratch zone file");
   static const zones::Name origin = *zones::Name::from_text("example.org.");
   zones::Diagnostics diags;

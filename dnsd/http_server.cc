@@ -6,10 +6,10 @@
 
 #include <array>
 #include <exception>
-#include <optional>
 
 #include <fmt/core.h>
 
+#include "dnsd/http_request.hh"
 #include "dnsd/log.hh"
 
 namespace mirrorpool::dnsd {
@@ -57,43 +57,6 @@ std::string_view reason_phrase(int status) {
     default:
       return "";
   }
-}
-
-// RFC 9110 token characters, for the method.
-bool is_token(std::string_view text) {
-  if (text.empty()) return false;
-  for (unsigned char c : text) {
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum &&
-        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-struct RequestLine {
-  std::string_view method;
-  std::string_view target;
-  std::string_view version;
-};
-
-// "METHOD SP target SP HTTP/x.y", nothing else on the line.
-std::optional<RequestLine> split_request_line(std::string_view line) {
-  const size_t first = line.find(' ');
-  if (first == std::string_view::npos) return std::nullopt;
-  const size_t second = line.find(' ', first + 1);
-  if (second == std::string_view::npos || line.find(' ', second + 1) != std::string_view::npos) {
-    return std::nullopt;
-  }
-  RequestLine parts{line.substr(0, first), line.substr(first + 1, second - first - 1),
-                    line.substr(second + 1)};
-  if (parts.method.empty() || parts.target.empty() || parts.version.empty()) return std::nullopt;
-  return parts;
 }
 
 }  // namespace
@@ -244,51 +207,17 @@ void HttpServer::on_read(Connection* conn, ssize_t nread) {
 }
 
 void HttpServer::handle_request(Connection* conn) {
-  const std::string_view request = conn->request;
-  // Bare LF line ends are accepted as well (RFC 9112 §2.2).
-  size_t header_end = request.find("\r\n\r\n");
-  size_t terminator = 4;
-  if (const size_t lf = request.find("\n\n"); lf < header_end) {
-    header_end = lf;
-    terminator = 2;
-  }
-  if (header_end == std::string_view::npos) {
-    // No complete header yet; any terminator still to come would end past the limit.
-    if (request.size() > limits_.max_header_bytes) respond_error(conn, 431);
+  const HttpRequestHead parsed = parse_http_request(conn->request, limits_.max_header_bytes);
+  if (parsed.state == HttpRequestHead::State::incomplete) return;
+  if (parsed.state == HttpRequestHead::State::error) {
+    respond_error(conn, parsed.error_status);
     return;
   }
-  if (header_end + terminator > limits_.max_header_bytes) {
-    respond_error(conn, 431);
-    return;
-  }
-  std::string_view line = request.substr(0, request.find('\n'));
-  if (line.ends_with('\r')) line.remove_suffix(1);
-  const auto parts = split_request_line(line);
-  if (!parts || !is_token(parts->method)) {
-    respond_error(conn, 400);
-    return;
-  }
-  const std::string_view version = parts->version;
-  if (version != "HTTP/1.0" && version != "HTTP/1.1") {
-    const bool well_formed = version.size() == 8 && version.starts_with("HTTP/") &&
-                             is_digit(version[5]) && version[6] == '.' && is_digit(version[7]);
-    respond_error(conn, well_formed ? 505 : 400);
-    return;
-  }
-  const bool head = parts->method == "HEAD";
-  if (!head && parts->method != "GET") {
-    respond_error(conn, 405);
-    return;
-  }
-  // Origin form only: a path, then an optional query, which routing ignores.
-  if (!parts->target.starts_with('/')) {
-    respond_error(conn, 400);
-    return;
-  }
-  const std::string_view path = parts->target.substr(0, parts->target.find_first_of("?#"));
+  const std::string_view path = parsed.path;
+  const bool head = parsed.method == "HEAD";
   HttpResponse response;
   try {
-    response = handler_(parts->method, path);
+    response = handler_(parsed.method, path);
   } catch (const std::exception& e) {
     log(LogLevel::error, "http {}: {}", path, e.what());
     response = HttpResponse{500, "text/plain; charset=utf-8", "Internal Server Error\n"};

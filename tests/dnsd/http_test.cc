@@ -387,7 +387,7 @@ TEST_CASE("garbage and broken requests never bring the server down") {
       {"GET /metrics HTTP/2.0\r\n\r\n", 505},
       {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
       {std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\r\n\r\n", 12), 400},
-      {std::string("GET /\0 HTTP/1.1\r\n\r\n", 19), 200},  // a NUL in the path reaches the handler
+      {std::string("GET /\0 HTTP/1.1\r\n\r\n", 19), 400},  // control bytes never reach the handler
       {std::string(20000, '\xff'), 431},
   };
   for (const Case& c : cases) {

@@ -6,8 +6,11 @@
 
 #include <dirent.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -15,6 +18,34 @@
 #include "dnsd/log.hh"
 
 namespace mirrorpool::dnsd {
+
+namespace {
+
+// Empties the bounding set, so that no exec could bring a file capability
+// back. Needs CAP_SETPCAP, which root in a restricted container may lack;
+// false then, and no_new_privs alone keeps exec from granting anything.
+bool drop_bounding_set() {
+  for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return false;
+  }
+  return true;
+}
+
+// Leaving uid 0 clears the permitted, effective and ambient sets but not the
+// inheritable one; lowering every set is always allowed.
+bool clear_capability_sets() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+  if (syscall(SYS_capset, &header, data) != 0) return false;
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return false;
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  for (const auto& d : data) {
+    if (d.effective != 0 || d.permitted != 0 || d.inheritable != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 bool drop_privileges(const std::string& user, std::string& error) {
   if (geteuid() != 0) return true;
@@ -31,14 +62,28 @@ bool drop_privileges(const std::string& user, std::string& error) {
   }
   const uid_t uid = pw->pw_uid;
   const gid_t gid = pw->pw_gid;
-  // Groups first: once the uid is gone we may no longer change them. Leaving
-  // root's uid clears every capability because PR_SET_KEEPCAPS is never set.
-  if (initgroups(user.c_str(), gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+  // Groups and the bounding set first: once the uid is gone we may no longer
+  // change them. Leaving root's uid clears the permitted and effective
+  // capabilities because PR_SET_KEEPCAPS is never set.
+  if (initgroups(user.c_str(), gid) != 0 || setgid(gid) != 0) {
+    error = fmt::format("cannot switch to user '{}': {}", user, std::strerror(errno));
+    return false;
+  }
+  if (!drop_bounding_set()) {
+    log(LogLevel::debug, "capability bounding set kept: {}", std::strerror(errno));
+  }
+  // The daemon never executes anything; should an exploit try, a set-uid or
+  // file-capability binary gains nothing.
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || setuid(uid) != 0) {
     error = fmt::format("cannot switch to user '{}': {}", user, std::strerror(errno));
     return false;
   }
   if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
     error = fmt::format("switched to user '{}' but could regain root", user);
+    return false;
+  }
+  if (!clear_capability_sets()) {
+    error = fmt::format("switched to user '{}' but could not clear every capability", user);
     return false;
   }
   log(LogLevel::info, "running as user {} (uid {}, gid {})", user, uid, gid);

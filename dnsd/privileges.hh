@@ -8,7 +8,8 @@
 namespace mirrorpool::dnsd {
 
 // When running as root, switches to `user` (its uid, gid and supplementary
-// groups) with no capabilities left, unless user is "root". A non-root
+// groups) with no capabilities left, an empty bounding set where root may
+// empty it, and no_new_privs, unless user is "root". A non-root
 // process is left as it is. Returns false with `error` set on failure.
 bool drop_privileges(const std::string& user, std::string& error);
 

@@ -132,6 +132,15 @@ class Daemon {
     // Answers wait for the first probe round so that the first one is not a guess.
     prober_->start([this] { start_serving(); });
     uv_run(&loop_, UV_RUN_DEFAULT);
+    // The parts free their handles in close callbacks: destroy them, newest
+    // first, and let the loop run those callbacks before closing it.
+    http_.reset();
+    control_.reset();
+    ops_.reset();
+    prober_.reset();
+    primary_.reset();
+    publisher_.reset();
+    uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
     return kExitOk;
   }

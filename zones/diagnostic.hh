@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mirrorpool::zones {
@@ -15,6 +16,11 @@ struct SourcePos {
 };
 
 struct Diagnostic {
+  // A constructor rather than an aggregate: g++ 12 at -O3 wrongly warns that
+  // the file name of a braced temporary may be used uninitialized.
+  Diagnostic() = default;
+  Diagnostic(SourcePos where, std::string text) : pos(std::move(where)), message(std::move(text)) {}
+
   SourcePos pos;
   std::string message;
 

@@ -254,7 +254,8 @@ std::optional<Response> parse(const std::string& raw) {
   return response;
 }
 
-std::optional<Response> exchange(uint16_t port, std::string_view request, int family = AF_INET) {
+std::optional<Response> http_exchange(uint16_t port, std::string_view request,
+                                      int family = AF_INET) {
   Client client(port, family);
   if (!client.connected() || !client.send(request)) return std::nullopt;
   const auto raw = client.read_to_close();
@@ -263,7 +264,7 @@ std::optional<Response> exchange(uint16_t port, std::string_view request, int fa
 }
 
 std::optional<Response> get(uint16_t port, std::string_view path) {
-  return exchange(port, "GET " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  return http_exchange(port, "GET " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
 }
 
 }  // namespace
@@ -291,7 +292,7 @@ TEST_CASE("GET answers with Content-Length and Connection: close, then closes") 
 TEST_CASE("HTTP/1.0, bare LF line ends and a request in many pieces") {
   ServerThread server;
   REQUIRE(server.error().empty());
-  const auto old = exchange(server.port(), "GET /metrics HTTP/1.0\n\n");
+  const auto old = http_exchange(server.port(), "GET /metrics HTTP/1.0\n\n");
   REQUIRE(old);
   CHECK(old->status == 200);
 
@@ -311,7 +312,7 @@ TEST_CASE("HTTP/1.0, bare LF line ends and a request in many pieces") {
 TEST_CASE("HEAD sends the headers of GET without the body") {
   ServerThread server;
   REQUIRE(server.error().empty());
-  const auto r = exchange(server.port(), "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto r = http_exchange(server.port(), "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->header("content-length") == std::to_string(kMetricsBody.size()));
@@ -335,8 +336,8 @@ TEST_CASE("methods other than GET and HEAD: 405 with Allow, handler not called")
   for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
     CAPTURE(method);
     const auto r =
-        exchange(server.port(),
-                 std::string(method) + " /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+        http_exchange(server.port(),
+                      std::string(method) + " /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
     REQUIRE(r);
     CHECK(r->status == 405);
     CHECK(r->header("allow") == "GET, HEAD");
@@ -350,19 +351,19 @@ TEST_CASE("a header over the limit gets 431") {
   REQUIRE(server.error().empty());
   const std::string big =
       "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(10 * 1024, 'a') + "\r\n\r\n";
-  const auto complete = exchange(server.port(), big);
+  const auto complete = http_exchange(server.port(), big);
   REQUIRE(complete);
   CHECK(complete->status == 431);
   // Without an end in sight the server does not wait for one.
   const auto endless =
-      exchange(server.port(), "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(9000, 'a'));
+      http_exchange(server.port(), "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(9000, 'a'));
   REQUIRE(endless);
   CHECK(endless->status == 431);
   // Just under the limit is fine.
   std::string fits = "GET /metrics HTTP/1.1\r\nX-Fill: ";
   fits += std::string(8192 - fits.size() - 4, 'b') + "\r\n\r\n";
   REQUIRE(fits.size() == 8192);
-  const auto ok = exchange(server.port(), fits);
+  const auto ok = http_exchange(server.port(), fits);
   REQUIRE(ok);
   CHECK(ok->status == 200);
   CHECK(server.calls().size() == 1);
@@ -392,7 +393,7 @@ TEST_CASE("garbage and broken requests never bring the server down") {
   };
   for (const Case& c : cases) {
     CAPTURE(c.request.substr(0, 40));
-    const auto r = exchange(server.port(), c.request);
+    const auto r = http_exchange(server.port(), c.request);
     REQUIRE(r);
     CHECK(r->status == (c.status == 200 ? 404 : c.status));
   }
@@ -518,7 +519,7 @@ TEST_CASE("IPv6 loopback") {
     MESSAGE("no IPv6 loopback here: " << server.error());
     return;
   }
-  const auto r = exchange(server.port(), "GET /metrics HTTP/1.1\r\n\r\n", AF_INET6);
+  const auto r = http_exchange(server.port(), "GET /metrics HTTP/1.1\r\n\r\n", AF_INET6);
   REQUIRE(r);
   CHECK(r->status == 200);
 }

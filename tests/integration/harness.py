@@ -91,7 +91,7 @@ class Server:
     config: the TOML text; "{port}" and "{dir}" are substituted. Extra files
     (zone files) are written beside it from `files` (name -> text)."""
 
-    def __init__(self, config, files=None, port=None, start=True, args=()):
+    def __init__(self, config, files=None, port=None, start=True, args=(), wrapper=()):
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="mirrorpool-test-")
         os.chmod(self.dir, 0o755)
@@ -100,6 +100,7 @@ class Server:
         self.files = dict(files or {})
         self.write_config(config)
         self.args = list(args)
+        self.wrapper = list(wrapper)  # a command that execs mirrorpoold (setpriv, say)
         self.proc = None
         if start:
             self.start()
@@ -114,7 +115,8 @@ class Server:
     def start(self, wait=True):
         self.log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [MIRRORPOOLD, "-c", self.config_path, "--log-level", "debug", *self.args],
+            [*self.wrapper, MIRRORPOOLD, "-c", self.config_path, "--log-level", "debug",
+             *self.args],
             stdout=self.log_file, stderr=subprocess.STDOUT)
         if wait:
             self.wait_ready()

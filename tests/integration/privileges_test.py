@@ -2,7 +2,9 @@
 user = "nobody", every thread of mirrorpoold runs as nobody with no
 capability left, an empty bounding set and no_new_privs, still answers on its
 port and owns its state directory and control socket. A user that does not
-exist is a start-up error; user = "root" stays root and says so."""
+exist is a start-up error; user = "root" stays root and says so. Started as
+an unprivileged user (with CAP_NET_BIND_SERVICE, as systemd gives it), it
+just runs."""
 
 import os
 import pwd
@@ -121,7 +123,36 @@ def main():
             f.check('running as root because [server] user = "root"' in srv.log(),
                     "user root: a warning in the log")
             f.check(srv.stop() == 0, "user root: stops cleanly")
+
+    # Started as an unprivileged user holding CAP_NET_BIND_SERVICE (as under
+    # systemd's AmbientCapabilities): nothing to drop, it just runs.
+    with FakeMirror(MIRROR, mport):
+        with Server(config("nobody", mport), files={"pool.example.zone": ZONE},
+                    start=False, wrapper=unprivileged(nobody)) as srv:
+            os.chown(srv.dir, nobody.pw_uid, nobody.pw_gid)
+            srv.start()
+            r = srv.query("dl.pool.example.", "A")
+            f.check(addresses(r) == {MIRROR}, f"unprivileged start: answers ({addresses(r)})")
+            st = task_status(srv.proc.pid)[str(srv.proc.pid)]
+            f.check(st["Uid"].split() == [str(nobody.pw_uid)] * 4,
+                    f"unprivileged start: runs as nobody ({st['Uid']})")
+            f.check(int(st["CapEff"], 16) == 1 << CAP_NET_BIND_SERVICE,
+                    f"unprivileged start: keeps only the capability it was given ({st['CapEff']})")
+            f.check("running as user" not in srv.log() and "cannot switch" not in srv.log(),
+                    "unprivileged start: no switch attempted")
+            f.check(srv.stop() == 0, "unprivileged start: stops cleanly")
     f.finish()
+
+
+CAP_NET_BIND_SERVICE = 10
+
+
+def unprivileged(account):
+    """setpriv (util-linux) arguments that exec as `account`, keeping
+    CAP_NET_BIND_SERVICE as an ambient capability."""
+    return ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
+            "--clear-groups", "--inh-caps=+net_bind_service",
+            "--ambient-caps=+net_bind_service"]
 
 
 if __name__ == "__main__":

@@ -122,6 +122,7 @@ class Daemon {
       for (auto& w : workers_) {
         if (serving_) w->offer(snapshot);
       }
+      schedule_trim();
     });
     primary_->configure(config_);
     publisher_->set_preparer([this](Snapshot& snapshot) { primary_->prepare(snapshot); });
@@ -236,7 +237,18 @@ class Daemon {
     publisher_->set_health(std::move(view));
   }
 
+  // The snapshot a publication replaces is freed only once every worker has
+  // swapped it out, after the publication returns; and a reload frees a whole
+  // parsed model. The heap they leave is handed back to the system a second
+  // later, at most once a second however often snapshots change.
+  void schedule_trim() {
+    if (uv_is_active(reinterpret_cast<uv_handle_t*>(&trim_timer_))) return;
+    uv_timer_start(
+        &trim_timer_, [](uv_timer_t*) { malloc_trim(0); }, kTrimDelayMs, 0);
+  }
+
   void install_signals() {
+    uv_timer_init(&loop_, &trim_timer_);
     auto init = [this](uv_signal_t& handle, int signum, uv_signal_cb cb) {
       uv_signal_init(&loop_, &handle);
       handle.data = this;
@@ -296,7 +308,6 @@ class Daemon {
     primary_->configure(config_);
     ops_->set_file_config(config_, model_);
     ops_->record_event(JournalKind::reload, "configuration reloaded");
-    malloc_trim(0);
     log(LogLevel::info, "reloaded: {} zone(s), {} pool(s)", model_->zones.size(),
         model_->pools.size());
     return true;
@@ -313,6 +324,7 @@ class Daemon {
     for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
       uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
     }
+    uv_close(reinterpret_cast<uv_handle_t*>(&trim_timer_), nullptr);
   }
 
   uv_loop_t loop_{};
@@ -334,6 +346,8 @@ class Daemon {
   std::shared_ptr<const zones::Model> pending_model_;
   SnapshotOptions pending_options_;
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
+  static constexpr uint64_t kTrimDelayMs = 1000;
+  uv_timer_t trim_timer_{};
 };
 
 }  // namespace

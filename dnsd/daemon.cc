@@ -39,10 +39,13 @@ struct Loaded {
 };
 
 // Config and zones as one unit: either everything loads or nothing does.
-std::optional<Loaded> load_all(const std::string& path, zones::Diagnostics& diags) {
+// On a reload, `previous` is the model being served: zones whose files did not
+// change are kept from it rather than read again.
+std::optional<Loaded> load_all(const std::string& path, zones::Diagnostics& diags,
+                               const zones::Model* previous = nullptr) {
   auto config = load_config(path, diags);
   if (!config) return std::nullopt;
-  auto model = load_model(*config, diags);
+  auto model = load_model(*config, diags, previous);
   if (!model) return std::nullopt;
   return Loaded{std::move(*config), std::move(model)};
 }
@@ -288,7 +291,7 @@ class Daemon {
 
   bool reload_files(zones::Diagnostics& diags) {
     log(LogLevel::info, "reloading {}", config_.path);
-    auto loaded = load_all(config_.path, diags);
+    auto loaded = load_all(config_.path, diags, model_.get());
     last_reload_ok_ = loaded.has_value();
     ++(loaded ? reloads_ok_ : reloads_failed_);
     if (!loaded) {

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <utility>
 
+#include "dnsd/log.hh"
+
 namespace mirrorpool::dnsd {
 
 namespace {
@@ -12,15 +14,31 @@ std::atomic<uint64_t> last_zones_version{0};
 
 }  // namespace
 
-std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags) {
+std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags,
+                                               const zones::Model* previous) {
   auto model = std::make_shared<zones::Model>();
-  model->zones_version = ++last_zones_version;
   const size_t errors_before = diags.size();
-  for (const ZoneConfig& zc : config.zones) {
-    if (auto zone = zones::load_zone(zc.file, zc.origin, diags)) {
-      model->zones.push_back(std::move(*zone));
+  bool all_kept = previous != nullptr && previous->zones.size() == config.zones.size();
+  for (size_t i = 0; i < config.zones.size(); ++i) {
+    const ZoneConfig& zc = config.zones[i];
+    const zones::Zone* kept = nullptr;
+    if (previous != nullptr) {
+      for (const zones::Zone& z : previous->zones) {
+        if (z.origin == zc.origin && z.file == zc.file && z.files_unchanged()) kept = &z;
+      }
+    }
+    if (kept != nullptr) {
+      log(LogLevel::info, "zone {}: {} unchanged, not read again", zc.origin.to_text(), zc.file);
+      model->zones.push_back(*kept);
+      all_kept = all_kept && kept == &previous->zones[i];
+    } else {
+      all_kept = false;
+      if (auto zone = zones::load_zone(zc.file, zc.origin, diags)) {
+        model->zones.push_back(std::move(*zone));
+      }
     }
   }
+  model->zones_version = all_kept ? previous->zones_version : ++last_zones_version;
   for (const PoolConfig& pc : config.pools) model->pools.push_back(pc.def);
   // Pool checks need every zone; skip them when a zone already failed so the
   // operator sees the root cause, not its echoes.

@@ -13,7 +13,11 @@
 namespace mirrorpool::dnsd {
 
 // Loads all zones and validates pools; appends every diagnostic; nullptr on error.
-std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags);
+// A zone of `previous` (the model being served, on a reload) whose origin,
+// file and file stamps are unchanged is kept instead of being read again; when
+// every zone is kept, so is previous->zones_version (and the encoded zones).
+std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags,
+                                               const zones::Model* previous = nullptr);
 
 // The same zones with the pools of `config` (an effective config: the file's
 // pools with run-time changes applied). Zone files are not read again.

@@ -4,9 +4,11 @@
 
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iterator>
 #include <memory>
@@ -114,6 +116,13 @@ class Loader {
     // Lexing errors are held back and merged in by line, so that the file's
     // diagnostics come out in file order.
     Diagnostics lexing;
+    // Stamped before reading: a write during the read changes the file's
+    // ctime, so the next reload reads it again. File times advance in clock
+    // ticks of some milliseconds, so two writes close together may share one:
+    // the stamp of a file changed within the last second is never trusted
+    // (left empty, which matches no file).
+    FileStamp stamp = stamp_file(path).value_or(FileStamp{});
+    if (changed_recently(stamp)) stamp = FileStamp{};
     auto entries = read_master_file(path, open_error, lexing);
     if (!entries) {
       if (depth == 0) {
@@ -125,6 +134,7 @@ class Loader {
     }
     auto file_index = static_cast<unsigned>(zone_.files.size());
     zone_.files.push_back(path);
+    zone_.stamps.push_back(stamp);
     reading_.push_back(file_key(path));
     // $ORIGIN and the previous owner are per file: RFC 1035 section 5.1 has
     // an included file leave the includer's origin unchanged.
@@ -600,6 +610,35 @@ class Validator {
 };
 
 }  // namespace
+
+std::optional<FileStamp> stamp_file(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  FileStamp stamp;
+  stamp.device = static_cast<uint64_t>(st.st_dev);
+  stamp.inode = static_cast<uint64_t>(st.st_ino);
+  stamp.size = static_cast<uint64_t>(st.st_size);
+  stamp.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  stamp.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+  return stamp;
+}
+
+bool changed_recently(const FileStamp& stamp) {
+  constexpr int64_t kTrustAfterNs = 1'000'000'000;
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t now_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+  return now_ns - std::max(stamp.mtime_ns, stamp.ctime_ns) < kTrustAfterNs;
+}
+
+bool Zone::files_unchanged() const {
+  if (files.empty() || stamps.size() != files.size()) return false;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto now = stamp_file(files[i]);
+    if (!now || *now != stamps[i]) return false;
+  }
+  return true;
+}
 
 SourcePos Zone::pos_of(const Record& record) const {
   const std::string& name = record.file_index < files.size() ? files[record.file_index] : file;

@@ -24,12 +24,37 @@ struct Record {
   unsigned file_index = 0;
 };
 
+// A file as it was just before it was read. Any write changes ctime, which
+// no one can set back, so an equal stamp means the same content.
+struct FileStamp {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+// The stamp of `path` now; nullopt when it cannot be stat()ed.
+std::optional<FileStamp> stamp_file(const std::string& path);
+
+// True when the file was written within the last second, so that another
+// write could still leave the same stamp.
+bool changed_recently(const FileStamp& stamp);
+
 struct Zone {
   Name origin;
   std::string file;             // path as opened
   std::vector<Record> records;  // in file order
   // Every file read: files[0] is file, then each $INCLUDE in the order read.
   std::vector<std::string> files;
+  // stamps[i]: files[i] as it was when read; empty when it had changed
+  // within a second of that (see changed_recently).
+  std::vector<FileStamp> stamps;
+
+  // True when every file still has its stamp: reading them again would give
+  // this same zone, so a reload may keep it (as NSD and Knot do).
+  bool files_unchanged() const;
 
   // file:line of a record, for diagnostics about it.
   SourcePos pos_of(const Record& record) const;

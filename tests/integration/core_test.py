@@ -315,13 +315,35 @@ def main():
         wait_until(lambda: addresses(srv.query("new.pool.example.", "A")) == {"192.0.2.77"},
                    5, "the reloaded record")
         f.check(True, "SIGHUP reload serves the new record")
+        # --- SIGHUP with no file changed: the zone is kept, not read again
+        unchanged = f"zone pool.example.: {srv.dir}/pool.example.zone unchanged, not read again"
+        before = srv.log().count(unchanged)
+        # A file written within the last second is read again (its time stamp
+        # could hide a second write); after that it is kept.
+        time.sleep(1.2)
+        for _ in range(2):
+            srv.signal(signal.SIGHUP)
+            time.sleep(0.5)
+        wait_until(lambda: srv.log().count(unchanged) >= before + 1, 5, "the unchanged zone kept")
+        before = srv.log().count(unchanged)
+        f.check(addresses(srv.query("new.pool.example.", "A")) == {"192.0.2.77"},
+                "the kept zone still serves")
+        # --- An edit of the same size at once is still seen (stamps include ctime)
+        srv.files["pool.example.zone"] = srv.files["pool.example.zone"].replace(
+            "192.0.2.77", "192.0.2.78")
+        srv.write_config(config)
+        srv.signal(signal.SIGHUP)
+        wait_until(lambda: addresses(srv.query("new.pool.example.", "A")) == {"192.0.2.78"},
+                   5, "the same-size edit")
+        f.check(srv.log().count(unchanged) == before,
+                "an edited zone file is read again, not kept")
         # --- SIGHUP: a broken zone keeps the old data
         srv.files["pool.example.zone"] = ZONE + "broken IN A not-an-address\n"
         srv.write_config(config)
         srv.signal(signal.SIGHUP)
         wait_until(lambda: "reload failed" in srv.log(), 5, "the reload failure in the log")
         f.check("pool.example.zone:" in srv.log(), "failed reload names the zone file and line")
-        f.check(addresses(srv.query("new.pool.example.", "A")) == {"192.0.2.77"},
+        f.check(addresses(srv.query("new.pool.example.", "A")) == {"192.0.2.78"},
                 "after a failed reload the old data still serves")
         f.check(len(addresses(srv.query("dl.pool.example.", "A"))) == 4,
                 "pool still answered after a failed reload")

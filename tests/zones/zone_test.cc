@@ -3,10 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "zones/master_file.hh"
@@ -181,6 +183,31 @@ TEST_CASE("a good zone loads with every record, line and file") {
   SUBCASE("records stay in file order") {
     CHECK(zone->records.front().type == kSoa);
     CHECK(zone->records.back().owner == name("after.deep.pool.example."));
+  }
+}
+
+TEST_CASE("a zone knows whether its files changed since they were read") {
+  TempDir dir;
+  const std::string inc = dir.write("hosts.inc", "www A 192.0.2.80\n");
+  const std::string path = dir.write("z.zone", std::string(kApex) + "$INCLUDE " + inc + "\n");
+  Diagnostics diags;
+  const Name origin = *Name::from_text("example.org.");
+  // Just written: another write could share the timestamp, so not trusted.
+  const auto fresh = load_zone(path, origin, diags);
+  REQUIRE(fresh.has_value());
+  CHECK_FALSE(fresh->files_unchanged());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const auto zone = load_zone(path, origin, diags);
+  REQUIRE(zone.has_value());
+  REQUIRE(zone->stamps.size() == 2);
+  CHECK(zone->files_unchanged());
+  SUBCASE("rewriting an included file, even with the same bytes, counts as a change") {
+    dir.write("hosts.inc", "www A 192.0.2.80\n");
+    CHECK_FALSE(zone->files_unchanged());
+  }
+  SUBCASE("a file that is gone counts as a change") {
+    std::filesystem::remove(inc);
+    CHECK_FALSE(zone->files_unchanged());
   }
 }
 

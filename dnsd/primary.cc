@@ -38,18 +38,21 @@ void Primary::configure(const Config& config) {
 
 void Primary::prepare(Snapshot& snapshot) {
   std::map<std::string, uint32_t> before;
-  if (const TransferState* state = history_.current()) {
-    for (const ZoneTransfer& z : state->zones) before[z.apex] = z.current->serial;
+  const TransferState* state_before = history_.current();
+  if (state_before != nullptr) {
+    for (const ZoneTransfer& z : state_before->zones) before[z.apex] = z.current->serial;
   }
   std::vector<ZoneVersion> versions;
   for (size_t z = 0; z < snapshot.zones().size(); ++z) {
-    ZoneVersion version = zone_version(snapshot, z);
+    const ZoneTransfer* was =
+        state_before != nullptr ? state_before->find(snapshot.zones()[z].apex) : nullptr;
+    ZoneVersion version = zone_version(snapshot, z, was != nullptr ? was->current.get() : nullptr);
     const auto name = zones::Name::from_wire(snapshot.zones()[z].apex);
     const uint32_t serial =
         serials_->next(name ? name->to_text() : "?", version.serial, content_digest(version));
     snapshot.set_serial(z, serial);
     version.serial = serial;
-    if (!version.records.empty()) set_soa_serial(version.records.front(), serial);
+    set_soa_serial(version.soa, serial);
     versions.push_back(std::move(version));
   }
   // On disk before any secondary can see it: a restart must not go back.
@@ -68,7 +71,7 @@ void Primary::prepare(Snapshot& snapshot) {
     }
     const auto cfg = zones_.find(zone.apex);
     if (cfg == zones_.end() || cfg->second.notify.empty()) continue;
-    notifier_.notify(zone.name, zone.current->records.front(), cfg->second.notify, cfg->second.key);
+    notifier_.notify(zone.name, zone.current->soa, cfg->second.notify, cfg->second.key);
   }
 }
 

@@ -180,22 +180,21 @@ std::optional<std::vector<const ZoneDiff*>> chain_from(const ZoneTransfer& zone,
 }
 
 bool add_full(MessageStream& stream, const ZoneVersion& version) {
-  for (const ZoneRecord& r : version.records) {
-    if (!stream.add(r)) return false;
-  }
-  return stream.add(version.records.front());
+  return stream.add(version.soa) &&
+         version.each_body([&](const ZoneRecord& r) { return stream.add(r); }) &&
+         stream.add(version.soa);
 }
 
 bool add_incremental(MessageStream& stream, const ZoneVersion& version,
                      const std::vector<const ZoneDiff*>& chain) {
-  bool ok = stream.add(version.records.front());
+  bool ok = stream.add(version.soa);
   for (const ZoneDiff* diff : chain) {
     ok = ok && stream.add(diff->old_soa);
     for (const ZoneRecord& r : diff->removed) ok = ok && stream.add(r);
     ok = ok && stream.add(diff->new_soa);
     for (const ZoneRecord& r : diff->added) ok = ok && stream.add(r);
   }
-  return ok && stream.add(version.records.front());
+  return ok && stream.add(version.soa);
 }
 
 const char* kind_name(TransferAnswer::Kind kind) {
@@ -318,7 +317,7 @@ TransferAnswer answer_transfer(std::span<const uint8_t> query, const zones::Addr
     answer.client_serial = *serial;
     auto soa_only = [&] {
       MessageStream single(header, question, budget);
-      single.add(version.records.front());
+      single.add(version.soa);
       answer.kind = TransferAnswer::Kind::ixfr_current;
       answer.records = 1;
       return finish(single.take());

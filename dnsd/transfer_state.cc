@@ -52,84 +52,171 @@ const ZoneTransfer* TransferState::find(std::string_view apex) const noexcept {
   return nullptr;
 }
 
-ZoneVersion zone_version(const Snapshot& snapshot, size_t zone) {
-  const EncodedZone& z = snapshot.zones()[zone];
-  ZoneVersion version;
-  version.serial = snapshot.serial(zone);
+namespace {
+
+// Appends a record's canonical form (as hashed by content_digest) to `out`.
+void serialize(std::string& out, const ZoneRecord& r) {
+  put(out, static_cast<uint32_t>(r.owner.size()), 1);
+  out.append(r.owner);
+  put(out, r.type, 2);
+  put(out, r.ttl, 4);
+  put(out, static_cast<uint32_t>(r.rdata.size()), 2);
+  out.append(r.rdata);
+}
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    ok_ = ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1;
+  }
+  void update(std::string_view data) {
+    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) == 1;
+  }
+  // Records are fed in chunks rather than as one copy of the whole zone.
+  void update(const std::vector<ZoneRecord>& records) {
+    std::string data;
+    for (const ZoneRecord& r : records) {
+      serialize(data, r);
+      if (data.size() >= 16384) {
+        update(data);
+        data.clear();
+      }
+    }
+    update(data);
+  }
+  // The raw digest, or empty on failure.
+  std::string finish() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &length) != 1) return {};
+    return std::string(reinterpret_cast<const char*>(md), length);
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+  bool ok_ = false;
+};
+
+// The zone file's records of `z` (all but the apex SOA), sorted and unique.
+std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, uint64_t zones_version) {
+  auto file = std::make_shared<FileRecords>();
+  file->zones_version = zones_version;
+  std::vector<ZoneRecord>& records = file->records;
   // Nodes are stored in name order, so sorting each node's records sorts
   // them all: linear in the zone rather than n log n over every record.
-  std::vector<ZoneRecord> records;
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
     const EncodedNode& node = z.nodes[i];
-    const std::string_view owner = z.node_name(i);
     const auto first = static_cast<std::ptrdiff_t>(records.size());
     for (uint32_t r = node.rrset_begin; r < node.rrset_end; ++r) {
-      read_records(owner, z.bytes(z.rrsets[r]), records);
-    }
-    if (node.pool >= 0) {
-      const EncodedPool& pool = snapshot.pools()[static_cast<size_t>(node.pool)];
-      for (const EncodedFamily* family : {&pool.v4, &pool.v6}) {
-        if (family->mode == FamilyMode::serve) read_records(owner, family->records, records);
-      }
+      if (node.apex && z.rrsets[r].type == kTypeSoa) continue;
+      read_records(z.node_name(i), z.bytes(z.rrsets[r]), records);
     }
     std::sort(records.begin() + first, records.end());
   }
   records.erase(std::unique(records.begin(), records.end()), records.end());
-  const auto soa = std::find_if(records.begin(), records.end(), [&](const ZoneRecord& r) {
-    return r.type == kTypeSoa && r.owner == z.apex;
+  Sha256 sha;
+  sha.update(records);
+  file->digest = sha.finish();
+  return file;
+}
+
+// Every record of a version but the SOA, in one sorted list of pointers.
+std::vector<const ZoneRecord*> body_of(const ZoneVersion& v) {
+  std::vector<const ZoneRecord*> out;
+  out.reserve(v.size());
+  v.each_body([&](const ZoneRecord& r) {
+    out.push_back(&r);
+    return true;
   });
-  version.records.reserve(records.size());
-  if (soa != records.end()) version.records.push_back(*soa);
-  for (auto it = records.begin(); it != records.end(); ++it) {
-    if (it != soa) version.records.push_back(std::move(*it));
+  std::sort(out.begin(), out.end(),
+            [](const ZoneRecord* a, const ZoneRecord* b) { return *a < *b; });
+  return out;
+}
+
+// Appends to `out` every record of `a` not in `b` (both sorted).
+void difference(const std::vector<const ZoneRecord*>& a, const std::vector<const ZoneRecord*>& b,
+                std::vector<ZoneRecord>& out) {
+  auto it = b.begin();
+  for (const ZoneRecord* r : a) {
+    while (it != b.end() && **it < *r) ++it;
+    if (it == b.end() || *r < **it) out.push_back(*r);
   }
+}
+
+}  // namespace
+
+bool ZoneVersion::same_content(const ZoneVersion& other) const {
+  return soa == other.soa && pooled == other.pooled &&
+         (file == other.file || file->records == other.file->records);
+}
+
+ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersion* previous) {
+  const EncodedZone& z = snapshot.zones()[zone];
+  ZoneVersion version;
+  version.serial = snapshot.serial(zone);
+  if (const EncodedRRset* soa = z.find(z.nodes[z.apex_node], kTypeSoa)) {
+    std::vector<ZoneRecord> soas;
+    read_records(z.apex, z.bytes(*soa), soas);
+    if (!soas.empty()) version.soa = std::move(soas.front());
+  }
+  // Equal non-zero zones versions mean the same load of the zone files.
+  const uint64_t loaded = snapshot.zones_version();
+  if (previous != nullptr && loaded != 0 && previous->file->zones_version == loaded) {
+    version.file = previous->file;
+  } else {
+    version.file = file_records(z, loaded);
+  }
+  for (uint32_t i = 0; i < z.nodes.size(); ++i) {
+    const EncodedNode& node = z.nodes[i];
+    if (node.pool < 0) continue;
+    const auto first = static_cast<std::ptrdiff_t>(version.pooled.size());
+    const EncodedPool& pool = snapshot.pools()[static_cast<size_t>(node.pool)];
+    for (const EncodedFamily* family : {&pool.v4, &pool.v6}) {
+      if (family->mode == FamilyMode::serve) {
+        read_records(z.node_name(i), family->records, version.pooled);
+      }
+    }
+    // Nodes are in name order: sorting each node's records sorts them all.
+    std::sort(version.pooled.begin() + first, version.pooled.end());
+  }
+  version.pooled.erase(std::unique(version.pooled.begin(), version.pooled.end()),
+                       version.pooled.end());
   return version;
 }
 
 std::string content_digest(const ZoneVersion& version) {
-  // Fed in chunks rather than as one copy of the whole zone.
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return {};
+  Sha256 sha;
+  sha.update(version.file->digest);
+  // The serial is the first of the five numbers that end SOA RDATA.
+  ZoneRecord soa = version.soa;
+  if (soa.rdata.size() >= 20) std::fill_n(soa.rdata.end() - 20, 4, '\0');
   std::string data;
-  bool ok = true;
-  for (size_t i = 0; i < version.records.size(); ++i) {
-    const ZoneRecord& r = version.records[i];
-    put(data, static_cast<uint32_t>(r.owner.size()), 1);
-    data.append(r.owner);
-    put(data, r.type, 2);
-    put(data, r.ttl, 4);
-    put(data, static_cast<uint32_t>(r.rdata.size()), 2);
-    const size_t rdata_at = data.size();
-    data.append(r.rdata);
-    // The serial is the first of the five numbers that end SOA RDATA.
-    if (i == 0 && r.type == kTypeSoa && r.rdata.size() >= 20) {
-      std::fill_n(data.begin() + static_cast<std::ptrdiff_t>(rdata_at + r.rdata.size() - 20), 4,
-                  '\0');
-    }
-    if (data.size() >= 16384 || i + 1 == version.records.size()) {
-      ok = ok && EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1;
-      data.clear();
-    }
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (!ok || EVP_DigestFinal_ex(ctx.get(), md, &length) != 1) return {};
+  serialize(data, soa);
+  sha.update(data);
+  sha.update(version.pooled);
+  const std::string md = sha.finish();
+  if (md.empty()) return {};
   std::string hex;
-  for (unsigned i = 0; i < length; ++i) hex += fmt::format("{:02x}", md[i]);
+  for (unsigned char c : md) hex += fmt::format("{:02x}", c);
   return hex;
 }
 
 ZoneDiff diff_versions(const ZoneVersion& from, const ZoneVersion& to) {
   ZoneDiff diff;
-  if (!from.records.empty()) diff.old_soa = from.records.front();
-  if (!to.records.empty()) diff.new_soa = to.records.front();
-  auto body = [](const ZoneVersion& v) {
-    return std::pair(v.records.begin() + (v.records.empty() ? 0 : 1), v.records.end());
-  };
-  const auto [from_begin, from_end] = body(from);
-  const auto [to_begin, to_end] = body(to);
-  std::set_difference(from_begin, from_end, to_begin, to_end, std::back_inserter(diff.removed));
-  std::set_difference(to_begin, to_end, from_begin, from_end, std::back_inserter(diff.added));
+  diff.old_soa = from.soa;
+  diff.new_soa = to.soa;
+  if (from.file == to.file) {
+    // A health change: only the pools' addresses can differ.
+    std::set_difference(from.pooled.begin(), from.pooled.end(), to.pooled.begin(), to.pooled.end(),
+                        std::back_inserter(diff.removed));
+    std::set_difference(to.pooled.begin(), to.pooled.end(), from.pooled.begin(), from.pooled.end(),
+                        std::back_inserter(diff.added));
+    return diff;
+  }
+  const auto from_body = body_of(from);
+  const auto to_body = body_of(to);
+  difference(from_body, to_body, diff.removed);
+  difference(to_body, from_body, diff.added);
   return diff;
 }
 
@@ -165,7 +252,7 @@ std::shared_ptr<const TransferState> TransferHistory::advance(const Snapshot& sn
     auto version = std::make_shared<const ZoneVersion>(std::move(versions[z]));
     const ZoneTransfer* previous = current_ ? current_->find(t.apex) : nullptr;
     if (previous != nullptr && previous->current->serial == version->serial &&
-        previous->current->records == version->records) {
+        previous->current->same_content(*version)) {
       t.current = previous->current;
       t.diffs = previous->diffs;
     } else {

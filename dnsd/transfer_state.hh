@@ -27,10 +27,39 @@ struct ZoneRecord {
   auto operator<=>(const ZoneRecord&) const = default;
 };
 
-// One version of a zone: records[0] is the SOA; the rest are sorted and unique.
+// A zone file's records, all but the SOA, sorted and unique, with the
+// SHA-256 of their content. Every version built from the same load of the
+// file shares one, so a health change copies and hashes none of them.
+struct FileRecords {
+  uint64_t zones_version = 0;  // zones::Model::zones_version they were read from
+  std::vector<ZoneRecord> records;
+  std::string digest;  // raw SHA-256
+};
+
+// One version of a zone: its SOA, the zone file's other records and the
+// addresses its pools serve (sorted, unique). The two lists never share a
+// record: a pool name has no address records in the zone file.
 struct ZoneVersion {
   uint32_t serial = 0;
-  std::vector<ZoneRecord> records;
+  ZoneRecord soa;
+  std::shared_ptr<const FileRecords> file;
+  std::vector<ZoneRecord> pooled;
+
+  // Records in the zone, the SOA included.
+  size_t size() const noexcept { return 1 + file->records.size() + pooled.size(); }
+  // Calls `f` on every record but the SOA until it returns false; false then.
+  template <typename F>
+  bool each_body(F&& f) const {
+    for (const ZoneRecord& r : file->records) {
+      if (!f(r)) return false;
+    }
+    for (const ZoneRecord& r : pooled) {
+      if (!f(r)) return false;
+    }
+    return true;
+  }
+  // The same records, the SOA (and so the serial) included.
+  bool same_content(const ZoneVersion& other) const;
 };
 
 // From one version to the next (RFC 1995 §4): SOAs not included in the lists.
@@ -61,8 +90,10 @@ struct TransferState {
 
 // Every record zones()[zone] of the snapshot transfers: the zone file's
 // records and, at each pool name, the addresses it currently serves (with the
-// pool TTL). SOA first, carrying the snapshot's serial.
-ZoneVersion zone_version(const Snapshot& snapshot, size_t zone);
+// pool TTL); the SOA carries the snapshot's serial. The file's records come
+// from `previous` (may be null) when it was read from the same load.
+ZoneVersion zone_version(const Snapshot& snapshot, size_t zone,
+                         const ZoneVersion* previous = nullptr);
 
 // A digest of a version's content without the SOA serial (hex SHA-256), so
 // that equal data compare equal whatever serial they were published with.

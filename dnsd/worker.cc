@@ -1,5 +1,8 @@
 #include "dnsd/worker.hh"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -12,9 +15,11 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-// libuv's recvmmsg splits the receive buffer into 64 KiB slots, one datagram
-// each, and reads as many datagrams per system call as there are slots.
-constexpr size_t kUdpSlot = 64 * 1024;
+// The largest UDP datagram: each receive slot holds any query whole.
+constexpr size_t kUdpQueryMax = 65535;
+// Batches read per readiness event before the loop looks at TCP and timers
+// again; under load the socket is never empty, so this is what bounds a turn.
+constexpr int kUdpBatchesPerWake = 16;
 // A UDP answer is at most udp_max_size, which is at most this.
 constexpr size_t kUdpAnswerMax = 65535;
 // A TCP message is at most 65535 bytes plus its two-byte length.
@@ -40,16 +45,15 @@ uv_stream_t* as_stream(T* h) {
   return reinterpret_cast<uv_stream_t*>(h);
 }
 
-socklen_t address_length(const sockaddr* addr) {
-  return addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-}
-
 }  // namespace
 
+// libuv's own UDP handle reads at most 20 datagrams per recvmmsg and calls
+// back once per datagram; polling the socket and calling recvmmsg and
+// sendmmsg directly reads kUdpBatch at a time.
 struct Worker::UdpSocket {
-  uv_udp_t handle{};
+  uv_poll_t poll{};
   Worker* worker = nullptr;
-  int fd = -1;  // for sendmmsg, which libuv does not offer
+  int fd = -1;  // closed when the poll handle is
 };
 
 struct Worker::TcpListener {
@@ -64,7 +68,9 @@ struct Worker::TcpConnection {
   Worker* worker = nullptr;
   TcpConnection* older = nullptr;  // neighbours in the worker's activity list
   TcpConnection* newer = nullptr;
-  std::vector<uint8_t> in;  // bytes received and not yet answered
+  // Bytes received and not yet answered; uninitialised, so an idle
+  // connection keeps resident only the pages its queries touched.
+  std::unique_ptr<uint8_t[]> in = std::make_unique_for_overwrite<uint8_t[]>(kTcpMaxFrame);
   size_t used = 0;
   int open_handles = 2;  // handle and timer; freed when both are closed
   bool closing = false;
@@ -81,10 +87,14 @@ Worker::~Worker() {
 
 void Worker::start(std::shared_ptr<const Snapshot> initial) {
   snapshot_ = std::move(initial);
-  recv_buffer_.resize(kUdpSlot * kUdpBatch);
-  send_buffer_.resize(kTcpMaxFrame);
-  batch_answers_.resize(kUdpAnswerMax * kUdpBatch);
+  send_buffer_ = std::make_unique_for_overwrite<uint8_t[]>(kTcpMaxFrame);
+  recv_buffer_ = std::make_unique_for_overwrite<uint8_t[]>(kUdpQueryMax * kUdpBatch);
+  batch_answers_ = std::make_unique_for_overwrite<uint8_t[]>(kUdpAnswerMax * kUdpBatch);
   for (size_t i = 0; i < kUdpBatch; ++i) {
+    recv_iov_[i] = {recv_buffer_.get() + i * kUdpQueryMax, kUdpQueryMax};
+    recv_msgs_[i].msg_hdr.msg_name = &recv_peers_[i];
+    recv_msgs_[i].msg_hdr.msg_iov = &recv_iov_[i];
+    recv_msgs_[i].msg_hdr.msg_iovlen = 1;
     batch_msgs_[i].msg_hdr.msg_name = &batch_peers_[i];
     batch_msgs_[i].msg_hdr.msg_iov = &batch_iov_[i];
     batch_msgs_[i].msg_hdr.msg_iovlen = 1;
@@ -104,25 +114,19 @@ void Worker::start(std::shared_ptr<const Snapshot> initial) {
     auto s = std::make_unique<UdpSocket>();
     s->worker = this;
     s->fd = fd;
-    s->handle.data = s.get();
-    uv_udp_init_ex(&loop_, &s->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
-    if (int rc = uv_udp_open(&s->handle, fd); rc != 0) {
-      log(LogLevel::error, "worker {}: udp open: {}", index_, uv_strerror(rc));
-      uv_close(as_handle(&s->handle), nullptr);
-      udp_.push_back(std::move(s));
+    s->poll.data = s.get();
+    if (int rc = uv_poll_init(&loop_, &s->poll, fd); rc != 0) {
+      log(LogLevel::error, "worker {}: udp poll: {}", index_, uv_strerror(rc));
+      ::close(fd);
       continue;
     }
-    uv_udp_recv_start(
-        &s->handle,
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          Worker* self = static_cast<UdpSocket*>(h->data)->worker;
-          *buf = uv_buf_init(reinterpret_cast<char*>(self->recv_buffer_.data()),
-                             static_cast<unsigned>(self->recv_buffer_.size()));
-        },
-        [](uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags) {
-          auto* s = static_cast<UdpSocket*>(h->data);
-          s->worker->on_udp(s, nread, buf, addr, flags);
-        });
+    uv_poll_start(&s->poll, UV_READABLE, [](uv_poll_t* p, int status, int) {
+      auto* socket = static_cast<UdpSocket*>(p->data);
+      // An error here (none is expected for a UDP socket) is retried by the
+      // next read, which reports it.
+      (void)status;
+      socket->worker->on_udp_readable(socket);
+    });
     udp_.push_back(std::move(s));
   }
   for (int fd : sockets_.tcp) {
@@ -183,38 +187,45 @@ void Worker::on_wake() {
   // Closing every handle lets uv_run return, which ends the thread.
   while (oldest_ != nullptr) close_connection(oldest_);
   for (auto& s : udp_) {
-    if (!uv_is_closing(as_handle(&s->handle))) uv_close(as_handle(&s->handle), nullptr);
+    uv_close(as_handle(&s->poll),
+             [](uv_handle_t* h) { ::close(static_cast<UdpSocket*>(h->data)->fd); });
   }
   for (auto& l : tcp_) uv_close(as_handle(&l->handle), nullptr);
   if (rrl_ != nullptr) uv_close(as_handle(&rrl_tick_), nullptr);
   uv_close(as_handle(&wake_), nullptr);
 }
 
-void Worker::on_udp(UdpSocket* socket, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                    unsigned flags) {
-  // No address: the end of a recvmmsg batch (or nothing to read). Errors are
-  // transient (ICMP feedback and the like) and leave the socket usable.
-  if (addr == nullptr) {
-    flush_udp();
-    return;
+void Worker::on_udp_readable(UdpSocket* socket) noexcept {
+  for (int round = 0; round < kUdpBatchesPerWake; ++round) {
+    for (mmsghdr& m : recv_msgs_) m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    const int n = recvmmsg(socket->fd, recv_msgs_.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      // Drained, or a transient error (ICMP feedback and the like) that
+      // leaves the socket usable: poll tells when there is more.
+      return;
+    }
+    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+      const msghdr& h = recv_msgs_[i].msg_hdr;
+      on_udp_query(socket, {recv_buffer_.get() + i * kUdpQueryMax, recv_msgs_[i].msg_len},
+                   reinterpret_cast<const sockaddr*>(h.msg_name), h.msg_namelen);
+    }
+    flush_udp(socket);
+    // A short batch means the queue is empty: wait for the next readiness.
+    if (static_cast<size_t>(n) < kUdpBatch) return;
   }
-  if (nread < 0) return;
-  if (socket != batch_socket_) flush_udp();
-  batch_socket_ = socket;
-  // Without the chunk flag libuv read this datagram alone: answer it at once.
-  const bool batch_ends = (flags & UV_UDP_MMSG_CHUNK) == 0;
-  const std::span<const uint8_t> query{reinterpret_cast<const uint8_t*>(buf->base),
-                                       static_cast<size_t>(nread)};
+}
+
+void Worker::on_udp_query(UdpSocket* socket, std::span<const uint8_t> query, const sockaddr* addr,
+                          socklen_t addr_length) noexcept {
   if (is_transfer_query(query)) {
     // IXFR over UDP (RFC 1995 §2): one datagram, at most 512 bytes.
     stats_.udp_queries.add();
-    for (std::vector<uint8_t>& m :
+    for (const std::vector<uint8_t>& m :
          transfers_.serve(query, addr, Transport::udp, *snapshot_, stats_)) {
-      uv_buf_t out =
-          uv_buf_init(reinterpret_cast<char*>(m.data()), static_cast<unsigned>(m.size()));
-      uv_udp_try_send(&socket->handle, &out, 1, addr);
+      if (sendto(socket->fd, m.data(), m.size(), MSG_DONTWAIT, addr, addr_length) < 0) {
+        stats_.udp_send_failed.add();
+      }
     }
-    if (batch_ends) flush_udp();
     return;
   }
 
@@ -224,7 +235,7 @@ void Worker::on_udp(UdpSocket* socket, ssize_t nread, const uv_buf_t* buf, const
     if (limit.episode_start) {
       stats_.rrl_episodes.add();
       if (rrl_episode_count_ < rrl_episodes_.size()) {
-        std::memcpy(&rrl_episodes_[rrl_episode_count_++], addr, address_length(addr));
+        std::memcpy(&rrl_episodes_[rrl_episode_count_++], addr, addr_length);
       } else {
         ++rrl_episodes_unlisted_;
       }
@@ -232,32 +243,27 @@ void Worker::on_udp(UdpSocket* socket, ssize_t nread, const uv_buf_t* buf, const
     if (limit.verdict == RateLimiter::Verdict::drop) {
       stats_.udp_queries.add();
       stats_.rrl_dropped.add();
-      if (batch_ends) flush_udp();
       return;
     }
   }
 
-  const std::span<uint8_t> slot{batch_answers_.data() + batch_count_ * kUdpAnswerMax,
-                                kUdpAnswerMax};
+  const std::span<uint8_t> slot{batch_answers_.get() + batch_count_ * kUdpAnswerMax, kUdpAnswerMax};
   size_t n = respond(query, *snapshot_, *rng_, Transport::udp, slot, stats_);
   if (n != 0 && limit.verdict == RateLimiter::Verdict::slip) {
     n = truncate_to_question(slot.first(n));
     stats_.rrl_slipped.add();
   }
-  if (n != 0) {
-    const socklen_t length = address_length(addr);
-    std::memcpy(&batch_peers_[batch_count_], addr, length);
-    batch_msgs_[batch_count_].msg_hdr.msg_namelen = length;
-    batch_iov_[batch_count_] = {slot.data(), n};
-    ++batch_count_;
-  }
-  if (batch_ends || batch_count_ == kUdpBatch) flush_udp();
+  if (n == 0) return;
+  std::memcpy(&batch_peers_[batch_count_], addr, addr_length);
+  batch_msgs_[batch_count_].msg_hdr.msg_namelen = addr_length;
+  batch_iov_[batch_count_] = {slot.data(), n};
+  ++batch_count_;
 }
 
-void Worker::flush_udp() noexcept {
+void Worker::flush_udp(UdpSocket* socket) noexcept {
   size_t sent = 0;
   while (sent < batch_count_) {
-    const int rc = sendmmsg(batch_socket_->fd, &batch_msgs_[sent],
+    const int rc = sendmmsg(socket->fd, &batch_msgs_[sent],
                             static_cast<unsigned>(batch_count_ - sent), MSG_DONTWAIT);
     if (rc > 0) {
       sent += static_cast<size_t>(rc);
@@ -318,7 +324,6 @@ void Worker::on_accept(TcpListener* listener) {
     close_connection(conn);
     return;
   }
-  conn->in.resize(kTcpMaxFrame);
   start_reading(conn);
 }
 
@@ -358,8 +363,8 @@ void Worker::start_reading(TcpConnection* conn) {
       as_stream(&conn->handle),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
         auto* c = static_cast<TcpConnection*>(h->data);
-        *buf = uv_buf_init(reinterpret_cast<char*>(c->in.data() + c->used),
-                           static_cast<unsigned>(c->in.size() - c->used));
+        *buf = uv_buf_init(reinterpret_cast<char*>(c->in.get() + c->used),
+                           static_cast<unsigned>(kTcpMaxFrame - c->used));
       },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
         auto* c = static_cast<TcpConnection*>(s->data);
@@ -391,7 +396,7 @@ void Worker::on_tcp_read(TcpConnection* conn, ssize_t nread) {
   while (conn->used - offset >= 2) {
     const size_t len = (size_t{conn->in[offset]} << 8) | conn->in[offset + 1];
     if (conn->used - offset - 2 < len) break;
-    const std::span<const uint8_t> query{conn->in.data() + offset + 2, len};
+    const std::span<const uint8_t> query{conn->in.get() + offset + 2, len};
     offset += 2 + len;
     std::vector<uint8_t> frames;
     if (is_transfer_query(query)) {
@@ -408,17 +413,17 @@ void Worker::on_tcp_read(TcpConnection* conn, ssize_t nread) {
       }
     } else {
       const size_t n =
-          respond(query, *snapshot_, *rng_, Transport::tcp, {send_buffer_.data(), 65535}, stats_);
+          respond(query, *snapshot_, *rng_, Transport::tcp, {send_buffer_.get(), 65535}, stats_);
       if (n == 0) continue;  // dropped, as over UDP
       frames.resize(2 + n);
       frames[0] = static_cast<uint8_t>(n >> 8);
       frames[1] = static_cast<uint8_t>(n);
-      std::memcpy(frames.data() + 2, send_buffer_.data(), n);
+      std::memcpy(frames.data() + 2, send_buffer_.get(), n);
     }
     if (!frames.empty() && !queue_write(conn, std::move(frames))) return;
   }
   if (offset > 0) {
-    std::memmove(conn->in.data(), conn->in.data() + offset, conn->used - offset);
+    std::memmove(conn->in.get(), conn->in.get() + offset, conn->used - offset);
     conn->used -= offset;
     // A complete query makes the connection the most recently active.
     unlink(conn);

@@ -328,6 +328,45 @@ TEST_CASE("IXFR: differences, fallback to the whole zone, SOA alone") {
   }
 }
 
+TEST_CASE("a health change shares the zone file's records; another load reads them again") {
+  zones::Model m = model(7, 3);
+  m.zones_version = 41;
+  const auto a = build_snapshot(m, {}, nullptr, SnapshotOptions{});
+  const ZoneVersion va = zone_version(*a, 0);
+  CHECK(va.size() == 7);  // SOA NS A(ns1) A(v4) AAAA(m1..m3)
+  CHECK(va.file->records.size() == 2);
+  CHECK(va.pooled.size() == 4);
+
+  const auto b = build_snapshot(m, down({"m2"}), a.get(), SnapshotOptions{});
+  const ZoneVersion vb = zone_version(*b, 0, &va);
+  CHECK(vb.file == va.file);  // not read out of the snapshot again
+  CHECK_FALSE(vb.same_content(va));
+  CHECK(content_digest(vb) != content_digest(va));
+  const ZoneDiff health_diff = diff_versions(va, vb);
+  REQUIRE(health_diff.removed.size() == 1);
+  CHECK(health_diff.removed[0].type == kTypeAaaa);
+  CHECK(health_diff.added.empty());
+
+  // A reload is another load of the files: their records are read again,
+  // and equal content still digests equal.
+  m.zones_version = 42;
+  const auto c = build_snapshot(m, down({"m2"}), b.get(), SnapshotOptions{});
+  const ZoneVersion vc = zone_version(*c, 0, &vb);
+  CHECK(vc.file != vb.file);
+  CHECK(vc.same_content(vb));
+  CHECK(content_digest(vc) == content_digest(vb));
+
+  // A record added to the file and an address back in the pool: one diff.
+  m.zones_version = 43;
+  m.zones[0].records.push_back(rec("www.pool.test.", kTypeA, std::string("\xc0\x00\x02\x50", 4)));
+  const auto d = build_snapshot(m, {}, c.get(), SnapshotOptions{});
+  const ZoneVersion vd = zone_version(*d, 0, &vc);
+  const ZoneDiff reload_diff = diff_versions(vc, vd);
+  CHECK(reload_diff.removed.empty());
+  REQUIRE(reload_diff.added.size() == 2);
+  CHECK(reload_diff.added[0].type != reload_diff.added[1].type);  // A www, AAAA m2
+}
+
 TEST_CASE("transfer access: allow_transfer and the zone's key") {
   const auto m = model(7, 1);
   SUBCASE("address outside allow_transfer: REFUSED") {

@@ -21,10 +21,10 @@ std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diag
   bool all_kept = previous != nullptr && previous->zones.size() == config.zones.size();
   for (size_t i = 0; i < config.zones.size(); ++i) {
     const ZoneConfig& zc = config.zones[i];
-    const zones::Zone* kept = nullptr;
+    const std::shared_ptr<const zones::Zone>* kept = nullptr;
     if (previous != nullptr) {
-      for (const zones::Zone& z : previous->zones) {
-        if (z.origin == zc.origin && z.file == zc.file && z.files_unchanged()) kept = &z;
+      for (const auto& z : previous->zones) {
+        if (z->origin == zc.origin && z->file == zc.file && z->files_unchanged()) kept = &z;
       }
     }
     if (kept != nullptr) {
@@ -34,7 +34,7 @@ std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diag
     } else {
       all_kept = false;
       if (auto zone = zones::load_zone(zc.file, zc.origin, diags)) {
-        model->zones.push_back(std::move(*zone));
+        model->zones.push_back(std::make_shared<const zones::Zone>(std::move(*zone)));
       }
     }
   }

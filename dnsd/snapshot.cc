@@ -281,7 +281,7 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
     const zones::Zone* owner = nullptr;
     size_t owner_index = 0;
     for (size_t z = 0; z < model.zones.size(); ++z) {
-      const zones::Zone& zone = model.zones[z];
+      const zones::Zone& zone = *model.zones[z];
       if (def.name.is_subdomain_of(zone.origin) &&
           (owner == nullptr || zone.origin.label_count() > owner->origin.label_count())) {
         owner = &zone;
@@ -306,7 +306,7 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
   } else {
     zones.reserve(model.zones.size());
     for (size_t z = 0; z < model.zones.size(); ++z) {
-      zones.push_back(encode_zone(model.zones[z], zone_pools[z]));
+      zones.push_back(encode_zone(*model.zones[z], zone_pools[z]));
     }
   }
   return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options,

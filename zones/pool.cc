@@ -27,11 +27,13 @@ std::string where(const SourcePos& pos) {
 
 // The deepest zone containing name: with both "example." and
 // "pool.example." configured, dl.pool.example. is served by the second.
-const Zone* containing_zone(const std::vector<Zone>& zones, const Name& name) {
+const Zone* containing_zone(const ZoneList& zones, const Name& name) {
   const Zone* best = nullptr;
-  for (const Zone& zone : zones) {
-    if (!name.is_subdomain_of(zone.origin)) continue;
-    if (best == nullptr || zone.origin.label_count() > best->origin.label_count()) best = &zone;
+  for (const auto& zone : zones) {
+    if (!name.is_subdomain_of(zone->origin)) continue;
+    if (best == nullptr || zone->origin.label_count() > best->origin.label_count()) {
+      best = zone.get();
+    }
   }
   return best;
 }
@@ -55,8 +57,7 @@ std::optional<Address> Address::parse(std::string_view text) {
   return std::nullopt;
 }
 
-bool validate_pools(const std::vector<Zone>& zones, const std::vector<PoolDef>& pools,
-                    Diagnostics& diags) {
+bool validate_pools(const ZoneList& zones, const std::vector<PoolDef>& pools, Diagnostics& diags) {
   size_t before = diags.size();
   std::map<Name, const PoolDef*> seen_pools;
   for (const PoolDef& pool : pools) {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,8 +53,12 @@ struct PoolDef {
 };
 
 // Everything the answers are built from, apart from health. Immutable once built.
+// Zones are shared, not copied, between models built from one load of the
+// files (a drain or a re-weighting makes a new model, not new zones).
+using ZoneList = std::vector<std::shared_ptr<const Zone>>;
+
 struct Model {
-  std::vector<Zone> zones;
+  ZoneList zones;
   std::vector<PoolDef> pools;
   // Models with the same non-zero value hold the same zones (one load of the
   // files), so their encoded form can be shared; 0 = unknown.
@@ -63,7 +68,6 @@ struct Model {
 // A pool name must lie inside exactly one zone (the deepest that contains it),
 // not below a delegation, and have no records in that zone's file. Mirror ids
 // are unique within a pool. Appends a diagnostic per violation; true when clean.
-bool validate_pools(const std::vector<Zone>& zones, const std::vector<PoolDef>& pools,
-                    Diagnostics& diags);
+bool validate_pools(const ZoneList& zones, const std::vector<PoolDef>& pools, Diagnostics& diags);
 
 }  // namespace mirrorpool::zones

@@ -747,12 +747,12 @@ void check_example(const std::string& path) {
   auto config = load_config(path, diags);
   INFO(joined(diags));
   REQUIRE(config);
-  std::vector<zones::Zone> loaded;
+  zones::ZoneList loaded;
   for (const ZoneConfig& zone : config->zones) {
     auto z = zones::load_zone(zone.file, zone.origin, diags);
     INFO(joined(diags));
     REQUIRE(z);
-    loaded.push_back(std::move(*z));
+    loaded.push_back(std::make_shared<const zones::Zone>(std::move(*z)));
   }
   std::vector<zones::PoolDef> pools;
   for (const PoolConfig& pool : config->pools) pools.push_back(pool.def);

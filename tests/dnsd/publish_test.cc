@@ -88,7 +88,7 @@ std::shared_ptr<const zones::Model> make_model() {
     pool.mirrors.push_back(std::move(m));
   }
   auto model = std::make_shared<zones::Model>();
-  model->zones = {std::move(zone)};
+  model->zones = {std::make_shared<const zones::Zone>(std::move(zone))};
   model->pools = {std::move(pool)};
   return model;
 }

@@ -193,9 +193,13 @@ zones::PoolDef pool(std::string_view name, zones::WhenAllDown mode,
   return p;
 }
 
+std::shared_ptr<const zones::Zone> shared(zones::Zone zone) {
+  return std::make_shared<const zones::Zone>(std::move(zone));
+}
+
 zones::Model example_model() {
   zones::Model model;
-  model.zones = {example_zone(), child_zone(), glue_zone()};
+  model.zones = {shared(example_zone()), shared(child_zone()), shared(glue_zone())};
   using W = zones::WhenAllDown;
   model.pools = {
       pool("dl.example.org.", W::serve_all,
@@ -888,12 +892,12 @@ TEST_CASE("a pool at its zone's apex: addresses from the pool, SOA and NS from t
   // The delegated-subzone case of SPEC 1: dl.example.net is a zone of its own.
   zones::Model model;
   model.zones = {
-      zone_of("dl.example.net.",
-              {rec("dl.example.net.", kTypeSoa, 3600, soa_rdata("ns1.dl.example.net.", 60)),
-               rec("dl.example.net.", kTypeNs, 3600, nm("ns1.dl.example.net.").wire()),
-               rec("dl.example.net.", kTypeMx, 3600,
-                   std::string("\0\12", 2) + nm("mx.example.net.").wire()),
-               rec("ns1.dl.example.net.", kTypeA, 3600, a_rdata("192.0.2.53"))})};
+      shared(zone_of("dl.example.net.",
+                     {rec("dl.example.net.", kTypeSoa, 3600, soa_rdata("ns1.dl.example.net.", 60)),
+                      rec("dl.example.net.", kTypeNs, 3600, nm("ns1.dl.example.net.").wire()),
+                      rec("dl.example.net.", kTypeMx, 3600,
+                          std::string("\0\12", 2) + nm("mx.example.net.").wire()),
+                      rec("ns1.dl.example.net.", kTypeA, 3600, a_rdata("192.0.2.53"))}))};
   model.pools = {pool("dl.example.net.", zones::WhenAllDown::serve_all,
                       {mirror("m1", 10, {"192.0.2.1"}), mirror("m2", 5, {"192.0.2.2"})})};
   Server s(snapshot_of(model));
@@ -932,7 +936,9 @@ TEST_CASE("a health change reuses the previous snapshot's encoded zones") {
   // Other zones (another load of the files) are encoded afresh.
   zones::Model reloaded = model;
   reloaded.zones_version = 8;
-  reloaded.zones[0].records.push_back(rec("new.example.org.", kTypeA, 60, a_rdata("192.0.2.99")));
+  zones::Zone changed = *reloaded.zones[0];
+  changed.records.push_back(rec("new.example.org.", kTypeA, 60, a_rdata("192.0.2.99")));
+  reloaded.zones[0] = shared(std::move(changed));
   Server t(snapshot_of(reloaded, {}, second.get()));
   CHECK(t.ask("new.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.99"});
   // So is the same load with its pools moved about.

@@ -69,7 +69,7 @@ zones::Model model(uint32_t file_serial, int mirrors) {
     pool.mirrors.push_back(m);
   }
   zones::Model out;
-  out.zones.push_back(std::move(z));
+  out.zones.push_back(std::make_shared<const zones::Zone>(std::move(z)));
   out.pools.push_back(std::move(pool));
   return out;
 }
@@ -358,7 +358,9 @@ TEST_CASE("a health change shares the zone file's records; another load reads th
 
   // A record added to the file and an address back in the pool: one diff.
   m.zones_version = 43;
-  m.zones[0].records.push_back(rec("www.pool.test.", kTypeA, std::string("\xc0\x00\x02\x50", 4)));
+  zones::Zone changed = *m.zones[0];
+  changed.records.push_back(rec("www.pool.test.", kTypeA, std::string("\xc0\x00\x02\x50", 4)));
+  m.zones[0] = std::make_shared<const zones::Zone>(std::move(changed));
   const auto d = build_snapshot(m, {}, c.get(), SnapshotOptions{});
   const ZoneVersion vd = zone_version(*d, 0, &vc);
   const ZoneDiff reload_diff = diff_versions(vc, vd);

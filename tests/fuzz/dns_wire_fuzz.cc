@@ -94,7 +94,7 @@ std::shared_ptr<const Snapshot> make_snapshot() {
                   mirror("m2", 1, {"192.0.2.102", "2001:db8::102"}),
                   mirror("m3", 0, {"192.0.2.103"})};
   zones::Model model;
-  model.zones = {std::move(zone)};
+  model.zones = {std::make_shared<const zones::Zone>(std::move(zone))};
   model.pools = {std::move(pool)};
   return build_snapshot(model, health::HealthView{}, nullptr, SnapshotOptions{});
 }

@@ -17,6 +17,7 @@ using mirrorpool::zones::Name;
 using mirrorpool::zones::PoolDef;
 using mirrorpool::zones::validate_pools;
 using mirrorpool::zones::Zone;
+using mirrorpool::zones::ZoneList;
 
 namespace {
 
@@ -29,11 +30,11 @@ Name name(std::string_view text) {
   return *parsed;
 }
 
-Zone zone(const std::string& file, std::string_view origin) {
+std::shared_ptr<const Zone> zone(const std::string& file, std::string_view origin) {
   Diagnostics diags;
   auto loaded = load_zone(kData + "/" + file, name(origin), diags);
   REQUIRE_MESSAGE(loaded.has_value(), file, " does not load");
-  return *loaded;
+  return std::make_shared<const Zone>(std::move(*loaded));
 }
 
 MirrorDef mirror(const std::string& id, int line) {
@@ -98,7 +99,7 @@ TEST_CASE("invalid addresses") {
 }
 
 TEST_CASE("a pool inside a zone with no records of its own is valid") {
-  std::vector<Zone> zones = {zone("pools.zone", "pool.example.")};
+  ZoneList zones = {zone("pools.zone", "pool.example.")};
   Diagnostics diags;
   CHECK(validate_pools(zones, {pool("dl.pool.example.", 10, {mirror("m1", 20), mirror("m2", 30)})},
                        diags));
@@ -106,8 +107,7 @@ TEST_CASE("a pool inside a zone with no records of its own is valid") {
 }
 
 TEST_CASE("the deepest containing zone is the pool's zone") {
-  std::vector<Zone> zones = {zone("pools.zone", "pool.example."),
-                             zone("inner.zone", "inner.pool.example.")};
+  ZoneList zones = {zone("pools.zone", "pool.example."), zone("inner.zone", "inner.pool.example.")};
   Diagnostics diags;
   // In pools.zone the name is below the delegation to inner; in inner.zone,
   // the zone that serves it, it is fine.
@@ -123,8 +123,7 @@ TEST_CASE("the deepest containing zone is the pool's zone") {
 }
 
 TEST_CASE("pool errors, each at the pool's or mirror's position") {
-  std::vector<Zone> zones = {zone("pools.zone", "pool.example."),
-                             zone("inner.zone", "inner.pool.example.")};
+  ZoneList zones = {zone("pools.zone", "pool.example."), zone("inner.zone", "inner.pool.example.")};
   struct Case {
     const char* what;
     std::vector<PoolDef> pools;
@@ -192,7 +191,7 @@ TEST_CASE("diagnostics are appended, earlier ones kept") {
   CHECK(diags[0].message == "kept");
   // The result is about this call only.
   Diagnostics more = diags;
-  std::vector<Zone> zones = {zone("pools.zone", "pool.example.")};
+  ZoneList zones = {zone("pools.zone", "pool.example.")};
   CHECK(validate_pools(zones, {pool("dl.pool.example.", 3)}, more));
   CHECK(more.size() == 2);
 }

@@ -188,7 +188,7 @@ class Daemon {
       HttpResponse response;
       if (path == "/metrics") {
         MetricsInputs in;
-        for (const auto& w : workers_) in.workers.push_back(&w->stats());
+        for (const auto& w : workers_) w->collect_stats(in.workers);
         in.effective = &ops_->effective();
         in.snapshot = publisher_->current().get();
         const auto health = prober_->view();

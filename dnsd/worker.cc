@@ -15,13 +15,6 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-// The largest UDP datagram: each receive slot holds any query whole.
-constexpr size_t kUdpQueryMax = 65535;
-// Batches read per readiness event before the loop looks at TCP and timers
-// again; under load the socket is never empty, so this is what bounds a turn.
-constexpr int kUdpBatchesPerWake = 16;
-// A UDP answer is at most udp_max_size, which is at most this.
-constexpr size_t kUdpAnswerMax = 65535;
 // A TCP message is at most 65535 bytes plus its two-byte length.
 constexpr size_t kTcpMaxFrame = 2 + 65535;
 // Stop reading from a client that does not read its answers.
@@ -47,15 +40,6 @@ uv_stream_t* as_stream(T* h) {
 
 }  // namespace
 
-// libuv's own UDP handle reads at most 20 datagrams per recvmmsg and calls
-// back once per datagram; polling the socket and calling recvmmsg and
-// sendmmsg directly reads kUdpBatch at a time.
-struct Worker::UdpSocket {
-  uv_poll_t poll{};
-  Worker* worker = nullptr;
-  int fd = -1;  // closed when the poll handle is
-};
-
 struct Worker::TcpListener {
   uv_tcp_t handle{};
   Worker* worker = nullptr;
@@ -79,7 +63,10 @@ struct Worker::TcpConnection {
 };
 
 Worker::Worker(unsigned index, WorkerSockets sockets, WorkerLimits limits, RateLimiter* rrl)
-    : index_(index), sockets_(std::move(sockets)), limits_(limits), rrl_(rrl) {}
+    : index_(index), sockets_(std::move(sockets)), limits_(limits) {
+  for (int fd : sockets_.udp) udp_.push_back(std::make_unique<UdpServer>(index, fd, rrl));
+  sockets_.udp.clear();  // the UDP servers own them now
+}
 
 Worker::~Worker() {
   stop();
@@ -88,47 +75,9 @@ Worker::~Worker() {
 void Worker::start(std::shared_ptr<const Snapshot> initial) {
   snapshot_ = std::move(initial);
   send_buffer_ = std::make_unique_for_overwrite<uint8_t[]>(kTcpMaxFrame);
-  recv_buffer_ = std::make_unique_for_overwrite<uint8_t[]>(kUdpQueryMax * kUdpBatch);
-  batch_answers_ = std::make_unique_for_overwrite<uint8_t[]>(kUdpAnswerMax * kUdpBatch);
-  for (size_t i = 0; i < kUdpBatch; ++i) {
-    recv_iov_[i] = {recv_buffer_.get() + i * kUdpQueryMax, kUdpQueryMax};
-    recv_msgs_[i].msg_hdr.msg_name = &recv_peers_[i];
-    recv_msgs_[i].msg_hdr.msg_iov = &recv_iov_[i];
-    recv_msgs_[i].msg_hdr.msg_iovlen = 1;
-    batch_msgs_[i].msg_hdr.msg_name = &batch_peers_[i];
-    batch_msgs_[i].msg_hdr.msg_iov = &batch_iov_[i];
-    batch_msgs_[i].msg_hdr.msg_iovlen = 1;
-  }
   uv_loop_init(&loop_);
   wake_.data = this;
   uv_async_init(&loop_, &wake_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->on_wake(); });
-  if (rrl_ != nullptr) {
-    rrl_tick_.data = this;
-    uv_timer_init(&loop_, &rrl_tick_);
-    uv_timer_start(
-        &rrl_tick_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->on_rrl_tick(); }, 1000,
-        1000);
-  }
-
-  for (int fd : sockets_.udp) {
-    auto s = std::make_unique<UdpSocket>();
-    s->worker = this;
-    s->fd = fd;
-    s->poll.data = s.get();
-    if (int rc = uv_poll_init(&loop_, &s->poll, fd); rc != 0) {
-      log(LogLevel::error, "worker {}: udp poll: {}", index_, uv_strerror(rc));
-      ::close(fd);
-      continue;
-    }
-    uv_poll_start(&s->poll, UV_READABLE, [](uv_poll_t* p, int status, int) {
-      auto* socket = static_cast<UdpSocket*>(p->data);
-      // An error here (none is expected for a UDP socket) is retried by the
-      // next read, which reports it.
-      (void)status;
-      socket->worker->on_udp_readable(socket);
-    });
-    udp_.push_back(std::move(s));
-  }
   for (int fd : sockets_.tcp) {
     auto l = std::make_unique<TcpListener>();
     l->worker = this;
@@ -146,6 +95,7 @@ void Worker::start(std::shared_ptr<const Snapshot> initial) {
     tcp_.push_back(std::move(l));
   }
   sockets_ = {};  // the handles own the fds now
+  for (auto& u : udp_) u->start(snapshot_);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -155,6 +105,7 @@ void Worker::run() {
 }
 
 void Worker::offer(std::shared_ptr<const Snapshot> next) {
+  for (auto& u : udp_) u->offer(next);
   {
     std::lock_guard lock(mailbox_mutex_);
     mailbox_ = std::move(next);
@@ -163,6 +114,7 @@ void Worker::offer(std::shared_ptr<const Snapshot> next) {
 }
 
 void Worker::stop() {
+  for (auto& u : udp_) u->stop();
   if (!thread_.joinable()) return;
   {
     std::lock_guard lock(mailbox_mutex_);
@@ -186,115 +138,13 @@ void Worker::on_wake() {
   if (!stopping) return;
   // Closing every handle lets uv_run return, which ends the thread.
   while (oldest_ != nullptr) close_connection(oldest_);
-  for (auto& s : udp_) {
-    uv_close(as_handle(&s->poll),
-             [](uv_handle_t* h) { ::close(static_cast<UdpSocket*>(h->data)->fd); });
-  }
   for (auto& l : tcp_) uv_close(as_handle(&l->handle), nullptr);
-  if (rrl_ != nullptr) uv_close(as_handle(&rrl_tick_), nullptr);
   uv_close(as_handle(&wake_), nullptr);
 }
 
-void Worker::on_udp_readable(UdpSocket* socket) noexcept {
-  for (int round = 0; round < kUdpBatchesPerWake; ++round) {
-    for (mmsghdr& m : recv_msgs_) m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    const int n = recvmmsg(socket->fd, recv_msgs_.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
-    if (n < 0) {
-      // Drained, or a transient error (ICMP feedback and the like) that
-      // leaves the socket usable: poll tells when there is more.
-      return;
-    }
-    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-      const msghdr& h = recv_msgs_[i].msg_hdr;
-      on_udp_query(socket, {recv_buffer_.get() + i * kUdpQueryMax, recv_msgs_[i].msg_len},
-                   reinterpret_cast<const sockaddr*>(h.msg_name), h.msg_namelen);
-    }
-    flush_udp(socket);
-    // A short batch means the queue is empty: wait for the next readiness.
-    if (static_cast<size_t>(n) < kUdpBatch) return;
-  }
-}
-
-void Worker::on_udp_query(UdpSocket* socket, std::span<const uint8_t> query, const sockaddr* addr,
-                          socklen_t addr_length) noexcept {
-  if (is_transfer_query(query)) {
-    // IXFR over UDP (RFC 1995 §2): one datagram, at most 512 bytes.
-    stats_.udp_queries.add();
-    for (const std::vector<uint8_t>& m :
-         transfers_.serve(query, addr, Transport::udp, *snapshot_, stats_)) {
-      if (sendto(socket->fd, m.data(), m.size(), MSG_DONTWAIT, addr, addr_length) < 0) {
-        stats_.udp_send_failed.add();
-      }
-    }
-    return;
-  }
-
-  RateLimiter::Decision limit;
-  if (rrl_ != nullptr) {
-    limit = rrl_->check(addr, uv_now(&loop_));
-    if (limit.episode_start) {
-      stats_.rrl_episodes.add();
-      if (rrl_episode_count_ < rrl_episodes_.size()) {
-        std::memcpy(&rrl_episodes_[rrl_episode_count_++], addr, addr_length);
-      } else {
-        ++rrl_episodes_unlisted_;
-      }
-    }
-    if (limit.verdict == RateLimiter::Verdict::drop) {
-      stats_.udp_queries.add();
-      stats_.rrl_dropped.add();
-      return;
-    }
-  }
-
-  const std::span<uint8_t> slot{batch_answers_.get() + batch_count_ * kUdpAnswerMax, kUdpAnswerMax};
-  size_t n = respond(query, *snapshot_, *rng_, Transport::udp, slot, stats_);
-  if (n != 0 && limit.verdict == RateLimiter::Verdict::slip) {
-    n = truncate_to_question(slot.first(n));
-    stats_.rrl_slipped.add();
-  }
-  if (n == 0) return;
-  std::memcpy(&batch_peers_[batch_count_], addr, addr_length);
-  batch_msgs_[batch_count_].msg_hdr.msg_namelen = addr_length;
-  batch_iov_[batch_count_] = {slot.data(), n};
-  ++batch_count_;
-}
-
-void Worker::flush_udp(UdpSocket* socket) noexcept {
-  size_t sent = 0;
-  while (sent < batch_count_) {
-    const int rc = sendmmsg(socket->fd, &batch_msgs_[sent],
-                            static_cast<unsigned>(batch_count_ - sent), MSG_DONTWAIT);
-    if (rc > 0) {
-      sent += static_cast<size_t>(rc);
-    } else if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // A full socket buffer drops the answers, as the network could; the
-      // clients retry.
-      stats_.udp_send_failed.add(batch_count_ - sent);
-      break;
-    } else {
-      // Any other error concerns the first unsent answer alone (an
-      // unreachable peer, say): skip it and send the rest.
-      stats_.udp_send_failed.add();
-      ++sent;
-    }
-  }
-  batch_count_ = 0;
-}
-
-void Worker::on_rrl_tick() {
-  for (size_t i = 0; i < rrl_episode_count_; ++i) {
-    const auto* client = reinterpret_cast<const sockaddr*>(&rrl_episodes_[i]);
-    const RrlConfig& c = rrl_->config();
-    log(LogLevel::warning, "rate limit: {} is over {} responses/s; dropping its UDP answers{}",
-        rrl_->prefix_text(client), c.responses_per_second,
-        c.slip == 0 ? std::string() : fmt::format(", one in {} answered truncated", c.slip));
-  }
-  if (rrl_episodes_unlisted_ > 0) {
-    log(LogLevel::warning, "rate limit: {} more prefixes over the limit", rrl_episodes_unlisted_);
-  }
-  rrl_episode_count_ = 0;
-  rrl_episodes_unlisted_ = 0;
+void Worker::collect_stats(std::vector<const Stats*>& out) const {
+  out.push_back(&stats_);
+  for (const auto& u : udp_) out.push_back(&u->stats());
 }
 
 void Worker::on_accept(TcpListener* listener) {

@@ -1,7 +1,8 @@
-// One serving thread: its own libuv loop, its own UDP sockets and TCP listeners
-// (SO_REUSEPORT), and its own pointer to the current snapshot. The query path
-// reads only that worker-local pointer: publishing a snapshot is a mailbox
-// write plus a wake-up, handled between batches, never a lock per query.
+// One worker: a thread with its own libuv loop serving its TCP listeners, and
+// one UdpServer thread per UDP socket (all SO_REUSEPORT), each with its own
+// pointer to the current snapshot. The query path reads only that local
+// pointer: publishing a snapshot is a mailbox write (plus a wake-up for the
+// loop), taken up between batches, never a lock per query.
 #pragma once
 
 #include <sys/socket.h>
@@ -21,6 +22,7 @@
 #include "dnsd/snapshot.hh"
 #include "dnsd/stats.hh"
 #include "dnsd/transfer.hh"
+#include "dnsd/udp_server.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -51,29 +53,15 @@ class Worker {
   // Any thread: closes every socket and joins the thread.
   void stop();
 
-  const Stats& stats() const { return stats_; }
-
-  // UDP datagrams read per recvmmsg and answers sent per sendmmsg. Bigger
-  // batches spread each system call over more queries; 64 is where the
-  // kernel's per-datagram work leaves the per-call cost far behind.
-  static constexpr size_t kUdpBatch = 64;
+  // Adds the counters of the worker's threads to `out` (for /metrics).
+  void collect_stats(std::vector<const Stats*>& out) const;
 
  private:
-  struct UdpSocket;
   struct TcpListener;
   struct TcpConnection;
 
   void run();
   void on_wake();
-  // The socket is readable: reads and answers batches until it is drained
-  // or kUdpBatchesPerWake batches have gone by (TCP gets its turn too).
-  void on_udp_readable(UdpSocket* socket) noexcept;
-  // Answers one datagram, queueing the answer in the send batch.
-  void on_udp_query(UdpSocket* socket, std::span<const uint8_t> query, const sockaddr* peer,
-                    socklen_t peer_length) noexcept;
-  // Sends the answers gathered from one receive batch with one sendmmsg.
-  void flush_udp(UdpSocket* socket) noexcept;
-  void on_rrl_tick();
   void on_accept(TcpListener* listener);
   void on_tcp_read(TcpConnection* conn, ssize_t nread);
   void start_reading(TcpConnection* conn);
@@ -89,10 +77,8 @@ class Worker {
   unsigned index_;
   WorkerSockets sockets_;
   WorkerLimits limits_;
-  RateLimiter* rrl_;
   uv_loop_t loop_{};
   uv_async_t wake_{};
-  uv_timer_t rrl_tick_{};
   std::thread thread_;
 
   std::mutex mailbox_mutex_;
@@ -102,35 +88,15 @@ class Worker {
   // Loop-thread state below.
   std::shared_ptr<const Snapshot> snapshot_;
   std::unique_ptr<Rng> rng_;
-  std::vector<std::unique_ptr<UdpSocket>> udp_;
   std::vector<std::unique_ptr<TcpListener>> tcp_;
   TcpConnection* oldest_ = nullptr;
   TcpConnection* newest_ = nullptr;
   size_t connection_count_ = 0;
-  // Buffers are left uninitialised: only the pages that a datagram or an
-  // answer touches become resident, not the 64 KiB each slot may need.
+  // Left uninitialised: only the pages an answer touches become resident.
   std::unique_ptr<uint8_t[]> send_buffer_;  // one TCP response
 
-  // One recvmmsg batch: kUdpBatch slots of kUdpQueryMax bytes.
-  std::unique_ptr<uint8_t[]> recv_buffer_;
-  std::array<sockaddr_storage, kUdpBatch> recv_peers_{};
-  std::array<iovec, kUdpBatch> recv_iov_{};
-  std::array<mmsghdr, kUdpBatch> recv_msgs_{};
-
-  // Answers waiting for the end of the receive batch.
-  size_t batch_count_ = 0;
-  std::unique_ptr<uint8_t[]> batch_answers_;  // kUdpBatch slots of kUdpAnswerMax bytes
-  std::array<sockaddr_storage, kUdpBatch> batch_peers_{};
-  std::array<iovec, kUdpBatch> batch_iov_{};
-  std::array<mmsghdr, kUdpBatch> batch_msgs_{};
-
-  // Prefixes that started being rate limited since the last tick, logged
-  // from the timer rather than the query path.
-  std::array<sockaddr_storage, 8> rrl_episodes_{};
-  size_t rrl_episode_count_ = 0;
-  uint64_t rrl_episodes_unlisted_ = 0;
-
-  Stats stats_;
+  std::vector<std::unique_ptr<UdpServer>> udp_;
+  Stats stats_;  // TCP queries
   TransferDesk transfers_;
 };
 

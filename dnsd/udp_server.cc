@@ -1,0 +1,202 @@
+#include "dnsd/udp_server.hh"
+
+#include <fcntl.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <random>
+
+#include "dnsd/log.hh"
+#include "dnsd/responder.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+// The largest UDP datagram, query or answer: every slot holds any whole.
+constexpr size_t kDatagramMax = 65535;
+// An idle thread wakes this often to let go of an old snapshot and to log
+// rate-limit episodes.
+constexpr long kIdleWakeMs = 200;
+constexpr uint64_t kRrlLogIntervalMs = 1000;
+
+uint64_t monotonic_ms() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+}  // namespace
+
+UdpServer::UdpServer(unsigned worker, int fd, RateLimiter* rrl)
+    : worker_(worker), fd_(fd), rrl_(rrl) {}
+
+UdpServer::~UdpServer() {
+  stop();
+}
+
+void UdpServer::start(std::shared_ptr<const Snapshot> initial) {
+  snapshot_ = std::move(initial);
+  queries_ = std::make_unique_for_overwrite<uint8_t[]>(kDatagramMax * kBatch);
+  answers_ = std::make_unique_for_overwrite<uint8_t[]>(kDatagramMax * kBatch);
+  for (size_t i = 0; i < kBatch; ++i) {
+    query_iov_[i] = {queries_.get() + i * kDatagramMax, kDatagramMax};
+    query_msgs_[i].msg_hdr.msg_name = &query_peers_[i];
+    query_msgs_[i].msg_hdr.msg_iov = &query_iov_[i];
+    query_msgs_[i].msg_hdr.msg_iovlen = 1;
+    answer_msgs_[i].msg_hdr.msg_name = &answer_peers_[i];
+    answer_msgs_[i].msg_hdr.msg_iov = &answer_iov_[i];
+    answer_msgs_[i].msg_hdr.msg_iovlen = 1;
+  }
+  // recvmmsg blocks for the first datagram of a batch, at most kIdleWakeMs.
+  const int flags = fcntl(fd_, F_GETFL);
+  if (flags >= 0) fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+  const timeval idle{0, kIdleWakeMs * 1000};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+  thread_ = std::thread([this] { run(); });
+}
+
+void UdpServer::offer(std::shared_ptr<const Snapshot> next) {
+  std::lock_guard lock(mailbox_mutex_);
+  mailbox_ = std::move(next);
+  mail_.store(true, std::memory_order_release);
+}
+
+void UdpServer::stop() {
+  if (thread_.joinable()) {
+    stopping_.store(true, std::memory_order_relaxed);
+    // On a UDP socket this fails with ENOTCONN but still wakes a blocked
+    // recvmmsg, which then returns at once.
+    shutdown(fd_, SHUT_RD);
+    thread_.join();
+  }
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+}
+
+void UdpServer::take_mail() {
+  if (!mail_.load(std::memory_order_acquire)) return;
+  std::shared_ptr<const Snapshot> next;
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    next = std::move(mailbox_);
+    mail_.store(false, std::memory_order_relaxed);
+  }
+  // The old snapshot is released here, between batches, not on the query path.
+  if (next) snapshot_ = std::move(next);
+}
+
+void UdpServer::run() {
+  rng_ = std::make_unique<Rng>(std::random_device{}() ^ (uint64_t{worker_} << 32) ^
+                               static_cast<uint64_t>(fd_));
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    for (mmsghdr& m : query_msgs_) m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    const int n = recvmmsg(fd_, query_msgs_.data(), kBatch, MSG_WAITFORONE, nullptr);
+    // After the wait, so that a snapshot offered before these queries
+    // arrived answers them.
+    take_mail();
+    const uint64_t now = rrl_ != nullptr ? monotonic_ms() : 0;
+    // Nothing read: the idle timeout, a signal, the wake-up of stop(), or
+    // a transient error (ICMP feedback and the like) that leaves the socket
+    // usable.
+    for (size_t i = 0; i < static_cast<size_t>(n > 0 ? n : 0); ++i) {
+      const msghdr& h = query_msgs_[i].msg_hdr;
+      answer({queries_.get() + i * kDatagramMax, query_msgs_[i].msg_len},
+             static_cast<const sockaddr*>(h.msg_name), h.msg_namelen, now);
+    }
+    flush();
+    if (rrl_ != nullptr && now >= rrl_next_log_ms_) {
+      log_rrl_episodes();
+      rrl_next_log_ms_ = now + kRrlLogIntervalMs;
+    }
+  }
+}
+
+void UdpServer::answer(std::span<const uint8_t> query, const sockaddr* peer, socklen_t peer_length,
+                       uint64_t now_ms) noexcept {
+  if (is_transfer_query(query)) {
+    // IXFR over UDP (RFC 1995 §2): one datagram, at most 512 bytes.
+    stats_.udp_queries.add();
+    for (const std::vector<uint8_t>& m :
+         transfers_.serve(query, peer, Transport::udp, *snapshot_, stats_)) {
+      if (sendto(fd_, m.data(), m.size(), MSG_DONTWAIT, peer, peer_length) < 0) {
+        stats_.udp_send_failed.add();
+      }
+    }
+    return;
+  }
+
+  RateLimiter::Decision limit;
+  if (rrl_ != nullptr) {
+    limit = rrl_->check(peer, now_ms);
+    if (limit.episode_start) {
+      stats_.rrl_episodes.add();
+      if (rrl_episode_count_ < rrl_episodes_.size()) {
+        std::memcpy(&rrl_episodes_[rrl_episode_count_++], peer, peer_length);
+      } else {
+        ++rrl_episodes_unlisted_;
+      }
+    }
+    if (limit.verdict == RateLimiter::Verdict::drop) {
+      stats_.udp_queries.add();
+      stats_.rrl_dropped.add();
+      return;
+    }
+  }
+
+  const std::span<uint8_t> slot{answers_.get() + answer_count_ * kDatagramMax, kDatagramMax};
+  size_t n = respond(query, *snapshot_, *rng_, Transport::udp, slot, stats_);
+  if (n != 0 && limit.verdict == RateLimiter::Verdict::slip) {
+    n = truncate_to_question(slot.first(n));
+    stats_.rrl_slipped.add();
+  }
+  if (n == 0) return;
+  std::memcpy(&answer_peers_[answer_count_], peer, peer_length);
+  answer_msgs_[answer_count_].msg_hdr.msg_namelen = peer_length;
+  answer_iov_[answer_count_] = {slot.data(), n};
+  ++answer_count_;
+}
+
+void UdpServer::flush() noexcept {
+  size_t sent = 0;
+  while (sent < answer_count_) {
+    const int rc = sendmmsg(fd_, &answer_msgs_[sent], static_cast<unsigned>(answer_count_ - sent),
+                            MSG_DONTWAIT);
+    if (rc > 0) {
+      sent += static_cast<size_t>(rc);
+    } else if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // A full socket buffer drops the answers, as the network could; the
+      // clients retry.
+      stats_.udp_send_failed.add(answer_count_ - sent);
+      break;
+    } else {
+      // Any other error concerns the first unsent answer alone (an
+      // unreachable peer, say): skip it and send the rest.
+      stats_.udp_send_failed.add();
+      ++sent;
+    }
+  }
+  answer_count_ = 0;
+}
+
+void UdpServer::log_rrl_episodes() {
+  for (size_t i = 0; i < rrl_episode_count_; ++i) {
+    const auto* client = reinterpret_cast<const sockaddr*>(&rrl_episodes_[i]);
+    const RrlConfig& c = rrl_->config();
+    log(LogLevel::warning, "rate limit: {} is over {} responses/s; dropping its UDP answers{}",
+        rrl_->prefix_text(client), c.responses_per_second,
+        c.slip == 0 ? std::string() : fmt::format(", one in {} answered truncated", c.slip));
+  }
+  if (rrl_episodes_unlisted_ > 0) {
+    log(LogLevel::warning, "rate limit: {} more prefixes over the limit", rrl_episodes_unlisted_);
+  }
+  rrl_episode_count_ = 0;
+  rrl_episodes_unlisted_ = 0;
+}
+
+}  // namespace mirrorpool::dnsd

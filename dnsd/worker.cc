@@ -265,10 +265,11 @@ void Worker::on_tcp_read(TcpConnection* conn, ssize_t nread) {
       const size_t n =
           respond(query, *snapshot_, *rng_, Transport::tcp, {send_buffer_.get(), 65535}, stats_);
       if (n == 0) continue;  // dropped, as over UDP
-      frames.resize(2 + n);
-      frames[0] = static_cast<uint8_t>(n >> 8);
-      frames[1] = static_cast<uint8_t>(n);
-      std::memcpy(frames.data() + 2, send_buffer_.get(), n);
+      const std::span<const uint8_t> answer{send_buffer_.get(), n};
+      frames.reserve(2 + answer.size());
+      frames.push_back(static_cast<uint8_t>(answer.size() >> 8));
+      frames.push_back(static_cast<uint8_t>(answer.size()));
+      frames.insert(frames.end(), answer.begin(), answer.end());
     }
     if (!frames.empty() && !queue_write(conn, std::move(frames))) return;
   }

@@ -1,9 +1,7 @@
 #include "dnsd/worker.hh"
 
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <random>
 

@@ -7,10 +7,8 @@
 
 #include <sys/socket.h>
 
-#include <array>
 #include <memory>
 #include <mutex>
-#include <span>
 #include <thread>
 #include <vector>
 

@@ -54,16 +54,6 @@ const ZoneTransfer* TransferState::find(std::string_view apex) const noexcept {
 
 namespace {
 
-// Appends a record's canonical form (as hashed by content_digest) to `out`.
-void serialize(std::string& out, const ZoneRecord& r) {
-  put(out, static_cast<uint32_t>(r.owner.size()), 1);
-  out.append(r.owner);
-  put(out, r.type, 2);
-  put(out, r.ttl, 4);
-  put(out, static_cast<uint32_t>(r.rdata.size()), 2);
-  out.append(r.rdata);
-}
-
 class Sha256 {
  public:
   Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
@@ -76,7 +66,7 @@ class Sha256 {
   void update(const std::vector<ZoneRecord>& records) {
     std::string data;
     for (const ZoneRecord& r : records) {
-      serialize(data, r);
+      FileRecords::pack(data, r);
       if (data.size() >= 16384) {
         update(data);
         data.clear();
@@ -99,55 +89,84 @@ class Sha256 {
 
 // The zone file's records of `z` (all but the apex SOA), sorted and unique.
 std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, uint64_t zones_version) {
-  auto file = std::make_shared<FileRecords>();
-  file->zones_version = zones_version;
-  std::vector<ZoneRecord>& records = file->records;
+  std::string packed;
+  size_t count = 0;
+  std::vector<ZoneRecord> node_records;
   // Nodes are stored in name order, so sorting each node's records sorts
   // them all: linear in the zone rather than n log n over every record.
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
     const EncodedNode& node = z.nodes[i];
-    const auto first = static_cast<std::ptrdiff_t>(records.size());
+    node_records.clear();
     for (uint32_t r = node.rrset_begin; r < node.rrset_end; ++r) {
       if (node.apex && z.rrsets[r].type == kTypeSoa) continue;
-      read_records(z.node_name(i), z.bytes(z.rrsets[r]), records);
+      read_records(z.node_name(i), z.bytes(z.rrsets[r]), node_records);
     }
-    std::sort(records.begin() + first, records.end());
+    std::sort(node_records.begin(), node_records.end());
+    node_records.erase(std::unique(node_records.begin(), node_records.end()), node_records.end());
+    for (const ZoneRecord& r : node_records) FileRecords::pack(packed, r);
+    count += node_records.size();
   }
-  records.erase(std::unique(records.begin(), records.end()), records.end());
-  Sha256 sha;
-  sha.update(records);
-  file->digest = sha.finish();
-  return file;
+  return std::make_shared<const FileRecords>(zones_version, std::move(packed), count);
 }
 
-// Every record of a version but the SOA, in one sorted list of pointers.
-std::vector<const ZoneRecord*> body_of(const ZoneVersion& v) {
-  std::vector<const ZoneRecord*> out;
+// Every record of a version but the SOA, sorted.
+std::vector<ZoneRecord> body_of(const ZoneVersion& v) {
+  std::vector<ZoneRecord> out;
   out.reserve(v.size());
   v.each_body([&](const ZoneRecord& r) {
-    out.push_back(&r);
+    out.push_back(r);
     return true;
   });
-  std::sort(out.begin(), out.end(),
-            [](const ZoneRecord* a, const ZoneRecord* b) { return *a < *b; });
+  std::sort(out.begin(), out.end());
   return out;
-}
-
-// Appends to `out` every record of `a` not in `b` (both sorted).
-void difference(const std::vector<const ZoneRecord*>& a, const std::vector<const ZoneRecord*>& b,
-                std::vector<ZoneRecord>& out) {
-  auto it = b.begin();
-  for (const ZoneRecord* r : a) {
-    while (it != b.end() && **it < *r) ++it;
-    if (it == b.end() || *r < **it) out.push_back(*r);
-  }
 }
 
 }  // namespace
 
+FileRecords::FileRecords(uint64_t zones_version, std::string packed, size_t count)
+    : zones_version_(zones_version), packed_(std::move(packed)), count_(count) {
+  Sha256 sha;
+  sha.update(packed_);
+  digest_ = sha.finish();
+}
+
+void FileRecords::pack(std::string& packed, const ZoneRecord& r) {
+  put(packed, static_cast<uint32_t>(r.owner.size()), 1);
+  packed.append(r.owner);
+  put(packed, r.type, 2);
+  put(packed, r.ttl, 4);
+  put(packed, static_cast<uint32_t>(r.rdata.size()), 2);
+  packed.append(r.rdata);
+}
+
+bool FileRecords::each(const std::function<bool(const ZoneRecord&)>& f) const {
+  // One record reused: its strings keep their capacity from one to the next.
+  ZoneRecord r;
+  std::string_view rest = packed_;
+  while (!rest.empty()) {
+    const size_t owner_length = static_cast<uint8_t>(rest[0]);
+    r.owner.assign(rest.substr(1, owner_length));
+    rest.remove_prefix(1 + owner_length);
+    r.type = get16(rest, 0);
+    r.ttl = (uint32_t{get16(rest, 2)} << 16) | get16(rest, 4);
+    const size_t rdlength = get16(rest, 6);
+    r.rdata.assign(rest.substr(8, rdlength));
+    rest.remove_prefix(8 + rdlength);
+    if (!f(r)) return false;
+  }
+  return true;
+}
+
+bool ZoneVersion::each_body(const std::function<bool(const ZoneRecord&)>& f) const {
+  if (!file->each(f)) return false;
+  for (const ZoneRecord& r : pooled) {
+    if (!f(r)) return false;
+  }
+  return true;
+}
+
 bool ZoneVersion::same_content(const ZoneVersion& other) const {
-  return soa == other.soa && pooled == other.pooled &&
-         (file == other.file || file->records == other.file->records);
+  return soa == other.soa && pooled == other.pooled && (file == other.file || *file == *other.file);
 }
 
 ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersion* previous) {
@@ -161,7 +180,7 @@ ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersio
   }
   // Equal non-zero zones versions mean the same load of the zone files.
   const uint64_t loaded = snapshot.zones_version();
-  if (previous != nullptr && loaded != 0 && previous->file->zones_version == loaded) {
+  if (previous != nullptr && loaded != 0 && previous->file->zones_version() == loaded) {
     version.file = previous->file;
   } else {
     version.file = file_records(z, loaded);
@@ -186,12 +205,12 @@ ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersio
 
 std::string content_digest(const ZoneVersion& version) {
   Sha256 sha;
-  sha.update(version.file->digest);
+  sha.update(version.file->digest());
   // The serial is the first of the five numbers that end SOA RDATA.
   ZoneRecord soa = version.soa;
   if (soa.rdata.size() >= 20) std::fill_n(soa.rdata.end() - 20, 4, '\0');
   std::string data;
-  serialize(data, soa);
+  FileRecords::pack(data, soa);
   sha.update(data);
   sha.update(version.pooled);
   const std::string md = sha.finish();
@@ -213,10 +232,13 @@ ZoneDiff diff_versions(const ZoneVersion& from, const ZoneVersion& to) {
                         std::back_inserter(diff.added));
     return diff;
   }
-  const auto from_body = body_of(from);
-  const auto to_body = body_of(to);
-  difference(from_body, to_body, diff.removed);
-  difference(to_body, from_body, diff.added);
+  // Another load of the files: compare everything.
+  const std::vector<ZoneRecord> from_body = body_of(from);
+  const std::vector<ZoneRecord> to_body = body_of(to);
+  std::set_difference(from_body.begin(), from_body.end(), to_body.begin(), to_body.end(),
+                      std::back_inserter(diff.removed));
+  std::set_difference(to_body.begin(), to_body.end(), from_body.begin(), from_body.end(),
+                      std::back_inserter(diff.added));
   return diff;
 }
 

@@ -6,6 +6,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,11 +30,30 @@ struct ZoneRecord {
 
 // A zone file's records, all but the SOA, sorted and unique, with the
 // SHA-256 of their content. Every version built from the same load of the
-// file shares one, so a health change copies and hashes none of them.
-struct FileRecords {
-  uint64_t zones_version = 0;  // zones::Model::zones_version they were read from
-  std::vector<ZoneRecord> records;
-  std::string digest;  // raw SHA-256
+// file shares one, so a health change copies and hashes none of them. Kept
+// packed (owner, type, TTL and RDATA back to back): a +100k-name zone holds a
+// few MB here rather than a ZoneRecord with two strings per record.
+class FileRecords {
+ public:
+  // `packed`: `count` records appended by pack(), sorted and unique.
+  FileRecords(uint64_t zones_version, std::string packed, size_t count);
+
+  // zones::Model::zones_version the records were read from.
+  uint64_t zones_version() const noexcept { return zones_version_; }
+  size_t size() const noexcept { return count_; }
+  const std::string& digest() const noexcept { return digest_; }  // raw SHA-256
+  bool operator==(const FileRecords& other) const { return packed_ == other.packed_; }
+  // Calls `f` on each record in order until it returns false; false then.
+  bool each(const std::function<bool(const ZoneRecord&)>& f) const;
+
+  // Appends `record` to `packed` in the form FileRecords keeps (and hashes).
+  static void pack(std::string& packed, const ZoneRecord& record);
+
+ private:
+  uint64_t zones_version_;
+  std::string packed_;
+  size_t count_;
+  std::string digest_;
 };
 
 // One version of a zone: its SOA, the zone file's other records and the
@@ -46,18 +66,9 @@ struct ZoneVersion {
   std::vector<ZoneRecord> pooled;
 
   // Records in the zone, the SOA included.
-  size_t size() const noexcept { return 1 + file->records.size() + pooled.size(); }
+  size_t size() const noexcept { return 1 + file->size() + pooled.size(); }
   // Calls `f` on every record but the SOA until it returns false; false then.
-  template <typename F>
-  bool each_body(F&& f) const {
-    for (const ZoneRecord& r : file->records) {
-      if (!f(r)) return false;
-    }
-    for (const ZoneRecord& r : pooled) {
-      if (!f(r)) return false;
-    }
-    return true;
-  }
+  bool each_body(const std::function<bool(const ZoneRecord&)>& f) const;
   // The same records, the SOA (and so the serial) included.
   bool same_content(const ZoneVersion& other) const;
 };

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dnsd/bytes.hh"
 #include "dnsd/sampler.hh"
 #include "dnsd/wire.hh"
 
@@ -68,6 +69,12 @@ class Compressor {
 
   // Writes `name` (canonical wire), replacing its longest known suffix with a pointer.
   void write(Writer& writer, std::string_view name) const noexcept {
+    // Most owners are the question name itself (the same bytes, not a copy).
+    if (count_ > 0 && name.data() == entries_[0].name.data() &&
+        name.size() == entries_[0].name.size()) {
+      writer.u16(static_cast<uint16_t>(0xc000 | entries_[0].offset));
+      return;
+    }
     for (size_t start = 0; start + 1 < name.size();
          start += 1u + static_cast<uint8_t>(name[start])) {
       const std::string_view suffix = name.substr(start);
@@ -75,7 +82,10 @@ class Compressor {
         const Entry& e = entries_[i];
         if (e.name.size() < suffix.size()) continue;
         const size_t at = e.name.size() - suffix.size();
-        if (e.name.substr(at) != suffix || !is_label_start(e.name, at)) continue;
+        if (!same_bytes(e.name.data() + at, suffix.data(), suffix.size()) ||
+            !is_label_start(e.name, at)) {
+          continue;
+        }
         if (e.offset + at > kMaxPointer) continue;
         writer.bytes(name.substr(0, start));
         writer.u16(static_cast<uint16_t>(0xc000 | (e.offset + at)));
@@ -88,10 +98,10 @@ class Compressor {
  private:
   struct Entry {
     std::string_view name;
-    size_t offset = 0;
+    size_t offset;
   };
   static constexpr size_t kCapacity = kMaxChase + 2;
-  Entry entries_[kCapacity];
+  Entry entries_[kCapacity];  // the first count_ are set; the rest is never read
   size_t count_ = 0;
 };
 
@@ -173,6 +183,7 @@ class Response {
     const unsigned labels = qname.label_count();
     uint32_t zone_index = NameTable::kNotFound;
     for (unsigned k = labels + 1; k-- > 0;) {
+      if (!snapshot_.apex_depth(k)) continue;
       const uint32_t z = snapshot_.apexes().find(qname.suffix(k));
       if (z == NameTable::kNotFound) continue;
       zone_index = z;
@@ -226,8 +237,11 @@ class Response {
 
  private:
   void answer_in_zone(const EncodedZone& zone, const WireName& qname, uint16_t qtype) noexcept {
-    WireName name = qname;
+    // The name being answered: the question's, then each CNAME target's.
+    const WireName* current = &qname;
+    WireName target_name;
     for (unsigned step = 0;; ++step) {
+      const WireName& name = *current;
       const Found found = find_in_zone(zone, name, qtype);
       if (found.match == Match::delegation) {
         // After a CNAME the chain ends at the cut: the answer so far stands.
@@ -268,11 +282,13 @@ class Response {
       }
       const size_t rdata_at = write_rrset(zone, owner, *cname, ancount_);
       const std::string_view target = zone.bytes(*cname).substr(10);
-      if (step + 1 >= kMaxChase || !name.assign(target) || name.label_count() < zone.apex_labels ||
-          name.suffix(zone.apex_labels) != zone.apex) {
+      if (step + 1 >= kMaxChase || !target_name.assign(target) ||
+          target_name.label_count() < zone.apex_labels ||
+          target_name.suffix(zone.apex_labels) != zone.apex) {
         return;
       }
-      compressor_.add(target.substr(0, name.view().size()), rdata_at);
+      current = &target_name;
+      compressor_.add(target.substr(0, target_name.view().size()), rdata_at);
     }
   }
 

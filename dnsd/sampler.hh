@@ -21,14 +21,23 @@ inline size_t sample_without_replacement(std::span<const uint32_t> weights, Rng&
   uint64_t remaining = 0;
   for (const uint32_t w : weights) remaining += w;
   size_t count = 0;
+  // A bit per index below 64 already taken (every pool of a usual size);
+  // an index past that is looked up in `picked`.
+  uint64_t taken_low = 0;
+  const auto taken = [&](size_t i) noexcept {
+    if (i < 64) return (taken_low >> i & 1) != 0;
+    for (size_t j = 0; j < count; ++j) {
+      if (picked[j] == i) return true;
+    }
+    return false;
+  };
   while (count < picked.size() && remaining > 0) {
     uint64_t r = rng.below(remaining);
     for (size_t i = 0; i < weights.size(); ++i) {
-      bool taken = false;
-      for (size_t j = 0; j < count; ++j) taken = taken || picked[j] == i;
-      if (taken) continue;
+      if (taken(i)) continue;
       if (r < weights[i]) {
         picked[count++] = static_cast<uint32_t>(i);
+        if (i < 64) taken_low |= uint64_t{1} << i;
         remaining -= weights[i];
         break;
       }

@@ -254,6 +254,8 @@ Snapshot::Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pool
       layout_(std::move(layout)) {
   for (size_t i = 0; i < zones_.size(); ++i) {
     apexes_.insert(zones_[i].apex, static_cast<uint32_t>(i));
+    const unsigned labels = zones_[i].apex_labels;
+    apex_depths_[labels / 64] |= uint64_t{1} << (labels % 64);
   }
   apexes_.freeze();
 }

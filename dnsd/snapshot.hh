@@ -49,6 +49,11 @@ class Snapshot {
 
   // Zone apex (canonical wire) → index into zones().
   const NameTable& apexes() const noexcept { return apexes_; }
+  // True when some zone apex has `labels` labels: the responder looks up
+  // only the suffixes of the query name that could be an apex.
+  bool apex_depth(unsigned labels) const noexcept {
+    return labels < 128 && (apex_depths_[labels / 64] >> (labels % 64) & 1) != 0;
+  }
   const std::vector<EncodedZone>& zones() const noexcept { return zones_; }
   const std::vector<EncodedPool>& pools() const noexcept { return pools_; }
   const std::vector<ServedPool>& served() const noexcept { return served_; }
@@ -74,6 +79,7 @@ class Snapshot {
  private:
   std::vector<EncodedZone> zones_;
   NameTable apexes_;
+  uint64_t apex_depths_[2] = {};  // bit n: an apex has n labels
   std::vector<EncodedPool> pools_;
   std::vector<ServedPool> served_;
   unsigned udp_max_size_;

@@ -46,12 +46,42 @@ bool WireName::assign(std::string_view wire) noexcept {
   return false;
 }
 
+namespace {
+
+// Lowercases the ASCII letters among 8 bytes at once: a byte gets 0x20 added
+// exactly when it is in 'A'..'Z'. Length octets (0..63) are never letters.
+uint64_t lowercase_word(uint64_t w) noexcept {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t low7 = w & ~kHigh;
+  const uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;  // high bit: low7 >= 'A'
+  const uint64_t gt_z = low7 + (0x7f - 'Z') * kOnes;  // high bit: low7 > 'Z'
+  const uint64_t upper = (ge_a & ~gt_z & ~w) & kHigh;
+  return w | (upper >> 2);
+}
+
+uint8_t lowercase_byte(uint8_t c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + ('a' - 'A')) : c;
+}
+
+}  // namespace
+
 void WireName::lowercase_into(WireName& out) const noexcept {
-  for (size_t i = 0; i < length_; ++i) {
-    const uint8_t c = bytes_[i];
-    out.bytes_[i] = (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + ('a' - 'A')) : c;
+  const size_t n = length_;
+  if (n >= 8) {
+    // Whole words, the last one overlapping its predecessor.
+    for (size_t i = 0;; i += 8) {
+      if (i + 8 > n) i = n - 8;
+      uint64_t w;
+      std::memcpy(&w, bytes_ + i, 8);
+      w = lowercase_word(w);
+      std::memcpy(out.bytes_ + i, &w, 8);
+      if (i + 8 == n) break;
+    }
+  } else {
+    for (size_t i = 0; i < n; ++i) out.bytes_[i] = lowercase_byte(bytes_[i]);
   }
-  std::memcpy(out.offsets_, offsets_, labels_);
+  copy_bytes(out.offsets_, offsets_, labels_);
   out.length_ = length_;
   out.labels_ = labels_;
 }
@@ -85,7 +115,7 @@ bool read_name(std::span<const uint8_t> msg, size_t& pos, WireName& name) noexce
     }
     if (cursor + 1u + len >= msg.size()) return false;
     name.offsets_[name.labels_++] = static_cast<uint8_t>(length);
-    std::memcpy(name.bytes_ + length, msg.data() + cursor, 1u + len);
+    copy_bytes(name.bytes_ + length, msg.data() + cursor, 1u + len);
     length += 1u + len;
     cursor += 1u + len;
   }
@@ -138,15 +168,6 @@ EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& he
     if (!skip_record(msg, pos)) return EdnsStatus::malformed;
   }
   return EdnsStatus::ok;
-}
-
-void Writer::bytes(const void* data, size_t n) noexcept {
-  if (overflow_ || pos_ + n > limit_) {
-    overflow_ = true;
-    return;
-  }
-  std::memcpy(out_.data() + pos_, data, n);
-  pos_ += n;
 }
 
 }  // namespace mirrorpool::dnsd

@@ -8,6 +8,8 @@
 #include <span>
 #include <string_view>
 
+#include "dnsd/bytes.hh"
+
 namespace mirrorpool::dnsd {
 
 inline constexpr uint16_t kTypeA = 1;
@@ -86,8 +88,10 @@ class WireName {
  private:
   friend bool read_name(std::span<const uint8_t>, size_t&, WireName&) noexcept;
 
-  uint8_t bytes_[kMaxNameLength] = {};
-  uint8_t offsets_[kMaxNameLength / 2] = {};  // start of each label
+  // Only the first length_ bytes and labels_ offsets are meaningful; the
+  // rest is left uninitialised, as a name is built on the stack per query.
+  uint8_t bytes_[kMaxNameLength];
+  uint8_t offsets_[kMaxNameLength / 2];  // start of each label
   uint8_t length_ = 0;
   uint8_t labels_ = 0;  // not counting the root
 };
@@ -152,7 +156,14 @@ class Writer {
     bytes(b, 4);
   }
   void bytes(std::string_view data) noexcept { bytes(data.data(), data.size()); }
-  void bytes(const void* data, size_t n) noexcept;
+  void bytes(const void* data, size_t n) noexcept {
+    if (overflow_ || pos_ + n > limit_) {
+      overflow_ = true;
+      return;
+    }
+    copy_bytes(out_.data() + pos_, static_cast<const uint8_t*>(data), n);
+    pos_ += n;
+  }
 
   // Overwrites two bytes already written (counts, flags).
   void patch16(size_t at, uint16_t v) noexcept {

@@ -76,3 +76,28 @@ TEST_CASE("a fixed seed gives a fixed sequence") {
     CHECK(pa == pb);
   }
 }
+
+TEST_CASE("pools of more than 64 addresses: every pick distinct, both sides of 64 drawn") {
+  // Indices below 64 are tracked by a bit mask and those above by a scan:
+  // a heavy index on each side must never be drawn twice in one answer.
+  std::vector<uint32_t> weights(100, 1);
+  weights[3] = 1000;
+  weights[80] = 1000;
+  weights[99] = 1000;
+  Rng rng(5);
+  std::array<unsigned, 100> seen{};
+  for (unsigned draw = 0; draw < 20000; ++draw) {
+    std::array<uint32_t, 8> picked{};
+    REQUIRE(sample_without_replacement(weights, rng, picked) == 8);
+    for (size_t i = 0; i < picked.size(); ++i) {
+      ++seen[picked[i]];
+      for (size_t j = i + 1; j < picked.size(); ++j) REQUIRE(picked[i] != picked[j]);
+    }
+  }
+  // The three heavy ones are in nearly every answer, and light ones appear too.
+  CHECK(seen[3] > 19000);
+  CHECK(seen[80] > 19000);
+  CHECK(seen[99] > 19000);
+  CHECK(seen[0] > 0);
+  CHECK(seen[70] > 0);
+}

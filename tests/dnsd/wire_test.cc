@@ -93,6 +93,32 @@ TEST_CASE("question parsing keeps case and rejects truncation") {
   }
 }
 
+TEST_CASE("lowercasing changes exactly A-Z, whatever the byte's position or the name's length") {
+  // lowercase_into works on 8 bytes at once: every byte value 1..255 is
+  // tried at every position of names of 1 to 40 label bytes.
+  for (size_t length = 1; length <= 40; ++length) {
+    for (unsigned value = 1; value < 256; ++value) {
+      for (size_t at = 0; at < length; ++at) {
+        std::string label(length, 'Q');
+        label[at] = static_cast<char>(value);
+        std::string wire = std::string(1, static_cast<char>(length)) + label;
+        wire.push_back('\0');
+        WireName name;
+        REQUIRE(name.assign(wire));
+        WireName lower;
+        name.lowercase_into(lower);
+        std::string expected = wire;
+        for (size_t i = 1; i <= length; ++i) {
+          const auto c = static_cast<unsigned char>(expected[i]);
+          if (c >= 'A' && c <= 'Z') expected[i] = static_cast<char>(c + 32);
+        }
+        REQUIRE(lower.view() == expected);
+        REQUIRE(lower.label_count() == 1);
+      }
+    }
+  }
+}
+
 TEST_CASE("compression in names: backward pointers only") {
   WireName name;
   SUBCASE("pointer to itself is a loop") {

@@ -16,8 +16,17 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-// The largest UDP datagram, query or answer: every slot holds any whole.
+// The largest UDP datagram: room every answer has while it is written.
 constexpr size_t kDatagramMax = 65535;
+// Answers start on cache lines.
+constexpr size_t kAnswerAlign = 64;
+// A longer query is cut short by the kernel (MSG_TRUNC) and dropped as
+// malformed: real queries are far smaller (RFC 8467 pads them to 128-byte
+// blocks). The slots are one cache line longer than that, so that the first
+// line of each sits in a different cache set instead of all 64 competing
+// for one, as slots a power of two apart would.
+constexpr size_t kQueryMax = 4096;
+constexpr size_t kQuerySlot = kQueryMax + 64;
 // An idle thread wakes this often to let go of an old snapshot and to log
 // rate-limit episodes.
 constexpr long kIdleWakeMs = 200;
@@ -40,14 +49,15 @@ UdpServer::~UdpServer() {
 
 void UdpServer::start(std::shared_ptr<const Snapshot> initial) {
   snapshot_ = std::move(initial);
-  queries_ = std::make_unique_for_overwrite<uint8_t[]>(kDatagramMax * kBatch);
-  answers_ = std::make_unique_for_overwrite<uint8_t[]>(kDatagramMax * kBatch);
+  queries_ = std::make_unique_for_overwrite<uint8_t[]>(kQuerySlot * kBatch);
+  // kBatch - 1 answers of at most a datagram each, aligned, leave room for a
+  // whole datagram more.
+  answers_ = std::make_unique_for_overwrite<uint8_t[]>((kDatagramMax + kAnswerAlign) * kBatch);
   for (size_t i = 0; i < kBatch; ++i) {
-    query_iov_[i] = {queries_.get() + i * kDatagramMax, kDatagramMax};
+    query_iov_[i] = {queries_.get() + i * kQuerySlot, kQueryMax};
     query_msgs_[i].msg_hdr.msg_name = &query_peers_[i];
     query_msgs_[i].msg_hdr.msg_iov = &query_iov_[i];
     query_msgs_[i].msg_hdr.msg_iovlen = 1;
-    answer_msgs_[i].msg_hdr.msg_name = &answer_peers_[i];
     answer_msgs_[i].msg_hdr.msg_iov = &answer_iov_[i];
     answer_msgs_[i].msg_hdr.msg_iovlen = 1;
   }
@@ -105,9 +115,14 @@ void UdpServer::run() {
     // a transient error (ICMP feedback and the like) that leaves the socket
     // usable.
     for (size_t i = 0; i < static_cast<size_t>(n > 0 ? n : 0); ++i) {
-      const msghdr& h = query_msgs_[i].msg_hdr;
-      answer({queries_.get() + i * kDatagramMax, query_msgs_[i].msg_len},
-             static_cast<const sockaddr*>(h.msg_name), h.msg_namelen, now);
+      msghdr& h = query_msgs_[i].msg_hdr;
+      if ((h.msg_flags & MSG_TRUNC) != 0) {
+        stats_.udp_queries.add();
+        stats_.malformed.add();
+        continue;
+      }
+      answer({queries_.get() + i * kQuerySlot, query_msgs_[i].msg_len},
+             static_cast<sockaddr*>(h.msg_name), h.msg_namelen, now);
     }
     flush();
     if (rrl_ != nullptr && now >= rrl_next_log_ms_) {
@@ -117,7 +132,7 @@ void UdpServer::run() {
   }
 }
 
-void UdpServer::answer(std::span<const uint8_t> query, const sockaddr* peer, socklen_t peer_length,
+void UdpServer::answer(std::span<const uint8_t> query, sockaddr* peer, socklen_t peer_length,
                        uint64_t now_ms) noexcept {
   if (is_transfer_query(query)) {
     // IXFR over UDP (RFC 1995 §2): one datagram, at most 512 bytes.
@@ -149,17 +164,19 @@ void UdpServer::answer(std::span<const uint8_t> query, const sockaddr* peer, soc
     }
   }
 
-  const std::span<uint8_t> slot{answers_.get() + answer_count_ * kDatagramMax, kDatagramMax};
+  const std::span<uint8_t> slot{answers_.get() + answers_used_, kDatagramMax};
   size_t n = respond(query, *snapshot_, *rng_, Transport::udp, slot, stats_);
   if (n != 0 && limit.verdict == RateLimiter::Verdict::slip) {
     n = truncate_to_question(slot.first(n));
     stats_.rrl_slipped.add();
   }
   if (n == 0) return;
-  std::memcpy(&answer_peers_[answer_count_], peer, peer_length);
+  // The peer stays in query_peers_ until the batch is sent.
+  answer_msgs_[answer_count_].msg_hdr.msg_name = peer;
   answer_msgs_[answer_count_].msg_hdr.msg_namelen = peer_length;
   answer_iov_[answer_count_] = {slot.data(), n};
   ++answer_count_;
+  answers_used_ += (n + kAnswerAlign - 1) / kAnswerAlign * kAnswerAlign;
 }
 
 void UdpServer::flush() noexcept {
@@ -182,6 +199,7 @@ void UdpServer::flush() noexcept {
     }
   }
   answer_count_ = 0;
+  answers_used_ = 0;
 }
 
 void UdpServer::log_rrl_episodes() {

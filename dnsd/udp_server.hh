@@ -50,7 +50,7 @@ class UdpServer {
   // Switches to the snapshot in the mailbox, if any.
   void take_mail();
   // Answers one datagram, queueing the answer in the send batch.
-  void answer(std::span<const uint8_t> query, const sockaddr* peer, socklen_t peer_length,
+  void answer(std::span<const uint8_t> query, sockaddr* peer, socklen_t peer_length,
               uint64_t now_ms) noexcept;
   // Sends the queued answers with one sendmmsg.
   void flush() noexcept;
@@ -71,16 +71,18 @@ class UdpServer {
   std::shared_ptr<const Snapshot> snapshot_;
   std::unique_ptr<Rng> rng_;
   // Buffers are left uninitialised: only the pages that a datagram or an
-  // answer touches become resident, not the 64 KiB each slot may need.
-  std::unique_ptr<uint8_t[]> queries_;  // kBatch slots of a whole datagram
+  // answer touches become resident.
+  std::unique_ptr<uint8_t[]> queries_;  // kBatch query slots (udp_server.cc)
   std::array<sockaddr_storage, kBatch> query_peers_{};
   std::array<iovec, kBatch> query_iov_{};
   std::array<mmsghdr, kBatch> query_msgs_{};
-  std::unique_ptr<uint8_t[]> answers_;  // kBatch slots of a whole datagram
+  // The batch's answers back to back, each with room for a whole datagram
+  // while it is written: a batch of small answers touches a few pages.
+  std::unique_ptr<uint8_t[]> answers_;
+  size_t answers_used_ = 0;
   size_t answer_count_ = 0;
-  std::array<sockaddr_storage, kBatch> answer_peers_{};
   std::array<iovec, kBatch> answer_iov_{};
-  std::array<mmsghdr, kBatch> answer_msgs_{};
+  std::array<mmsghdr, kBatch> answer_msgs_{};  // msg_name: the query's peer
 
   // Prefixes that started being rate limited since the last log, logged
   // once a second between batches rather than per query.

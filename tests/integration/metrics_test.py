@@ -5,10 +5,13 @@ episode and reloads."""
 
 import json
 import signal
+import socket
+import struct
 import subprocess
 import os
 import urllib.request
 
+import dns.message
 from prometheus_client.parser import text_string_to_metric_families
 
 from fake_mirror import FakeMirror
@@ -85,6 +88,29 @@ addresses = ["127.0.1.122"]
                 f.check(delta == n, f"{transport} queries counted {delta}, sent {n}")
             f.check(value(s, "mirrorpool_queries_by_qtype_total", qtype="A") >= 6,
                     "queries by qtype")
+
+            # A UDP query over 4096 bytes (here a well-formed one, padded by
+            # EDNS) is dropped and counted as malformed, and nothing breaks.
+            wire = bytearray(dns.message.make_query("dl.pool.example.", "A",
+                                                    use_edns=False).to_wire())
+            wire[11] = 1  # ARCOUNT: the OPT record below, with a 5000-byte padding option
+            padding = 5000
+            wire += struct.pack("!BHHIHHH", 0, 41, 1232, 0, 4 + padding, 12, padding)
+            wire += bytes(padding)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.settimeout(0.5)
+                sock.sendto(bytes(wire), ("127.0.0.1", srv.port))
+                try:
+                    reply = sock.recv(65535)
+                except socket.timeout:
+                    reply = None
+            f.check(reply is None, "a query over 4096 bytes is not answered")
+            _, after = scrape(hport)
+            f.check(value(after, "mirrorpool_dropped_total", reason="malformed") -
+                    value(s, "mirrorpool_dropped_total", reason="malformed") == 1,
+                    "a query over 4096 bytes is counted as malformed")
+            f.check(rcode(srv.query("dl.pool.example.", "A")) == "NOERROR",
+                    "still answering after an oversized query")
             f.check(value(s, "mirrorpool_responses_total", rcode="NXDOMAIN") >= 1,
                     "responses by rcode")
             f.check(value(s, "mirrorpool_pool_answers_total", pool="dl.pool.example.") >= 5,

@@ -57,7 +57,8 @@ struct EncodedZone {
   std::vector<GlueRef> glue;
   std::string records;
   // The apex SOA as an authority record (no owner) with the negative-caching
-  // TTL of RFC 2308: min(SOA TTL, SOA MINIMUM).
+  // TTL of RFC 2308: min(SOA TTL, SOA MINIMUM). Here and in `records` the
+  // SOA has the zone file's serial; answers take the snapshot's (ZoneSoa).
   std::string negative_soa;
 
   std::string_view node_name(uint32_t node) const noexcept { return names.name(node); }

@@ -43,11 +43,11 @@ void Primary::prepare(Snapshot& snapshot) {
     for (const ZoneTransfer& z : state_before->zones) before[z.apex] = z.current->serial;
   }
   std::vector<ZoneVersion> versions;
-  for (size_t z = 0; z < snapshot.zones().size(); ++z) {
+  for (size_t z = 0; z < snapshot.zone_count(); ++z) {
     const ZoneTransfer* was =
-        state_before != nullptr ? state_before->find(snapshot.zones()[z].apex) : nullptr;
+        state_before != nullptr ? state_before->find(snapshot.zone(z).apex) : nullptr;
     ZoneVersion version = zone_version(snapshot, z, was != nullptr ? was->current.get() : nullptr);
-    const auto name = zones::Name::from_wire(snapshot.zones()[z].apex);
+    const auto name = zones::Name::from_wire(snapshot.zone(z).apex);
     const uint32_t serial =
         serials_->next(name ? name->to_text() : "?", version.serial, content_digest(version));
     snapshot.set_serial(z, serial);

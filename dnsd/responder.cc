@@ -195,7 +195,8 @@ class Response {
       return;
     }
     aa_ = true;
-    answer_in_zone(snapshot_.zones()[zone_index], qname, qtype);
+    soa_ = &snapshot_.soa(zone_index);
+    answer_in_zone(snapshot_.zone(zone_index), qname, qtype);
   }
 
   size_t finish() noexcept {
@@ -333,7 +334,9 @@ class Response {
   // returns where the last record's RDATA starts (for CNAME targets).
   size_t write_rrset(const EncodedZone& zone, std::string_view owner, const EncodedRRset& rrset,
                      uint16_t& count) noexcept {
-    std::string_view rrs = zone.bytes(rrset);
+    // The zone's one SOA (at its apex) is answered with this snapshot's serial.
+    std::string_view rrs =
+        rrset.type == kTypeSoa ? std::string_view(soa_->record) : zone.bytes(rrset);
     size_t rdata_at = 0;
     while (rrs.size() >= 10) {
       const size_t rdlength = (static_cast<uint8_t>(rrs[8]) << 8) | static_cast<uint8_t>(rrs[9]);
@@ -357,7 +360,7 @@ class Response {
   // NODATA or NXDOMAIN: the SOA in the authority section (RFC 2308).
   void negative(const EncodedZone& zone) noexcept {
     compressor_.write(writer_, zone.apex);
-    writer_.bytes(zone.negative_soa);
+    writer_.bytes(soa_->negative);
     ++nscount_;
   }
 
@@ -383,6 +386,7 @@ class Response {
   Writer writer_;
   size_t limit_;
   Compressor compressor_;
+  const ZoneSoa* soa_ = nullptr;  // of the zone being answered from
   size_t body_start_ = 0;
   size_t additional_start_ = 0;
   uint16_t id_ = 0;

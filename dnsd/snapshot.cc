@@ -243,7 +243,7 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
 
 }  // namespace
 
-Snapshot::Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pools,
+Snapshot::Snapshot(EncodedZones zones, std::vector<EncodedPool> pools,
                    std::vector<ServedPool> served, const SnapshotOptions& options,
                    uint64_t zones_version, PoolLayout layout)
     : zones_(std::move(zones)),
@@ -252,9 +252,17 @@ Snapshot::Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pool
       udp_max_size_(std::clamp(options.udp_max_size, 512u, 65535u)),
       zones_version_(zones_version),
       layout_(std::move(layout)) {
+  soas_.reserve(zones_.size());
   for (size_t i = 0; i < zones_.size(); ++i) {
-    apexes_.insert(zones_[i].apex, static_cast<uint32_t>(i));
-    const unsigned labels = zones_[i].apex_labels;
+    const EncodedZone& z = *zones_[i];
+    ZoneSoa& soa = soas_.emplace_back();
+    // load_zone guarantees exactly one SOA, at the apex.
+    if (const EncodedRRset* rrset = z.find(z.nodes[z.apex_node], kTypeSoa)) {
+      soa.record = z.bytes(*rrset);
+    }
+    soa.negative = z.negative_soa;
+    apexes_.insert(z.apex, static_cast<uint32_t>(i));
+    const unsigned labels = z.apex_labels;
     apex_depths_[labels / 64] |= uint64_t{1} << (labels % 64);
   }
   apexes_.freeze();
@@ -297,18 +305,19 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
   for (size_t z = 0; z < zone_pools.size(); ++z) {
     for (const auto& [name, index] : zone_pools[z]) layout.emplace_back(z, name->wire(), index);
   }
-  // A health change leaves the zones as they were: copying the previous
-  // encoding is far cheaper than encoding a large zone again.
+  // A health change leaves the zones as they were: the previous snapshot's
+  // encoded zones are shared rather than encoded again.
   const bool reuse = previous != nullptr && model.zones_version != 0 &&
                      previous->zones_version() == model.zones_version &&
                      previous->pool_layout() == layout;
-  std::vector<EncodedZone> zones;
+  EncodedZones zones;
   if (reuse) {
-    zones = previous->zones();
+    zones = previous->encoded_zones();
   } else {
     zones.reserve(model.zones.size());
     for (size_t z = 0; z < model.zones.size(); ++z) {
-      zones.push_back(encode_zone(*model.zones[z], zone_pools[z]));
+      zones.push_back(
+          std::make_shared<const EncodedZone>(encode_zone(*model.zones[z], zone_pools[z])));
     }
   }
   return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options,
@@ -336,16 +345,13 @@ void set32(std::string& bytes, size_t at, uint32_t v) noexcept {
 }  // namespace
 
 uint32_t Snapshot::serial(size_t zone) const noexcept {
-  return get32(zones_[zone].negative_soa, soa_serial_at(zones_[zone].negative_soa));
+  return get32(soas_[zone].negative, soa_serial_at(soas_[zone].negative));
 }
 
 void Snapshot::set_serial(size_t zone, uint32_t serial) noexcept {
-  EncodedZone& z = zones_[zone];
-  set32(z.negative_soa, soa_serial_at(z.negative_soa), serial);
-  // load_zone guarantees exactly one SOA, at the apex.
-  if (const EncodedRRset* soa = z.find(z.nodes[z.apex_node], kTypeSoa)) {
-    set32(z.records, soa->offset + soa_serial_at(z.bytes(*soa)), serial);
-  }
+  ZoneSoa& soa = soas_[zone];
+  set32(soa.negative, soa_serial_at(soa.negative), serial);
+  if (!soa.record.empty()) set32(soa.record, soa_serial_at(soa.record), serial);
 }
 
 const std::vector<ServedPool>& served_pools(const Snapshot& snapshot) {

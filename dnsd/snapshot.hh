@@ -41,20 +41,33 @@ struct ServedPool {
 // Where the pools sit in the zones: (zone index, pool name wire, pool index).
 using PoolLayout = std::vector<std::tuple<size_t, std::string, int32_t>>;
 
+// Encoded zones are shared by every snapshot made from one load of the zone
+// files: a health change copies no records.
+using EncodedZones = std::vector<std::shared_ptr<const EncodedZone>>;
+
+// The apex SOA of one zone with the serial this snapshot answers (the
+// shared EncodedZone keeps the zone file's).
+struct ZoneSoa {
+  std::string record;    // TYPE CLASS TTL RDLENGTH RDATA, as in EncodedZone::records
+  std::string negative;  // EncodedZone::negative_soa, with this serial
+};
+
 class Snapshot {
  public:
-  Snapshot(std::vector<EncodedZone> zones, std::vector<EncodedPool> pools,
-           std::vector<ServedPool> served, const SnapshotOptions& options,
-           uint64_t zones_version = 0, PoolLayout layout = {});
+  Snapshot(EncodedZones zones, std::vector<EncodedPool> pools, std::vector<ServedPool> served,
+           const SnapshotOptions& options, uint64_t zones_version = 0, PoolLayout layout = {});
 
-  // Zone apex (canonical wire) → index into zones().
+  // Zone apex (canonical wire) → zone index.
   const NameTable& apexes() const noexcept { return apexes_; }
   // True when some zone apex has `labels` labels: the responder looks up
   // only the suffixes of the query name that could be an apex.
   bool apex_depth(unsigned labels) const noexcept {
     return labels < 128 && (apex_depths_[labels / 64] >> (labels % 64) & 1) != 0;
   }
-  const std::vector<EncodedZone>& zones() const noexcept { return zones_; }
+  size_t zone_count() const noexcept { return zones_.size(); }
+  const EncodedZone& zone(size_t index) const noexcept { return *zones_[index]; }
+  const ZoneSoa& soa(size_t zone) const noexcept { return soas_[zone]; }
+  const EncodedZones& encoded_zones() const noexcept { return zones_; }
   const std::vector<EncodedPool>& pools() const noexcept { return pools_; }
   const std::vector<ServedPool>& served() const noexcept { return served_; }
   unsigned udp_max_size() const noexcept { return udp_max_size_; }
@@ -63,7 +76,7 @@ class Snapshot {
   uint64_t zones_version() const noexcept { return zones_version_; }
   const PoolLayout& pool_layout() const noexcept { return layout_; }
 
-  // The SOA serial of zones()[zone] as answered (and transferred).
+  // The SOA serial of zone(zone) as answered (and transferred).
   uint32_t serial(size_t zone) const noexcept;
   // What zone transfers serve from this snapshot (transfer_state.hh); null
   // when nobody attached any, and then every transfer is refused.
@@ -77,7 +90,8 @@ class Snapshot {
   }
 
  private:
-  std::vector<EncodedZone> zones_;
+  EncodedZones zones_;
+  std::vector<ZoneSoa> soas_;
   NameTable apexes_;
   uint64_t apex_depths_[2] = {};  // bit n: an apex has n labels
   std::vector<EncodedPool> pools_;

@@ -170,14 +170,12 @@ bool ZoneVersion::same_content(const ZoneVersion& other) const {
 }
 
 ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersion* previous) {
-  const EncodedZone& z = snapshot.zones()[zone];
+  const EncodedZone& z = snapshot.zone(zone);
   ZoneVersion version;
   version.serial = snapshot.serial(zone);
-  if (const EncodedRRset* soa = z.find(z.nodes[z.apex_node], kTypeSoa)) {
-    std::vector<ZoneRecord> soas;
-    read_records(z.apex, z.bytes(*soa), soas);
-    if (!soas.empty()) version.soa = std::move(soas.front());
-  }
+  std::vector<ZoneRecord> soas;
+  read_records(z.apex, snapshot.soa(zone).record, soas);
+  if (!soas.empty()) version.soa = std::move(soas.front());
   // Equal non-zero zones versions mean the same load of the zone files.
   const uint64_t loaded = snapshot.zones_version();
   if (previous != nullptr && loaded != 0 && previous->file->zones_version() == loaded) {
@@ -268,7 +266,7 @@ std::shared_ptr<const TransferState> TransferHistory::advance(const Snapshot& sn
   state->keys = keys_;
   for (size_t z = 0; z < versions.size(); ++z) {
     ZoneTransfer& t = state->zones.emplace_back();
-    t.apex = snapshot.zones()[z].apex;
+    t.apex = snapshot.zone(z).apex;
     const auto name = zones::Name::from_wire(t.apex);
     t.name = name ? name->to_text() : "?";
     auto version = std::make_shared<const ZoneVersion>(std::move(versions[z]));

@@ -99,7 +99,7 @@ struct TransferState {
   const ZoneTransfer* find(std::string_view apex) const noexcept;
 };
 
-// Every record zones()[zone] of the snapshot transfers: the zone file's
+// Every record zone(zone) of the snapshot transfers: the zone file's
 // records and, at each pool name, the addresses it currently serves (with the
 // pool TTL); the SOA carries the snapshot's serial. The file's records come
 // from `previous` (may be null) when it was read from the same load.

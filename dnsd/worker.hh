@@ -25,7 +25,7 @@
 namespace mirrorpool::dnsd {
 
 struct WorkerSockets {
-  std::vector<int> udp;  // bound fds, owned by the worker once started
+  std::vector<int> udp;  // bound fds; each goes to one UdpServer, which closes it
   std::vector<int> tcp;  // bound and listening fds
 };
 

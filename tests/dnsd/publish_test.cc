@@ -30,11 +30,15 @@
 #include "dnsd/wire.hh"
 #include "dnsd/worker.hh"
 #include "health/health_view.hh"
+#include "tests/dnsd/zone_builders.hh"
 #include "zones/pool.hh"
 #include "zones/zone.hh"
 
 using namespace mirrorpool;
 using namespace mirrorpool::dnsd;
+using mirrorpool::test::nm;
+using mirrorpool::test::rec;
+using mirrorpool::test::u32_bytes;
 using namespace std::chrono_literals;
 
 namespace {
@@ -45,24 +49,6 @@ using AddressSet = std::set<std::string>;
 const char* const kPool = "dl.pool.example.";
 const std::vector<std::pair<std::string, std::string>> kMirrors = {
     {"m1", "192.0.2.101"}, {"m2", "192.0.2.102"}, {"m3", "192.0.2.103"}, {"m4", "192.0.2.104"}};
-
-zones::Name nm(std::string_view text) {
-  return *zones::Name::from_text(text);
-}
-
-std::string u32_bytes(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
-}
-
-zones::Record rec(std::string_view owner, uint16_t type, std::string rdata) {
-  zones::Record r;
-  r.owner = nm(owner);
-  r.type = type;
-  r.ttl = 300;
-  r.rdata = std::move(rdata);
-  return r;
-}
 
 std::shared_ptr<const zones::Model> make_model() {
   zones::Zone zone;

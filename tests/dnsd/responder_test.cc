@@ -18,6 +18,7 @@
 
 #include "dnsd/snapshot.hh"
 #include "dnsd/wire.hh"
+#include "tests/dnsd/zone_builders.hh"
 
 // Counting allocator for the no-allocation test: only counts while armed, so
 // that doctest and the test's own containers are free to allocate.
@@ -67,14 +68,13 @@ void operator delete[](void* p, size_t) noexcept {
 
 using namespace mirrorpool;
 using namespace mirrorpool::dnsd;
+using mirrorpool::test::nm;
+using mirrorpool::test::rec;
+using mirrorpool::test::u32_bytes;
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-zones::Name nm(std::string_view text) {
-  return *zones::Name::from_text(text);
-}
 
 std::string a_rdata(const char* text) {
   std::string out(4, '\0');
@@ -92,23 +92,9 @@ std::string txt_rdata(const std::string& text) {
   return std::string(1, static_cast<char>(text.size())) + text;
 }
 
-std::string u32_bytes(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
-}
-
 std::string soa_rdata(std::string_view mname, uint32_t minimum) {
   return nm(mname).wire() + nm("hostmaster.example.org.").wire() + u32_bytes(1) + u32_bytes(7200) +
          u32_bytes(900) + u32_bytes(1209600) + u32_bytes(minimum);
-}
-
-zones::Record rec(std::string_view owner, uint16_t type, uint32_t ttl, std::string rdata) {
-  zones::Record r;
-  r.owner = nm(owner);
-  r.type = type;
-  r.ttl = ttl;
-  r.rdata = std::move(rdata);
-  return r;
 }
 
 zones::Zone zone_of(std::string_view origin, std::vector<zones::Record> records) {

@@ -18,31 +18,17 @@
 #include "dnsd/transfer_state.hh"
 #include "dnsd/tsig.hh"
 #include "dnsd/wire.hh"
+#include "tests/dnsd/zone_builders.hh"
 
 using namespace mirrorpool;
 using namespace mirrorpool::dnsd;
+using mirrorpool::test::nm;
+using mirrorpool::test::rec;
+using mirrorpool::test::u32_bytes;
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-zones::Name nm(std::string_view text) {
-  return *zones::Name::from_text(text);
-}
-
-std::string u32_bytes(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
-}
-
-zones::Record rec(std::string_view owner, uint16_t type, std::string rdata) {
-  zones::Record r;
-  r.owner = nm(owner);
-  r.type = type;
-  r.ttl = 3600;
-  r.rdata = std::move(rdata);
-  return r;
-}
 
 // pool.test with a pool of `mirrors` IPv6 mirrors (2001:db8::1, ::2, ...) and one IPv4 mirror.
 zones::Model model(uint32_t file_serial, int mirrors) {

@@ -15,37 +15,23 @@
 #include "dnsd/stats.hh"
 #include "dnsd/wire.hh"
 #include "health/health_view.hh"
+#include "tests/dnsd/zone_builders.hh"
 #include "tests/fuzz/fuzz_target.hh"
 #include "zones/pool.hh"
 #include "zones/zone.hh"
 
 using namespace mirrorpool;
 using namespace mirrorpool::dnsd;
+using mirrorpool::test::nm;
+using mirrorpool::test::rec;
+using mirrorpool::test::u32_bytes;
 
 namespace {
-
-zones::Name nm(std::string_view text) {
-  return *zones::Name::from_text(text);
-}
 
 std::string address(int family, const char* text) {
   std::string out(family == AF_INET ? 4 : 16, '\0');
   inet_pton(family, text, out.data());
   return out;
-}
-
-std::string u32_bytes(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
-}
-
-zones::Record rec(std::string_view owner, uint16_t type, std::string rdata) {
-  zones::Record r;
-  r.owner = nm(owner);
-  r.type = type;
-  r.ttl = 300;
-  r.rdata = std::move(rdata);
-  return r;
 }
 
 zones::MirrorDef mirror(std::string id, uint32_t weight, std::vector<const char*> addresses) {

@@ -115,7 +115,7 @@ void UdpServer::run() {
     // a transient error (ICMP feedback and the like) that leaves the socket
     // usable.
     for (size_t i = 0; i < static_cast<size_t>(n > 0 ? n : 0); ++i) {
-      msghdr& h = query_msgs_[i].msg_hdr;
+      const msghdr& h = query_msgs_[i].msg_hdr;
       if ((h.msg_flags & MSG_TRUNC) != 0) {
         stats_.udp_queries.add();
         stats_.malformed.add();

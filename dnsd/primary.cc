@@ -30,6 +30,7 @@ void Primary::configure(const Config& config) {
   for (const ZoneConfig& zone : config.zones) {
     Zone& z = zones_[zone.origin.wire()];
     z.notify = zone.notify;
+    z.transferable = !zone.allow_transfer.empty() || !zone.tsig.empty();
     if (auto it = config.tsig.find(zone.tsig); it != config.tsig.end()) {
       z.key = TsigKeyMaterial::from_config(it->second);
     }
@@ -46,7 +47,10 @@ void Primary::prepare(Snapshot& snapshot) {
   for (size_t z = 0; z < snapshot.zone_count(); ++z) {
     const ZoneTransfer* was =
         state_before != nullptr ? state_before->find(snapshot.zone(z).apex) : nullptr;
-    ZoneVersion version = zone_version(snapshot, z, was != nullptr ? was->current.get() : nullptr);
+    const auto cfg = zones_.find(snapshot.zone(z).apex);
+    const bool transferable = cfg != zones_.end() && cfg->second.transferable;
+    ZoneVersion version =
+        zone_version(snapshot, z, was != nullptr ? was->current.get() : nullptr, transferable);
     const auto name = zones::Name::from_wire(snapshot.zone(z).apex);
     const uint32_t serial =
         serials_->next(name ? name->to_text() : "?", version.serial, content_digest(version));

@@ -38,6 +38,8 @@ class Primary {
   struct Zone {
     std::vector<Endpoint> notify;
     std::optional<TsigKeyMaterial> key;
+    // allow_transfer or tsig is set: transfers need the zone's records.
+    bool transferable = false;
   };
 
   std::optional<SerialBook> serials_;

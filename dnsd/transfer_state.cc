@@ -87,10 +87,13 @@ class Sha256 {
   bool ok_ = false;
 };
 
-// The zone file's records of `z` (all but the apex SOA), sorted and unique.
-std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, uint64_t zones_version) {
+// The zone file's records of `z` (all but the apex SOA), sorted and unique;
+// without `keep`, only their count and digest.
+std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, uint64_t zones_version,
+                                                bool keep) {
   std::string packed;
   size_t count = 0;
+  Sha256 sha;
   std::vector<ZoneRecord> node_records;
   // Nodes are stored in name order, so sorting each node's records sorts
   // them all: linear in the zone rather than n log n over every record.
@@ -105,8 +108,15 @@ std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, uint64_t z
     node_records.erase(std::unique(node_records.begin(), node_records.end()), node_records.end());
     for (const ZoneRecord& r : node_records) FileRecords::pack(packed, r);
     count += node_records.size();
+    if (!keep && packed.size() >= 16384) {
+      // Hashed in chunks: the same digest as the whole packed string's.
+      sha.update(packed);
+      packed.clear();
+    }
   }
-  return std::make_shared<const FileRecords>(zones_version, std::move(packed), count);
+  if (keep) return std::make_shared<const FileRecords>(zones_version, std::move(packed), count);
+  sha.update(packed);
+  return std::make_shared<const FileRecords>(zones_version, count, sha.finish());
 }
 
 // Every record of a version but the SOA, sorted.
@@ -124,11 +134,17 @@ std::vector<ZoneRecord> body_of(const ZoneVersion& v) {
 }  // namespace
 
 FileRecords::FileRecords(uint64_t zones_version, std::string packed, size_t count)
-    : zones_version_(zones_version), packed_(std::move(packed)), count_(count) {
+    : zones_version_(zones_version), packed_(std::move(packed)), count_(count), has_records_(true) {
   Sha256 sha;
   sha.update(packed_);
   digest_ = sha.finish();
 }
+
+FileRecords::FileRecords(uint64_t zones_version, size_t count, std::string digest)
+    : zones_version_(zones_version),
+      count_(count),
+      digest_(std::move(digest)),
+      has_records_(false) {}
 
 void FileRecords::pack(std::string& packed, const ZoneRecord& r) {
   put(packed, static_cast<uint32_t>(r.owner.size()), 1);
@@ -140,6 +156,7 @@ void FileRecords::pack(std::string& packed, const ZoneRecord& r) {
 }
 
 bool FileRecords::each(const std::function<bool(const ZoneRecord&)>& f) const {
+  if (!has_records_) return false;
   // One record reused: its strings keep their capacity from one to the next.
   ZoneRecord r;
   std::string_view rest = packed_;
@@ -169,7 +186,8 @@ bool ZoneVersion::same_content(const ZoneVersion& other) const {
   return soa == other.soa && pooled == other.pooled && (file == other.file || *file == *other.file);
 }
 
-ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersion* previous) {
+ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersion* previous,
+                         bool keep_records) {
   const EncodedZone& z = snapshot.zone(zone);
   ZoneVersion version;
   version.serial = snapshot.serial(zone);
@@ -178,10 +196,11 @@ ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersio
   if (!soas.empty()) version.soa = std::move(soas.front());
   // Equal non-zero zones versions mean the same load of the zone files.
   const uint64_t loaded = snapshot.zones_version();
-  if (previous != nullptr && loaded != 0 && previous->file->zones_version() == loaded) {
+  if (previous != nullptr && loaded != 0 && previous->file->zones_version() == loaded &&
+      previous->file->has_records() == keep_records) {
     version.file = previous->file;
   } else {
-    version.file = file_records(z, loaded);
+    version.file = file_records(z, loaded, keep_records);
   }
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
     const EncodedNode& node = z.nodes[i];
@@ -216,6 +235,10 @@ std::string content_digest(const ZoneVersion& version) {
   std::string hex;
   for (unsigned char c : md) hex += fmt::format("{:02x}", c);
   return hex;
+}
+
+bool can_diff(const ZoneVersion& from, const ZoneVersion& to) {
+  return from.file == to.file || (from.file->has_records() && to.file->has_records());
 }
 
 ZoneDiff diff_versions(const ZoneVersion& from, const ZoneVersion& to) {
@@ -271,19 +294,24 @@ std::shared_ptr<const TransferState> TransferHistory::advance(const Snapshot& sn
     t.name = name ? name->to_text() : "?";
     auto version = std::make_shared<const ZoneVersion>(std::move(versions[z]));
     const ZoneTransfer* previous = current_ ? current_->find(t.apex) : nullptr;
+    // The same content at the same serial keeps its history, unless the
+    // zone's records are kept only now (transfers were just enabled).
     if (previous != nullptr && previous->current->serial == version->serial &&
-        previous->current->same_content(*version)) {
+        previous->current->same_content(*version) &&
+        previous->current->file->has_records() == version->file->has_records()) {
       t.current = previous->current;
       t.diffs = previous->diffs;
     } else {
-      if (previous != nullptr && serial_gt(version->serial, previous->current->serial)) {
+      if (previous != nullptr && serial_gt(version->serial, previous->current->serial) &&
+          can_diff(*previous->current, *version)) {
         t.diffs = previous->diffs;
         if (t.diffs.size() >= kMaxDiffs) t.diffs.erase(t.diffs.begin());
         t.diffs.push_back(
             std::make_shared<const ZoneDiff>(diff_versions(*previous->current, *version)));
       }
-      // Otherwise the zone is new or its serial did not rise: the history
-      // restarts and older serials get a full transfer.
+      // Otherwise the zone is new, its serial did not rise or the previous
+      // version kept no records to compare: the history restarts and older
+      // serials get a full transfer.
       t.current = std::move(version);
     }
     for (const Access& access : access_) {

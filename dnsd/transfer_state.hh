@@ -33,17 +33,27 @@ struct ZoneRecord {
 // file shares one, so a health change copies and hashes none of them. Kept
 // packed (owner, type, TTL and RDATA back to back): a +100k-name zone holds a
 // few MB here rather than a ZoneRecord with two strings per record.
+//
+// A zone nobody may transfer (no allow_transfer, no tsig) keeps only the
+// count and the digest, which the SOA serial rule still needs: the same
+// digest as with the records, so enabling transfers later changes no serial.
 class FileRecords {
  public:
   // `packed`: `count` records appended by pack(), sorted and unique.
   FileRecords(uint64_t zones_version, std::string packed, size_t count);
+  // Without the records: `digest` is the SHA-256 of what `packed` would be.
+  FileRecords(uint64_t zones_version, size_t count, std::string digest);
 
   // zones::Model::zones_version the records were read from.
   uint64_t zones_version() const noexcept { return zones_version_; }
   size_t size() const noexcept { return count_; }
   const std::string& digest() const noexcept { return digest_; }  // raw SHA-256
-  bool operator==(const FileRecords& other) const { return packed_ == other.packed_; }
-  // Calls `f` on each record in order until it returns false; false then.
+  bool has_records() const noexcept { return has_records_; }
+  bool operator==(const FileRecords& other) const {
+    return count_ == other.count_ && digest_ == other.digest_;
+  }
+  // Calls `f` on each record in order until it returns false; false then,
+  // and at once when the records were not kept.
   bool each(const std::function<bool(const ZoneRecord&)>& f) const;
 
   // Appends `record` to `packed` in the form FileRecords keeps (and hashes).
@@ -54,6 +64,7 @@ class FileRecords {
   std::string packed_;
   size_t count_;
   std::string digest_;
+  bool has_records_;
 };
 
 // One version of a zone: its SOA, the zone file's other records and the
@@ -102,14 +113,18 @@ struct TransferState {
 // Every record zone(zone) of the snapshot transfers: the zone file's
 // records and, at each pool name, the addresses it currently serves (with the
 // pool TTL); the SOA carries the snapshot's serial. The file's records come
-// from `previous` (may be null) when it was read from the same load.
+// from `previous` (may be null) when it was read from the same load. With
+// `keep_records` false (a zone nobody may transfer) they are only digested.
 ZoneVersion zone_version(const Snapshot& snapshot, size_t zone,
-                         const ZoneVersion* previous = nullptr);
+                         const ZoneVersion* previous = nullptr, bool keep_records = true);
 
 // A digest of a version's content without the SOA serial (hex SHA-256), so
 // that equal data compare equal whatever serial they were published with.
 std::string content_digest(const ZoneVersion& version);
 
+// Whether diff_versions can tell what changed: both versions' file records
+// are the same or both were kept.
+bool can_diff(const ZoneVersion& from, const ZoneVersion& to);
 ZoneDiff diff_versions(const ZoneVersion& from, const ZoneVersion& to);
 
 // Keeps the versions and differences across snapshots. Main loop only.

@@ -355,6 +355,84 @@ TEST_CASE("a health change shares the zone file's records; another load reads th
   CHECK(reload_diff.added[0].type != reload_diff.added[1].type);  // A www, AAAA m2
 }
 
+TEST_CASE("a zone nobody may transfer keeps only its records' digest") {
+  zones::Model m = model(7, 3);
+  m.zones_version = 41;
+  const auto a = build_snapshot(m, {}, nullptr, SnapshotOptions{});
+  const ZoneVersion full = zone_version(*a, 0, nullptr, true);
+  const ZoneVersion lite = zone_version(*a, 0, nullptr, false);
+  CHECK(full.file->has_records());
+  CHECK_FALSE(lite.file->has_records());
+  // The same count and digest, so the serial rule sees the same content.
+  CHECK(lite.file->size() == full.file->size());
+  CHECK(lite.file->digest() == full.file->digest());
+  CHECK(content_digest(lite) == content_digest(full));
+  CHECK(lite.same_content(full));
+  CHECK_FALSE(lite.file->each([](const ZoneRecord&) { return true; }));
+  // A digest of another content differs.
+  m.zones_version = 42;
+  zones::Zone changed = *m.zones[0];
+  changed.records.push_back(rec("www.pool.test.", kTypeA, std::string("\xc0\x00\x02\x50", 4)));
+  m.zones[0] = std::make_shared<const zones::Zone>(std::move(changed));
+  const auto b = build_snapshot(m, {}, a.get(), SnapshotOptions{});
+  const ZoneVersion lite_b = zone_version(*b, 0, &lite, false);
+  CHECK(lite_b.file->digest() != lite.file->digest());
+
+  // A health change shares the digest-only records and can still be diffed;
+  // once transfers are enabled the records are read, and a digest-only
+  // version cannot be compared with them.
+  const auto c = build_snapshot(m, down({"m2"}), b.get(), SnapshotOptions{});
+  const ZoneVersion lite_c = zone_version(*c, 0, &lite_b, false);
+  CHECK(lite_c.file == lite_b.file);
+  CHECK(can_diff(lite_b, lite_c));
+  const ZoneVersion full_c = zone_version(*c, 0, &lite_c, true);
+  CHECK(full_c.file->has_records());
+  CHECK_FALSE(can_diff(lite_c, full_c));
+  CHECK(full_c.same_content(lite_c));
+}
+
+TEST_CASE("enabling transfers on a reload: whole zone, history restarted, serial kept") {
+  TransferHistory history;
+  const auto m = model(7, 2);
+  const auto client = addr("127.0.0.1");
+  // No access: the version keeps no records, and transfers are refused.
+  history.configure(config({}));
+  auto s1 = build_snapshot(m, {}, nullptr, SnapshotOptions{});
+  s1->set_serial(0, 10);
+  s1->set_transfers(history.advance(*s1, {zone_version(*s1, 0, nullptr, false)}));
+  CHECK(answer_transfer(query(kTypeAxfr), client, Transport::tcp, *s1, 0).kind ==
+        TransferAnswer::Kind::refused);
+  // A health change while transfers are still off.
+  auto s2 = build_snapshot(m, down({"m2"}), s1.get(), SnapshotOptions{});
+  s2->set_serial(0, 11);
+  s2->set_transfers(history.advance(
+      *s2, {zone_version(*s2, 0, history.current()->zones[0].current.get(), false)}));
+  // The reload allows transfers: the next version has the records, also
+  // when nothing else changed (same content, same serial).
+  history.configure(config({"127.0.0.0/8"}));
+  auto same = build_snapshot(m, down({"m2"}), s2.get(), SnapshotOptions{});
+  same->set_serial(0, 11);
+  same->set_transfers(history.advance(
+      *same, {zone_version(*same, 0, history.current()->zones[0].current.get(), true)}));
+  const TransferAnswer first = answer_transfer(query(kTypeAxfr), client, Transport::tcp, *same, 0);
+  REQUIRE(first.kind == TransferAnswer::Kind::axfr);
+  CHECK(records(first).size() == 6);                 // SOA NS A(ns1) A(v4) AAAA(m1) SOA
+  CHECK(history.current()->zones[0].diffs.empty());  // nothing to diff against
+  // A later change is a difference from there on; older serials get the whole zone.
+  auto s3 = build_snapshot(m, {}, same.get(), SnapshotOptions{});
+  s3->set_serial(0, 12);
+  s3->set_transfers(history.advance(
+      *s3, {zone_version(*s3, 0, history.current()->zones[0].current.get(), true)}));
+  CHECK(history.current()->zones[0].diffs.size() == 1);
+  const TransferAnswer axfr = answer_transfer(query(kTypeAxfr), client, Transport::tcp, *s3, 0);
+  REQUIRE(axfr.kind == TransferAnswer::Kind::axfr);
+  CHECK(records(axfr).size() == 7);  // SOA NS A(ns1) A(v4) AAAA(m1 m2) SOA
+  CHECK(answer_transfer(query(kTypeIxfr, 11), client, Transport::tcp, *s3, 0).kind ==
+        TransferAnswer::Kind::ixfr);
+  CHECK(answer_transfer(query(kTypeIxfr, 10), client, Transport::tcp, *s3, 0).kind ==
+        TransferAnswer::Kind::ixfr_full);
+}
+
 TEST_CASE("transfer access: allow_transfer and the zone's key") {
   const auto m = model(7, 1);
   SUBCASE("address outside allow_transfer: REFUSED") {

@@ -134,6 +134,29 @@ def xfr_messages(server, rdtype, keyring=None, keyname=None, algorithm=None, ser
         return e
 
 
+def enable_transfers_on_reload(f, config):
+    """A zone that starts with no allow_transfer and no tsig keeps no records
+    for transfers; a reload that allows them serves the whole zone at the
+    same serial."""
+    closed = (config.replace('allow_transfer = ["127.0.0.0/8"]\n', "")
+              .replace('tsig = "xfr-key"\n', "").replace("notify = [", "# notify = ["))
+    with Server(closed, files={"pool.example.zone": ZONE}) as server:
+        serial = our_serial(server)
+        refused = xfr_messages(server, "AXFR")
+        f.check(isinstance(refused, Exception), f"no allow_transfer, no tsig: AXFR refused ({refused!r})")
+        server.write_config(config.replace('tsig = "xfr-key"\n', "").replace("notify = [", "# notify = ["))
+        server.signal(signal.SIGHUP)
+        wait_until(lambda: not isinstance(xfr_messages(server, "AXFR"), Exception), 10,
+                   "AXFR to work after the reload that allows it")
+        zone = xfr_messages(server, "AXFR")
+        soa = zone.find_rdataset("@", "SOA")[0]
+        names = {str(n) for n in zone.nodes}
+        f.check(soa.serial == serial == our_serial(server),
+                f"the serial is kept when transfers are enabled ({serial} -> {soa.serial})")
+        f.check({"@", "ns1", "www", "txt000", "txt199", "dl"} <= names and len(names) == 204,
+                f"the whole zone and the pool are transferred ({len(names)} names)")
+
+
 def main():
     f = Failures()
     mport = free_port()
@@ -311,6 +334,8 @@ def main():
                         f"{s.name}: serial {seen[s.name]} -> {now} after the restart, never lower")
             for s in secondaries:
                 f.check(s.alive(), f"{s.name} still running")
+
+        enable_transfers_on_reload(f, config)
     finally:
         silent.close()
         for s in listeners.values():

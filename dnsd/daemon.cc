@@ -7,10 +7,11 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -25,6 +26,7 @@
 #include "dnsd/privileges.hh"
 #include "dnsd/prometheus.hh"
 #include "dnsd/publisher.hh"
+#include "dnsd/service_notify.hh"
 #include "dnsd/sockets.hh"
 #include "dnsd/worker.hh"
 #include "health/prober.hh"
@@ -37,6 +39,13 @@ struct Loaded {
   Config config;
   std::shared_ptr<const zones::Model> model;
 };
+
+// A service manager that cannot be told would time the start out or miss a
+// reload; say why in the log rather than fail over it.
+void notify(std::string_view state) {
+  std::string error;
+  if (!notify_service(state, error)) log(LogLevel::warning, "{}", error);
+}
 
 // Config and zones as one unit: either everything loads or nothing does.
 // On a reload, `previous` is the model being served: zones whose files did not
@@ -225,7 +234,7 @@ class Daemon {
         model_->zones.size(), model_->pools.size(), listen, workers_.size());
     // Type=notify: systemd counts the start as done only once answers are real.
     // A no-op without NOTIFY_SOCKET.
-    sd_notify(0, "READY=1");
+    notify("READY=1");
   }
 
   void on_health(std::shared_ptr<const health::HealthView> view,
@@ -275,7 +284,7 @@ class Daemon {
     // start_serving; a reload then must not announce readiness early.
     if (serving_) notify_reloading();
     const bool ok = reload_files(diags);
-    if (serving_) sd_notify(0, "READY=1");
+    if (serving_) notify("READY=1");
     return ok;
   }
 
@@ -286,7 +295,7 @@ class Daemon {
     clock_gettime(CLOCK_MONOTONIC, &now);
     const uint64_t usec =
         static_cast<uint64_t>(now.tv_sec) * 1000000U + static_cast<uint64_t>(now.tv_nsec) / 1000U;
-    sd_notify(0, fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec).c_str());
+    notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec));
   }
 
   bool reload_files(zones::Diagnostics& diags) {
@@ -317,7 +326,7 @@ class Daemon {
   }
 
   void shutdown() {
-    sd_notify(0, "STOPPING=1");
+    notify("STOPPING=1");
     prober_->stop();
     for (auto& w : workers_) w->stop();
     publisher_->close();

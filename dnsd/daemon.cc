@@ -226,6 +226,7 @@ class Daemon {
     publisher_->set_model(std::move(pending_model_), pending_options_);
     serving_ = true;
     for (auto& w : workers_) w->start(publisher_->current());
+    release_zone_records();
     // Loading a large zone leaves much freed heap behind; hand it back.
     malloc_trim(0);
     std::string listen;
@@ -235,6 +236,15 @@ class Daemon {
     // Type=notify: systemd counts the start as done only once answers are real.
     // A no-op without NOTIFY_SOCKET.
     notify("READY=1");
+  }
+
+  // The snapshot just published has the zones encoded: from now on the
+  // parsed records would only be read again to encode them again, which
+  // load_model does from the files. Every holder of the model lets them go.
+  void release_zone_records() {
+    model_ = std::make_shared<const zones::Model>(zones::without_records(*model_));
+    ops_->release_zone_records();
+    publisher_->release_zone_records();
   }
 
   void on_health(std::shared_ptr<const health::HealthView> view,
@@ -319,6 +329,9 @@ class Daemon {
     model_ = std::move(loaded->model);
     primary_->configure(config_);
     ops_->set_file_config(config_, model_);
+    // Before the first probe round the new model waits, unencoded, for
+    // start_serving, which releases the records itself.
+    if (serving_) release_zone_records();
     ops_->record_event(JournalKind::reload, "configuration reloaded");
     log(LogLevel::info, "reloaded: {} zone(s), {} pool(s)", model_->zones.size(),
         model_->pools.size());

@@ -13,9 +13,10 @@
 namespace mirrorpool::dnsd {
 
 // Loads all zones and validates pools; appends every diagnostic; nullptr on error.
-// A zone of `previous` (the model being served, on a reload) whose origin,
-// file and file stamps are unchanged is kept instead of being read again; when
-// every zone is kept, so is previous->zones_version (and the encoded zones).
+// On a reload, `previous` is the model being served: when its zones (origins,
+// files and file stamps) and pool names are all unchanged, its zones and
+// zones_version are kept (and so are the encoded zones) instead of the files
+// being read again. Otherwise every zone file is read.
 std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags,
                                                const zones::Model* previous = nullptr);
 

@@ -112,6 +112,12 @@ bool Operations::open(const std::string& state_dir, std::string& error) {
   return journal_ != nullptr;
 }
 
+void Operations::release_zone_records() {
+  if (file_model_) {
+    file_model_ = std::make_shared<const zones::Model>(zones::without_records(*file_model_));
+  }
+}
+
 Config Operations::compute_effective(const AdminState& state,
                                      std::vector<std::string>& warnings) const {
   return apply_admin(file_config_, state, history_, now(), warnings);

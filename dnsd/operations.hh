@@ -42,6 +42,9 @@ class Operations {
   // A config file was loaded (start or reload): computes the effective
   // config and applies it.
   void set_file_config(const Config& file_config, std::shared_ptr<const zones::Model> file_model);
+  // Keeps the file model without its zone records (zones::without_records),
+  // once a published snapshot has them encoded.
+  void release_zone_records();
 
   // Health transitions go to the journal; reliability weights follow them.
   void record_transitions(const std::vector<health::Transition>& transitions);

@@ -22,6 +22,10 @@ void Publisher::set_model(std::shared_ptr<const zones::Model> model,
   rebuild();
 }
 
+void Publisher::release_zone_records() {
+  if (model_) model_ = std::make_shared<const zones::Model>(zones::without_records(*model_));
+}
+
 void Publisher::set_health(std::shared_ptr<const health::HealthView> view) {
   health_ = std::move(view);
   if (timer_armed_ || !model_) return;

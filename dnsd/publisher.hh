@@ -44,6 +44,10 @@ class Publisher {
   // min_healthy healthy addresses), for metrics.
   uint64_t degraded_episodes() const { return degraded_episodes_; }
 
+  // Keeps the model without its zone records (zones::without_records), once
+  // the current snapshot has them encoded.
+  void release_zone_records();
+
   const std::shared_ptr<const Snapshot>& current() const { return current_; }
   const SnapshotOptions& options() const { return options_; }
   void close();

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_set>
 #include <utility>
 
@@ -316,8 +317,14 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
   } else {
     zones.reserve(model.zones.size());
     for (size_t z = 0; z < model.zones.size(); ++z) {
-      zones.push_back(
-          std::make_shared<const EncodedZone>(encode_zone(*model.zones[z], zone_pools[z])));
+      const zones::Zone& zone = *model.zones[z];
+      // load_model reads the files again whenever the encoded zones cannot
+      // be kept, so a zone without records always has them encoded.
+      if (zone.records_released) {
+        throw std::logic_error("zone " + zone.origin.to_text() +
+                               ": its records were released and it is not encoded");
+      }
+      zones.push_back(std::make_shared<const EncodedZone>(encode_zone(zone, zone_pools[z])));
     }
   }
   return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options,

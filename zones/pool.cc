@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <memory>
 
 namespace mirrorpool::zones {
 
@@ -55,6 +56,17 @@ std::optional<Address> Address::parse(std::string_view text) {
     return address;
   }
   return std::nullopt;
+}
+
+Model without_records(const Model& model) {
+  Model lean;
+  lean.pools = model.pools;
+  lean.zones_version = model.zones_version;
+  lean.zones.reserve(model.zones.size());
+  for (const auto& zone : model.zones) {
+    lean.zones.push_back(std::make_shared<const Zone>(zone->without_records()));
+  }
+  return lean;
 }
 
 bool validate_pools(const ZoneList& zones, const std::vector<PoolDef>& pools, Diagnostics& diags) {

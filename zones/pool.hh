@@ -65,9 +65,14 @@ struct Model {
   uint64_t zones_version = 0;
 };
 
+// The same model with every zone replaced by Zone::without_records().
+Model without_records(const Model& model);
+
 // A pool name must lie inside exactly one zone (the deepest that contains it),
 // not below a delegation, and have no records in that zone's file. Mirror ids
 // are unique within a pool. Appends a diagnostic per violation; true when clean.
+// A zone whose records were released is not searched for them: callers pass
+// it only with the pool names it was checked against when it was read.
 bool validate_pools(const ZoneList& zones, const std::vector<PoolDef>& pools, Diagnostics& diags);
 
 }  // namespace mirrorpool::zones

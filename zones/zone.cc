@@ -640,6 +640,16 @@ bool Zone::files_unchanged() const {
   return true;
 }
 
+Zone Zone::without_records() const {
+  Zone lean;
+  lean.origin = origin;
+  lean.file = file;
+  lean.files = files;
+  lean.stamps = stamps;
+  lean.records_released = true;
+  return lean;
+}
+
 SourcePos Zone::pos_of(const Record& record) const {
   const std::string& name = record.file_index < files.size() ? files[record.file_index] : file;
   return {name, record.line, 0};

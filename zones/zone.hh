@@ -62,6 +62,14 @@ struct Zone {
   // The apex SOA (validated to exist exactly once by load_zone).
   const Record& soa() const;
   uint32_t serial() const;
+
+  // True for a zone made by without_records: it no longer has its records.
+  bool records_released = false;
+  // This zone's origin, files and stamps without its records. A server keeps
+  // only this once it has compiled the records into the form it answers from,
+  // as NSD, Knot and gdnsd keep only their compiled zones: the parsed records
+  // are about as large again. Whoever needs them again reads the files.
+  Zone without_records() const;
 };
 
 // Loads and validates a zone file. On any error, appends every diagnostic

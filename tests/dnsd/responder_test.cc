@@ -13,6 +13,7 @@
 #include <new>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -939,6 +940,34 @@ TEST_CASE("a health change reuses the previous snapshot's encoded zones") {
         std::set<std::string>{"192.0.2.101", "192.0.2.102"});
   CHECK(u.ask("v4only.example.org.", kTypeA).rdatas(kTypeA) ==
         std::set<std::string>{"198.51.100.1"});
+}
+
+TEST_CASE("a model without zone records answers from the encoded zones it shares") {
+  zones::Model model = example_model();
+  model.zones_version = 7;
+  const auto first = snapshot_of(model);
+  const zones::Model lean = zones::without_records(model);
+  REQUIRE(lean.zones.size() == model.zones.size());
+  CHECK(lean.zones_version == 7);
+  CHECK(lean.pools.size() == model.pools.size());
+  for (size_t z = 0; z < lean.zones.size(); ++z) {
+    CHECK(lean.zones[z]->records_released);
+    CHECK(lean.zones[z]->records.empty());
+    CHECK(lean.zones[z]->origin == model.zones[z]->origin);
+  }
+  // A health change: the encoded zones are shared, the records not needed.
+  const auto second =
+      snapshot_of(lean, view({{"dl.example.org.", "m1", "192.0.2.101"}}), first.get());
+  CHECK(second->encoded_zones() == first->encoded_zones());
+  Server s(second);
+  CHECK(s.ask("dl.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.102"});
+  CHECK(s.ask("www.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.10"});
+  // Nothing to share (another load, or moved pools): encoding would need the
+  // records, and an empty zone must never be served in their place.
+  CHECK_THROWS_AS(snapshot_of(lean), std::logic_error);
+  zones::Model moved = lean;
+  std::swap(moved.pools[0], moved.pools[1]);
+  CHECK_THROWS_AS(snapshot_of(moved, {}, second.get()), std::logic_error);
 }
 
 TEST_CASE("snapshots sharing encoded zones each answer their own SOA serial") {

@@ -328,6 +328,23 @@ def main():
         before = srv.log().count(unchanged)
         f.check(addresses(srv.query("new.pool.example.", "A")) == {"192.0.2.77"},
                 "the kept zone still serves")
+        # --- A pool added, the zone file unchanged: the served zone gave up its
+        # parsed records once encoded, so it is read again to encode the new pool
+        get_pool = ('\n[[pool]]\nname = "get.pool.example."\n[pool.check]\ntype = "tcp"\n'
+                    f'port = {mport}\n[[pool.mirror]]\nid = "g1"\naddresses = ["127.0.1.2"]\n')
+        srv.write_config(config + get_pool)
+        srv.signal(signal.SIGHUP)
+        wait_until(lambda: addresses(srv.query("get.pool.example.", "A")) == {"127.0.1.2"},
+                   5, "the added pool")
+        f.check(srv.log().count(unchanged) == before,
+                "a zone that must be encoded anew is read again, not kept")
+        f.check(addresses(srv.query("new.pool.example.", "A")) == {"192.0.2.77"} and
+                len(addresses(srv.query("dl.pool.example.", "A"))) == 4,
+                "after the pool was added the zone and the first pool still serve")
+        srv.write_config(config)
+        srv.signal(signal.SIGHUP)
+        wait_until(lambda: rcode(srv.query("get.pool.example.", "A")) == "NXDOMAIN",
+                   5, "the added pool gone again")
         # --- An edit of the same size at once is still seen (stamps include ctime)
         srv.files["pool.example.zone"] = srv.files["pool.example.zone"].replace(
             "192.0.2.77", "192.0.2.78")

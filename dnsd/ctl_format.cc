@@ -15,7 +15,10 @@ std::string str(const json& j, const char* key, const std::string& fallback = "-
 
 std::string join(const json& list) {
   std::string out;
-  for (const auto& item : list) out += (out.empty() ? "" : " ") + item.get<std::string>();
+  for (const auto& item : list) {
+    if (!out.empty()) out += ' ';
+    out += item.get<std::string>();
+  }
   return out.empty() ? "(none)" : out;
 }
 

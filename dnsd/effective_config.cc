@@ -118,12 +118,13 @@ Config apply_admin(const Config& from_file, const AdminState& state,
   }
   for (const auto& [key, change] : state.mirrors) {
     if (known.contains(key)) continue;
-    std::vector<std::string> what;
-    if (change.drained) what.push_back("drain");
-    if (change.weight) what.push_back(fmt::format("weight {}", *change.weight));
+    std::string what = change.drained ? "drain" : "";
+    if (change.weight) {
+      what += fmt::format("{}weight {}", what.empty() ? "" : " and ", *change.weight);
+    }
     if (what.empty()) continue;
     warnings.push_back(fmt::format("{}: {} of mirror '{}' in pool '{}' is ignored: no such mirror",
-                                   kSource, fmt::join(what, " and "), key.mirror, key.pool));
+                                   kSource, what, key.mirror, key.pool));
   }
   for (const MirrorKey& key : state.removed) {
     const bool in_file =

@@ -68,7 +68,11 @@ std::string failure_report(std::string_view mirror, const std::vector<Failure>& 
     const std::string when = format_utc(f.time);
     out += fmt::format("- {} {} UTC: {}", when.substr(0, 10), when.substr(11, 5),
                        f.reason.empty() ? "no reason recorded" : f.reason);
-    if (!f.addresses.empty()) out += fmt::format(" ({})", fmt::join(f.addresses, ", "));
+    for (size_t i = 0; i < f.addresses.size(); ++i) {
+      out += i == 0 ? " (" : ", ";
+      out += f.addresses[i];
+    }
+    if (!f.addresses.empty()) out += ')';
     out += '\n';
   }
   return out;

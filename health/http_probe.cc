@@ -160,13 +160,15 @@ std::vector<CheckStep> http_steps(const CheckSpec& check, const std::string& add
   const std::string request = request_line(check, address, check.path);
   if (!trace.first_byte) return failed("http", fmt::format("{}: {}", request, error));
   const bool expected = status_expected(check, response.status);
-  steps.push_back(
-      {"http", expected,
-       fmt::format(
-           "{} -> {}{}, first byte after {}", request, response.status,
-           expected ? "" : fmt::format(" (expected {})", fmt::join(check.expect_status, ", ")),
-           millis(*trace.first_byte)),
-       at(*trace.first_byte)});
+  std::string wanted;
+  for (size_t i = 0; !expected && i < check.expect_status.size(); ++i) {
+    wanted += fmt::format("{}{}", i == 0 ? " (expected " : ", ", check.expect_status[i]);
+  }
+  if (!wanted.empty()) wanted += ')';
+  steps.push_back({"http", expected,
+                   fmt::format("{} -> {}{}, first byte after {}", request, response.status, wanted,
+                               millis(*trace.first_byte)),
+                   at(*trace.first_byte)});
 
   if (!response.transferred) return failed("body", error);
   const std::string size = fmt::format("{} bytes{}", response.body.size(),

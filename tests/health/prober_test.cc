@@ -67,9 +67,10 @@ struct Published {
 CheckSpec fast_check(uint16_t port) {
   CheckSpec check;
   check.type = CheckType::http;
-  check.host = "mirror.test";
+  // Strings, not "= literal": g++ 12 -O3 warns falsely (-Wrestrict) on that here.
+  check.host = std::string("mirror.test");
   check.port = port;
-  check.path = "/";
+  check.path = std::string("/");
   check.interval = 100ms;
   check.timeout = 500ms;
   check.rise = 2;

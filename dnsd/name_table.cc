@@ -47,6 +47,11 @@ void NameTable::insert(std::string_view name, uint32_t value) {
   slots_.clear();
 }
 
+void NameTable::reserve(size_t names, size_t bytes) {
+  entries_.reserve(names);
+  keys_.reserve(bytes);
+}
+
 void NameTable::freeze() {
   size_t capacity = 8;
   while (capacity < entries_.size() * 2) capacity *= 2;

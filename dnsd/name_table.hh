@@ -17,6 +17,9 @@ class NameTable {
   // Adds a name (canonical lowercase wire) with its value; the caller inserts
   // each name once. Call freeze() after the last insert, before any find().
   void insert(std::string_view name, uint32_t value);
+  // Room for `names` names of `bytes` bytes in all, so that inserting them
+  // leaves no spare capacity behind.
+  void reserve(size_t names, size_t bytes);
   void freeze();
 
   // The value stored for `name` (canonical wire), or kNotFound. Never throws.

@@ -85,7 +85,14 @@ EncodedZone encode_zone(const zones::Zone& zone,
     node_pool[static_cast<size_t>(at - names.begin())] = index;
   }
 
+  // A zone stays in memory as long as it is served: sized exactly where the
+  // sizes are known, trimmed where they are not, so that no spare capacity
+  // stays resident (heap pages reused after a reload are already touched).
   EncodedZone out;
+  size_t name_bytes = 0;
+  for (const std::string_view name : names) name_bytes += name.size();
+  out.names.reserve(names.size(), name_bytes);
+  out.nodes.reserve(names.size());
   out.apex = zone.origin.wire();
   out.apex_labels = zone.origin.label_count();
   auto next_owned = owned.begin();
@@ -128,6 +135,8 @@ EncodedZone encode_zone(const zones::Zone& zone,
     out.nodes.push_back(encoded);
   }
   out.names.freeze();
+  out.rrsets.shrink_to_fit();
+  out.records.shrink_to_fit();
 
   // Glue: the in-zone address records of every NS target, found once here so
   // that referrals and apex NS answers only copy them.

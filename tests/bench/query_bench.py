@@ -159,8 +159,10 @@ def cpu_seconds(pids):
 
 
 def memory_kib(pid):
-    """(sum of VmRSS, sum of Pss) over the process tree, in KiB."""
-    rss = pss = 0
+    """(sum of VmRSS, sum of Pss, sum of anonymous resident memory) over the
+    process tree, in KiB. Anonymous memory is the server's own data (heap,
+    stacks, buffers): RSS less the pages of its binary and shared libraries."""
+    rss = pss = anon = 0
     for p in process_tree(pid):
         try:
             with open(f"/proc/{p}/status") as f:
@@ -171,9 +173,11 @@ def memory_kib(pid):
                 for line in f:
                     if line.startswith("Pss:"):
                         pss += int(line.split()[1])
+                    elif line.startswith("Anonymous:"):
+                        anon += int(line.split()[1])
         except OSError:
             pass
-    return rss, pss
+    return rss, pss, anon
 
 
 class Procs:
@@ -306,11 +310,11 @@ class Server:
         return [self.proc.pid]
 
     def memory(self):
-        rss = pss = 0
+        """memory_kib summed over every process of this server."""
+        total = (0, 0, 0)
         for pid in self.pids():
-            r, p = memory_kib(pid)
-            rss, pss = rss + r, pss + p
-        return rss, pss
+            total = tuple(a + b for a, b in zip(total, memory_kib(pid)))
+        return total
 
     def log_tail(self, n=30):
         try:
@@ -1032,7 +1036,8 @@ def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
     for s in servers + extra:
         out["servers"][s.key] = {"title": s.title, "startup_s": s.startup_s,
                                  "rss_kib_start": s.rss_start[0], "pss_kib_start": s.rss_start[1],
-                                 "rss_kib_end": s.rss_end[0], "pss_kib_end": s.rss_end[1]}
+                                 "rss_kib_end": s.rss_end[0], "pss_kib_end": s.rss_end[1],
+                                 "anon_kib_end": s.rss_end[2]}
     for row, _, _ in ROWS:
         table = []
         for s in servers:
@@ -1137,13 +1142,16 @@ def print_report(results, problems):
             p("")
         p("### resources\n")
         p("| server | start-up s (exec → first correct answer) | RSS MiB after start | "
-          "RSS MiB after load (2 s later) | PSS MiB after load |")
-        p("|---|---:|---:|---:|---:|")
+          "RSS MiB after load (2 s later) | PSS MiB after load | anonymous MiB after load |")
+        p("|---|---:|---:|---:|---:|---:|")
         for key, s in z["servers"].items():
             p(f"| {s['title']} | {s['startup_s']:.3f} | {s['rss_kib_start'] / 1024:.1f} | "
-              f"{s['rss_kib_end'] / 1024:.1f} | {s['pss_kib_end'] / 1024:.1f} |")
+              f"{s['rss_kib_end'] / 1024:.1f} | {s['pss_kib_end'] / 1024:.1f} | "
+              f"{s['anon_kib_end'] / 1024:.1f} |")
         p("\nRSS: VmRSS summed over the process tree (NSD forks; shared pages then count "
-          "twice, PSS does not). The echo floor is two processes (4 A and 1 A answers).")
+          "twice, PSS does not). Anonymous: the resident part that is the server's own "
+          "data (heap, stacks, buffers); the rest of RSS is the pages of its binary and "
+          "shared libraries. The echo floor is two processes (4 A and 1 A answers).")
         if z["extra"]:
             p("\n### two workers, pool row (servers not pinned: the generator shares a core "
               "with them, so this shows scaling only where the generator is not the limit; "

@@ -160,8 +160,10 @@ def cpu_seconds(pids):
 
 def memory_kib(pid):
     """(sum of VmRSS, sum of Pss, sum of anonymous resident memory) over the
-    process tree, in KiB. Anonymous memory is the server's own data (heap,
-    stacks, buffers): RSS less the pages of its binary and shared libraries."""
+    process tree, in KiB. Anonymous memory is what the process wrote: its heap,
+    stacks and buffers, plus the pages of its libraries that relocation or
+    their own variables changed. The rest of RSS is file pages of the binary
+    and the shared libraries."""
     rss = pss = anon = 0
     for p in process_tree(pid):
         try:
@@ -1149,9 +1151,10 @@ def print_report(results, problems):
               f"{s['rss_kib_end'] / 1024:.1f} | {s['pss_kib_end'] / 1024:.1f} | "
               f"{s['anon_kib_end'] / 1024:.1f} |")
         p("\nRSS: VmRSS summed over the process tree (NSD forks; shared pages then count "
-          "twice, PSS does not). Anonymous: the resident part that is the server's own "
-          "data (heap, stacks, buffers); the rest of RSS is the pages of its binary and "
-          "shared libraries. The echo floor is two processes (4 A and 1 A answers).")
+          "twice, PSS does not). Anonymous: the resident pages the process wrote (heap, "
+          "stacks, buffers, and library pages changed by relocation or by the library's "
+          "own variables); the rest of RSS is file pages of the binary and the shared "
+          "libraries. The echo floor is two processes (4 A and 1 A answers).")
         if z["extra"]:
             p("\n### two workers, pool row (servers not pinned: the generator shares a core "
               "with them, so this shows scaling only where the generator is not the limit; "

@@ -1,22 +1,23 @@
 // libcurl multi interface driven by libuv: uv_poll_t per socket curl wants
 // watched, one uv timer for curl's timeout. Every curl and uv call is checked.
+// libcurl is loaded by the first fetch (health/curl_library.hh).
 #include "health/http_client.hh"
 
 #include <algorithm>
 #include <ctime>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+
+#include "health/curl_library.hh"
 
 namespace mirrorpool::health {
 
@@ -26,24 +27,20 @@ CURLM* multi_of(void* multi) {
   return static_cast<CURLM*>(multi);
 }
 
-// curl_global_init is not safe to race with other curl use; once per process.
-void init_curl_once() {
-  static std::once_flag once;
-  static CURLcode rc = CURLE_OK;
-  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (rc != CURLE_OK)
-    throw std::runtime_error(fmt::format("curl_global_init: {}", curl_easy_strerror(rc)));
-}
-
-struct EasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
-
 }  // namespace
 
 // One fetch in flight: the easy handle and everything its callbacks write to.
 struct HttpClient::Transfer {
-  std::unique_ptr<CURL, EasyDeleter> easy;
+  explicit Transfer(const CurlLibrary& library) : curl(library) {}
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+  ~Transfer() {
+    if (easy) curl.easy_cleanup(easy);
+    curl.slist_free_all(connect_to);
+  }
+
+  const CurlLibrary& curl;
+  CURL* easy = nullptr;
   curl_slist* connect_to = nullptr;
   Done done;
   std::size_t max_body = 0;
@@ -52,8 +49,6 @@ struct HttpClient::Transfer {
   bool tls = false;
   bool truncated = false;
   char error[CURL_ERROR_SIZE] = {};
-
-  ~Transfer() { curl_slist_free_all(connect_to); }
 };
 
 // One socket curl asked us to watch.
@@ -91,9 +86,9 @@ std::optional<int> days_left(const X509* cert) {
 // Whole days until the peer's leaf certificate expires. Read while the
 // transfer runs (headers arrive after the handshake): the SSL pointer is only
 // guaranteed to be valid then.
-std::optional<int> leaf_days_left(CURL* easy) {
+std::optional<int> leaf_days_left(const CurlLibrary& curl, CURL* easy) {
   curl_tlssessioninfo* info = nullptr;
-  if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+  if (curl.easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
       info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
     return std::nullopt;
   auto* ssl = static_cast<SSL*>(info->internals);
@@ -161,51 +156,53 @@ CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
 
 // curl reports 0 for a phase it never reached. A later phase reached proves
 // the earlier one was, even if it took less than a microsecond.
-std::optional<std::chrono::microseconds> phase(CURL* easy, CURLINFO info, bool reached_later) {
+std::optional<std::chrono::microseconds> phase(const CurlLibrary& curl, CURL* easy, CURLINFO info,
+                                               bool reached_later) {
   curl_off_t us = 0;
-  if (curl_easy_getinfo(easy, info, &us) != CURLE_OK) return std::nullopt;
+  if (curl.easy_getinfo(easy, info, &us) != CURLE_OK) return std::nullopt;
   if (us <= 0 && !reached_later) return std::nullopt;
   return std::chrono::microseconds(us);
 }
 
-void fill_trace(HttpTrace& trace, CURL* easy, bool tls, long status) {
+void fill_trace(const CurlLibrary& curl, HttpTrace& trace, CURL* easy, bool tls, long status) {
   curl_off_t total = 0;
-  if (curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total) == CURLE_OK)
+  if (curl.easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total) == CURLE_OK)
     trace.total = std::chrono::microseconds(total);
   char* ip = nullptr;
   long port = 0;
-  if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && ip[0] &&
-      curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK) {
+  if (curl.easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && ip[0] &&
+      curl.easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK) {
     const bool v6 = std::string_view(ip).find(':') != std::string_view::npos;
     trace.remote = v6 ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
   }
-  trace.first_byte = phase(easy, CURLINFO_STARTTRANSFER_TIME_T, status > 0);
-  if (tls) trace.tls_done = phase(easy, CURLINFO_APPCONNECT_TIME_T, trace.first_byte.has_value());
-  trace.connect_time = phase(easy, CURLINFO_CONNECT_TIME_T,
+  trace.first_byte = phase(curl, easy, CURLINFO_STARTTRANSFER_TIME_T, status > 0);
+  if (tls)
+    trace.tls_done = phase(curl, easy, CURLINFO_APPCONNECT_TIME_T, trace.first_byte.has_value());
+  trace.connect_time = phase(curl, easy, CURLINFO_CONNECT_TIME_T,
                              trace.tls_done.has_value() || trace.first_byte.has_value());
   // Counts the TCP connection even when the handshake on it failed or hung.
   long connects = 0;
   trace.connected =
       trace.connect_time.has_value() ||
-      (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0);
+      (curl.easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0);
   long verify = 0;
   if (tls && trace.connected &&
-      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK) {
+      curl.easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK) {
     trace.verify_result = verify;
     trace.verify_text = X509_verify_cert_error_string(verify);
   }
 }
 
 // Words a curl failure the way the rest of the prober reports failures.
-std::string failure_reason(CURLcode code, CURL* easy, const char* error,
+std::string failure_reason(const CurlLibrary& curl, CURLcode code, CURL* easy, const char* error,
                            std::chrono::milliseconds timeout) {
-  std::string detail = error[0] ? error : curl_easy_strerror(code);
+  std::string detail = error[0] ? error : curl.easy_strerror(code);
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return fmt::format("timeout after {}ms", timeout.count());
     case CURLE_COULDNT_CONNECT: {
       long os_errno = 0;
-      if (curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
+      if (curl.easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
         return fmt::format("connect: {}",
                            std::generic_category().message(static_cast<int>(os_errno)));
       return fmt::format("connect: {}", detail);
@@ -234,29 +231,34 @@ std::string failure_reason(CURLcode code, CURL* easy, const char* error,
 size_t HttpClient::on_header(char* /*data*/, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   if (!transfer->response.tls_days_left)
-    transfer->response.tls_days_left = leaf_days_left(transfer->easy.get());
+    transfer->response.tls_days_left = leaf_days_left(transfer->curl, transfer->easy);
   return size * count;
 }
 
-HttpClient::HttpClient(uv_loop_t* loop) : loop_(loop), multi_(nullptr), timer_(loop) {
-  init_curl_once();
-  multi_ = curl_multi_init();
-  if (!multi_) throw std::runtime_error("curl_multi_init failed");
-  CURLMcode rc = curl_multi_setopt(multi_of(multi_), CURLMOPT_SOCKETFUNCTION, &on_socket);
-  if (rc == CURLM_OK) rc = curl_multi_setopt(multi_of(multi_), CURLMOPT_SOCKETDATA, this);
-  if (rc == CURLM_OK) rc = curl_multi_setopt(multi_of(multi_), CURLMOPT_TIMERFUNCTION, &on_timer);
-  if (rc == CURLM_OK) rc = curl_multi_setopt(multi_of(multi_), CURLMOPT_TIMERDATA, this);
-  if (rc != CURLM_OK) {
-    curl_multi_cleanup(multi_of(multi_));
-    throw std::runtime_error(fmt::format("curl_multi_setopt: {}", curl_multi_strerror(rc)));
-  }
-}
+HttpClient::HttpClient(uv_loop_t* loop) : loop_(loop), timer_(loop) {}
 
 HttpClient::~HttpClient() {
   cancel_all();
   // Cleanup may still report sockets to forget (cached connections).
-  curl_multi_cleanup(multi_of(multi_));
+  if (multi_) curl_->multi_cleanup(multi_of(multi_));
   for (Poll* poll : std::set<Poll*>(polls_)) close_poll(poll);
+}
+
+void HttpClient::start_multi() {
+  if (multi_) return;
+  const CurlLibrary& curl = curl_library();
+  CURLM* multi = curl.multi_init();
+  if (!multi) throw std::runtime_error("curl_multi_init failed");
+  CURLMcode rc = curl.multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &on_socket);
+  if (rc == CURLM_OK) rc = curl.multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+  if (rc == CURLM_OK) rc = curl.multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &on_timer);
+  if (rc == CURLM_OK) rc = curl.multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+  if (rc != CURLM_OK) {
+    curl.multi_cleanup(multi);
+    throw std::runtime_error(fmt::format("curl_multi_setopt: {}", curl.multi_strerror(rc)));
+  }
+  curl_ = &curl;
+  multi_ = multi;
 }
 
 void HttpClient::cancel_all() {
@@ -265,25 +267,35 @@ void HttpClient::cancel_all() {
   for (Transfer* transfer : transfers) {
     // Removing can only fail for a handle that is not in this multi handle,
     // which would be a bug here; the easy handle is freed either way.
-    curl_multi_remove_handle(multi_of(multi_), transfer->easy.get());
+    curl_->multi_remove_handle(multi_of(multi_), transfer->easy);
     delete transfer;
   }
   timer_.stop();
 }
 
 void HttpClient::fetch(const HttpRequest& request, Done done) {
-  auto transfer = std::make_unique<Transfer>();
+  try {
+    start_multi();
+  } catch (const std::runtime_error& e) {
+    HttpResponse response;
+    response.error = fmt::format("internal: {}", e.what());
+    if (request.trace) response.trace.emplace();
+    fail_later(std::move(response), std::move(done));
+    return;
+  }
+  const CurlLibrary& curl = *curl_;
+  auto transfer = std::make_unique<Transfer>(curl);
   transfer->done = std::move(done);
   transfer->max_body = request.max_body;
   transfer->timeout = request.timeout;
   transfer->tls = request.url.starts_with("https:");
   if (request.trace) transfer->response.trace.emplace();
-  transfer->easy.reset(curl_easy_init());
-  CURL* easy = transfer->easy.get();
+  transfer->easy = curl.easy_init();
+  CURL* easy = transfer->easy;
 
   CURLcode rc = easy ? CURLE_OK : CURLE_OUT_OF_MEMORY;
   auto set = [&](CURLoption option, auto value) {
-    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, option, value);
+    if (rc == CURLE_OK) rc = curl.easy_setopt(easy, option, value);
   };
   const long timeout_ms = std::max<long>(1, static_cast<long>(request.timeout.count()));
   set(CURLOPT_URL, request.url.c_str());
@@ -317,26 +329,31 @@ void HttpClient::fetch(const HttpRequest& request, Done done) {
     set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(&*transfer->response.trace));
   }
   if (!request.connect_to.empty()) {
-    transfer->connect_to = curl_slist_append(nullptr, request.connect_to.c_str());
+    transfer->connect_to = curl.slist_append(nullptr, request.connect_to.c_str());
     if (!transfer->connect_to) rc = CURLE_OUT_OF_MEMORY;
     set(CURLOPT_CONNECT_TO, transfer->connect_to);
   }
 
   if (rc != CURLE_OK) {
     // Report through the same asynchronous path as any failure.
-    transfer->response.error = fmt::format("internal: {}", curl_easy_strerror(rc));
-    transfer->easy.reset();
+    transfer->response.error = fmt::format("internal: {}", curl.easy_strerror(rc));
   } else {
-    const CURLMcode mrc = curl_multi_add_handle(multi_of(multi_), easy);
+    const CURLMcode mrc = curl.multi_add_handle(multi_of(multi_), easy);
     if (mrc == CURLM_OK) {
       transfers_.insert(transfer.release());
       return;
     }
-    transfer->response.error = fmt::format("internal: {}", curl_multi_strerror(mrc));
+    transfer->response.error = fmt::format("internal: {}", curl.multi_strerror(mrc));
   }
   auto response = std::move(transfer->response);
   auto fn = std::move(transfer->done);
-  auto shared = std::make_shared<std::pair<HttpResponse, Done>>(std::move(response), std::move(fn));
+  transfer.reset();  // frees the easy handle now rather than when the failure is delivered
+  fail_later(std::move(response), std::move(fn));
+}
+
+void HttpClient::fail_later(HttpResponse response, Done done) {
+  auto shared =
+      std::make_shared<std::pair<HttpResponse, Done>>(std::move(response), std::move(done));
   // A private timer delivers the failure after the caller has returned.
   auto deliver = std::make_shared<UvTimer>(loop_);
   deliver->start(std::chrono::milliseconds(0), [deliver, shared]() mutable {
@@ -350,7 +367,7 @@ int HttpClient::on_socket(void* /*easy*/, int fd, int what, void* self, void* so
   auto* poll = static_cast<Poll*>(socket_data);
   if (what == CURL_POLL_REMOVE) {
     if (poll) {
-      curl_multi_assign(multi_of(client->multi_), fd, nullptr);
+      client->curl_->multi_assign(multi_of(client->multi_), fd, nullptr);
       client->close_poll(poll);
     }
     return 0;
@@ -365,7 +382,7 @@ int HttpClient::on_socket(void* /*easy*/, int fd, int what, void* self, void* so
       return -1;  // curl fails this transfer
     }
     client->polls_.insert(poll);
-    if (curl_multi_assign(multi_of(client->multi_), fd, poll) != CURLM_OK) {
+    if (client->curl_->multi_assign(multi_of(client->multi_), fd, poll) != CURLM_OK) {
       client->close_poll(poll);
       return -1;
     }
@@ -404,38 +421,38 @@ void HttpClient::socket_action(int fd, int flags) {
   int running = 0;
   // An error here means the multi handle itself is broken; the transfers it
   // holds still end through their own timeouts and are reported below.
-  curl_multi_socket_action(multi_of(multi_), fd, flags, &running);
+  curl_->multi_socket_action(multi_of(multi_), fd, flags, &running);
   drain_finished();
 }
 
 void HttpClient::drain_finished() {
   int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_of(multi_), &left)) {
+  while (CURLMsg* msg = curl_->multi_info_read(multi_of(multi_), &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
     CURL* easy = msg->easy_handle;
     const CURLcode code = msg->data.result;
     char* priv = nullptr;
-    if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK || !priv) continue;
+    if (curl_->easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK || !priv) continue;
     auto* transfer = reinterpret_cast<Transfer*>(priv);
     std::unique_ptr<Transfer> owned(transfer);
     transfers_.erase(transfer);
-    curl_multi_remove_handle(multi_of(multi_), easy);
+    curl_->multi_remove_handle(multi_of(multi_), easy);
 
     HttpResponse& response = transfer->response;
     long status = 0;
-    if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK) {
+    if (curl_->easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK) {
       response.status = status;
     }
     curl_off_t total_us = 0;
-    if (curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK) {
+    if (curl_->easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK) {
       response.latency = std::chrono::milliseconds(total_us / 1000);
     }
     const bool cut_short = code == CURLE_WRITE_ERROR && transfer->truncated;
     response.transferred = (code == CURLE_OK || cut_short) && status > 0;
     if (!response.transferred)
-      response.error = failure_reason(code, easy, transfer->error, transfer->timeout);
+      response.error = failure_reason(*curl_, code, easy, transfer->error, transfer->timeout);
     if (response.trace) {
-      fill_trace(*response.trace, easy, transfer->tls, response.status);
+      fill_trace(*curl_, *response.trace, easy, transfer->tls, response.status);
       response.trace->body_cut = cut_short;
     }
     auto done = std::move(transfer->done);

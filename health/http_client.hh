@@ -18,6 +18,8 @@
 
 namespace mirrorpool::health {
 
+struct CurlLibrary;
+
 struct HttpRequest {
   std::string url;
   // "HOST:PORT:ADDRESS:PORT" pins the connection to one mirror address while
@@ -74,7 +76,7 @@ class HttpClient {
  public:
   using Done = std::function<void(HttpResponse)>;
 
-  // Throws std::runtime_error when libcurl or libuv cannot be set up.
+  // Loads nothing yet: libcurl is loaded and set up by the first fetch.
   explicit HttpClient(uv_loop_t* loop);
   // Cancels every fetch still running; their callbacks never run.
   ~HttpClient();
@@ -83,6 +85,8 @@ class HttpClient {
 
   // Starts a GET. `done` runs exactly once, later, on the loop thread, unless
   // cancel_all() comes first. Never follows redirects, never uses a proxy.
+  // When libcurl cannot be loaded or set up, every fetch fails with an
+  // "internal: ..." error saying why.
   void fetch(const HttpRequest& request, Done done);
 
   void cancel_all();
@@ -97,10 +101,16 @@ class HttpClient {
   void on_poll(Poll* poll, int status, int events);
   void socket_action(int fd, int flags);
   void drain_finished();
+  // Loads libcurl and makes the multi handle, once; throws std::runtime_error.
+  void start_multi();
+  void fail_later(HttpResponse response, Done done);
   void close_poll(Poll* poll);
 
   uv_loop_t* loop_;
-  void* multi_;  // CURLM*, kept opaque so users need not include curl.h
+  // Both null until the first fetch. multi_ is a CURLM*, kept opaque so users
+  // need not include curl.h.
+  const CurlLibrary* curl_ = nullptr;
+  void* multi_ = nullptr;
   UvTimer timer_;
   std::set<Transfer*> transfers_;
   std::set<Poll*> polls_;

@@ -174,6 +174,8 @@ def main():
         orders = {tuple(x.address for x in srv.query("dl.pool.example.", "A").answer[0])
                   for _ in range(30)}
         f.check(len(orders) > 5, f"answers come in random order ({len(orders)} orders)")
+        curl = sorted(p for p in srv.mapped_files() if "libcurl" in p)
+        f.check(not curl, f"TCP checks only: libcurl is never loaded ({curl})")
         r = srv.query("dl.pool.example.", "AAAA")
         f.check(addresses(r) == {"::1"}, f"pool AAAA {addresses(r)}")
         r = srv.query("dl.pool.example.", "MX")

@@ -166,6 +166,9 @@ def check_installed(f):
     conffiles = run("dpkg-query", "-W", "-f=${Conffiles}", PACKAGE).stdout
     listed = {line.split()[0] for line in conffiles.splitlines() if line.strip()}
     f.check(listed == set(CONFFILES), f"conffiles: {sorted(listed)}")
+    depends = run("dpkg-query", "-W", "-f=${Depends}", PACKAGE).stdout
+    f.check("libcurl4 (>= 7.85.0)" in depends,
+            f"depends on libcurl4, which the prober loads for HTTP checks ({depends})")
     version = run("dpkg-query", "-W", "-f=${Version}", PACKAGE).stdout.strip()
     r = run(DAEMON, "--version")
     f.check(r.returncode == 0 and version and version in r.stdout,

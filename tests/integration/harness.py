@@ -91,7 +91,7 @@ class Server:
     config: the TOML text; "{port}" and "{dir}" are substituted. Extra files
     (zone files) are written beside it from `files` (name -> text)."""
 
-    def __init__(self, config, files=None, port=None, start=True, args=(), wrapper=()):
+    def __init__(self, config, files=None, port=None, start=True, args=(), wrapper=(), env=None):
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="mirrorpool-test-")
         os.chmod(self.dir, 0o755)
@@ -101,6 +101,7 @@ class Server:
         self.write_config(config)
         self.args = list(args)
         self.wrapper = list(wrapper)  # a command that execs mirrorpoold (setpriv, say)
+        self.env = {**os.environ, **env} if env else None  # added to the environment
         self.proc = None
         if start:
             self.start()
@@ -117,7 +118,7 @@ class Server:
         self.proc = subprocess.Popen(
             [*self.wrapper, MIRRORPOOLD, "-c", self.config_path, "--log-level", "debug",
              *self.args],
-            stdout=self.log_file, stderr=subprocess.STDOUT)
+            stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env)
         if wait:
             self.wait_ready()
 
@@ -135,6 +136,11 @@ class Server:
     def log(self):
         with open(self.log_path, "r", errors="replace") as f:
             return f.read()
+
+    def mapped_files(self):
+        """The files the daemon has mapped: its binary and shared libraries."""
+        with open(f"/proc/{self.proc.pid}/maps") as f:
+            return {fields[5] for fields in map(str.split, f) if len(fields) > 5}
 
     def signal(self, signum):
         self.proc.send_signal(signum)

@@ -4,6 +4,8 @@ repaired by the test; each case asserts that the answers change within SPEC
 §5's bound (interval × fall + timeout, interval × rise + timeout) and come back.
 """
 
+import os
+import tempfile
 import time
 
 from failover import bound_s, time_until, answer_rcode
@@ -93,6 +95,8 @@ def main():
             first = addresses(srv.query("refused.pool.example.", "A"))
             f.check(first == {"127.0.1.22"},
                     f"first answer after start-up excludes a refused mirror ({sorted(first)})")
+            f.check(any("/libcurl.so.4" in p for p in srv.mapped_files()),
+                    "HTTP checks load libcurl")
             log = srv.log()
             f.check("r1 127.0.1.21 UP→DOWN: connect: Connection refused" in log,
                     "the state change is logged with its reason")
@@ -180,6 +184,20 @@ def main():
                        UP_BOUND + 3, "the pool to come back")
             f.check(True, "mass failure repaired: every mirror back")
             f.check(srv.stop() == 0, "clean stop")
+
+        # Without a loadable libcurl every HTTP check fails saying why, and
+        # the rest of the zone is served as before.
+        with tempfile.TemporaryDirectory() as libs:
+            with open(os.path.join(libs, "libcurl.so.4"), "w") as lib:
+                lib.write("not a library\n")
+            text = BASE_CONFIG + pool("kill.pool.example", [("k1", ["127.0.1.11"])])
+            with Server(text.replace("MPORT", str(mport)), {"pool.example.zone": ZONE},
+                        env={"LD_LIBRARY_PATH": libs}) as srv:
+                reason = f"k1 127.0.1.11 UP→DOWN: internal: cannot load {libs}/libcurl.so.4"
+                wait_until(lambda: reason in srv.log(), DOWN_BOUND + 3, "the failure logged")
+                f.check(True, "no libcurl: the HTTP check fails saying why")
+                f.check(srv.query("pool.example.", "SOA").answer, "no libcurl: the zone is served")
+                f.check(srv.stop() == 0, "no libcurl: clean stop")
     finally:
         for m in list(mirrors.values()) + [primary, v6]:
             m.stop()

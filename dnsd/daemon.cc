@@ -48,8 +48,8 @@ void notify(std::string_view state) {
 }
 
 // Config and zones as one unit: either everything loads or nothing does.
-// On a reload, `previous` is the model being served: when no zone file and no
-// pool name changed, its zones are kept rather than read again (load_model).
+// On a reload, `previous` is the model being served: each zone whose files and
+// pools did not change is kept rather than read again (load_model).
 std::optional<Loaded> load_all(const std::string& path, zones::Diagnostics& diags,
                                const zones::Model* previous = nullptr) {
   auto config = load_config(path, diags);

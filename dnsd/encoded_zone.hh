@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dnsd/name_table.hh"
@@ -46,7 +47,17 @@ struct EncodedNode {
   bool delegation = false;  // NS below the apex: a zone cut
 };
 
+// The pools inside one zone: (name as canonical wire, index into
+// Snapshot::pools()), in pool order.
+using ZonePools = std::vector<std::pair<std::string, int32_t>>;
+
 struct EncodedZone {
+  // What it was encoded from: zones::Zone::load_id and the pools inside the
+  // zone. A zone with the same non-zero load_id and the same pools would
+  // encode the same, so this one is shared instead.
+  uint64_t load_id = 0;
+  ZonePools pools;
+
   std::string apex;  // canonical wire
   unsigned apex_labels = 0;
   uint32_t apex_node = 0;

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <utility>
+#include <vector>
 
 #include "dnsd/log.hh"
 
@@ -10,30 +11,40 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-std::atomic<uint64_t> last_zones_version{0};
+std::atomic<uint64_t> last_load_id{0};
 
-// A reload keeps the zones being served only when nothing they were compiled
-// from has changed: the same zones in the same order with every file as it
-// was, and the same pool names in the same order (the pools are compiled into
-// the zones). The served zones no longer have their records (they were
-// released once compiled), so this is all or nothing: after any change every
-// zone file is read again.
-bool can_keep(const Config& config, const zones::Model& previous) {
-  if (previous.zones.size() != config.zones.size() ||
-      previous.pools.size() != config.pools.size()) {
-    return false;
+// The pools inside each zone, by name and index: what a zone is encoded with
+// besides its records.
+using ZonePoolNames = std::vector<std::vector<std::pair<zones::Name, size_t>>>;
+
+ZonePoolNames pool_names_by_zone(const std::vector<zones::Name>& origins,
+                                 const std::vector<zones::PoolDef>& pools) {
+  ZonePoolNames names(origins.size());
+  const auto inside = zones::pools_by_zone(origins, pools);
+  for (size_t z = 0; z < origins.size(); ++z) {
+    for (const size_t p : inside[z]) names[z].emplace_back(pools[p].name, p);
   }
-  for (size_t i = 0; i < config.zones.size(); ++i) {
-    const zones::Zone& z = *previous.zones[i];
-    if (z.origin != config.zones[i].origin || z.file != config.zones[i].file ||
-        !z.files_unchanged()) {
-      return false;
+  return names;
+}
+
+// The served zone a reload keeps instead of reading `zc` again, or null. It
+// must be the same file, unchanged, with the same pools inside it at the same
+// places in the pool list (the encoded zone refers to them by place). The
+// served zones no longer have their records (released once encoded), so any
+// other zone is read again.
+std::shared_ptr<const zones::Zone> kept_zone(
+    const ZoneConfig& zc, const std::vector<std::pair<zones::Name, size_t>>& pools,
+    const zones::Model& previous, const ZonePoolNames& previous_pools) {
+  for (size_t z = 0; z < previous.zones.size(); ++z) {
+    const zones::Zone& zone = *previous.zones[z];
+    if (zone.origin != zc.origin) continue;
+    if (zone.file != zc.file || zone.load_id == 0 || previous_pools[z] != pools ||
+        !zone.files_unchanged()) {
+      return nullptr;
     }
+    return previous.zones[z];
   }
-  for (size_t i = 0; i < config.pools.size(); ++i) {
-    if (previous.pools[i].name != config.pools[i].def.name) return false;
-  }
-  return true;
+  return nullptr;
 }
 
 }  // namespace
@@ -42,22 +53,30 @@ std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diag
                                                const zones::Model* previous) {
   auto model = std::make_shared<zones::Model>();
   const size_t errors_before = diags.size();
-  if (previous != nullptr && can_keep(config, *previous)) {
-    for (const auto& zone : previous->zones) {
-      log(LogLevel::info, "zone {}: {} unchanged, not read again", zone->origin.to_text(),
-          zone->file);
-    }
-    model->zones = previous->zones;
-    model->zones_version = previous->zones_version;
-  } else {
-    for (const ZoneConfig& zc : config.zones) {
-      if (auto zone = zones::load_zone(zc.file, zc.origin, diags)) {
-        model->zones.push_back(std::make_shared<const zones::Zone>(std::move(*zone)));
+  for (const PoolConfig& pc : config.pools) model->pools.push_back(pc.def);
+  std::vector<zones::Name> origins;
+  for (const ZoneConfig& zc : config.zones) origins.push_back(zc.origin);
+  const ZonePoolNames pools = pool_names_by_zone(origins, model->pools);
+  ZonePoolNames previous_pools;
+  if (previous != nullptr) {
+    std::vector<zones::Name> previous_origins;
+    for (const auto& zone : previous->zones) previous_origins.push_back(zone->origin);
+    previous_pools = pool_names_by_zone(previous_origins, previous->pools);
+  }
+  for (size_t z = 0; z < config.zones.size(); ++z) {
+    const ZoneConfig& zc = config.zones[z];
+    if (previous != nullptr) {
+      if (auto kept = kept_zone(zc, pools[z], *previous, previous_pools)) {
+        log(LogLevel::info, "zone {}: {} unchanged, not read again", zc.origin.to_text(), zc.file);
+        model->zones.push_back(std::move(kept));
+        continue;
       }
     }
-    model->zones_version = ++last_zones_version;
+    if (auto zone = zones::load_zone(zc.file, zc.origin, diags)) {
+      zone->load_id = ++last_load_id;
+      model->zones.push_back(std::make_shared<const zones::Zone>(std::move(*zone)));
+    }
   }
-  for (const PoolConfig& pc : config.pools) model->pools.push_back(pc.def);
   // Pool checks need every zone; skip them when a zone already failed so the
   // operator sees the root cause, not its echoes.
   if (diags.size() == errors_before) zones::validate_pools(model->zones, model->pools, diags);
@@ -69,7 +88,6 @@ std::shared_ptr<const zones::Model> with_pools(const zones::Model& loaded, const
                                                zones::Diagnostics& diags) {
   auto model = std::make_shared<zones::Model>();
   model->zones = loaded.zones;
-  model->zones_version = loaded.zones_version;
   for (const PoolConfig& pc : config.pools) model->pools.push_back(pc.def);
   if (!zones::validate_pools(model->zones, model->pools, diags)) return nullptr;
   return model;

@@ -13,10 +13,11 @@
 namespace mirrorpool::dnsd {
 
 // Loads all zones and validates pools; appends every diagnostic; nullptr on error.
-// On a reload, `previous` is the model being served: when its zones (origins,
-// files and file stamps) and pool names are all unchanged, its zones and
-// zones_version are kept (and so are the encoded zones) instead of the files
-// being read again. Otherwise every zone file is read.
+// On a reload, `previous` is the model being served: each of its zones whose
+// files are unchanged (file stamps) and whose pools are the same (the names
+// inside it, at the same places in the pool list) is kept, and so is its
+// encoded form, instead of being read again.
+// Every other zone file is read.
 std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags,
                                                const zones::Model* previous = nullptr);
 

@@ -40,8 +40,7 @@ bool wire_in(const WireName& name, std::string_view origin, unsigned origin_labe
   return name.label_count() >= origin_labels && name.suffix(origin_labels) == origin;
 }
 
-EncodedZone encode_zone(const zones::Zone& zone,
-                        const std::vector<std::pair<const zones::Name*, int32_t>>& pools) {
+EncodedZone encode_zone(const zones::Zone& zone, const ZonePools& pools) {
   const std::string_view apex = zone.origin.wire();
   // Every owner with its records in file order, sorted by name: the node
   // layout then does not depend on file order. Sorted vectors rather than a
@@ -70,8 +69,8 @@ EncodedZone encode_zone(const zones::Zone& zone,
     add_ancestors(wire);
   }
   for (const auto& [name, index] : pools) {
-    ancestors.insert(name->wire());
-    add_ancestors(name->wire());
+    ancestors.insert(name);
+    add_ancestors(name);
   }
   const size_t owners = names.size();
   names.insert(names.end(), ancestors.begin(), ancestors.end());
@@ -81,7 +80,7 @@ EncodedZone encode_zone(const zones::Zone& zone,
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::vector<int32_t> node_pool(names.size(), -1);
   for (const auto& [name, index] : pools) {
-    const auto at = std::lower_bound(names.begin(), names.end(), std::string_view(name->wire()));
+    const auto at = std::lower_bound(names.begin(), names.end(), std::string_view(name));
     node_pool[static_cast<size_t>(at - names.begin())] = index;
   }
 
@@ -89,6 +88,8 @@ EncodedZone encode_zone(const zones::Zone& zone,
   // sizes are known, trimmed where they are not, so that no spare capacity
   // stays resident (heap pages reused after a reload are already touched).
   EncodedZone out;
+  out.load_id = zone.load_id;
+  out.pools = pools;
   size_t name_bytes = 0;
   for (const std::string_view name : names) name_bytes += name.size();
   out.names.reserve(names.size(), name_bytes);
@@ -254,14 +255,11 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
 }  // namespace
 
 Snapshot::Snapshot(EncodedZones zones, std::vector<EncodedPool> pools,
-                   std::vector<ServedPool> served, const SnapshotOptions& options,
-                   uint64_t zones_version, PoolLayout layout)
+                   std::vector<ServedPool> served, const SnapshotOptions& options)
     : zones_(std::move(zones)),
       pools_(std::move(pools)),
       served_(std::move(served)),
-      udp_max_size_(std::clamp(options.udp_max_size, 512u, 65535u)),
-      zones_version_(zones_version),
-      layout_(std::move(layout)) {
+      udp_max_size_(std::clamp(options.udp_max_size, 512u, 65535u)) {
   soas_.reserve(zones_.size());
   for (size_t i = 0; i < zones_.size(); ++i) {
     const EncodedZone& z = *zones_[i];
@@ -283,10 +281,7 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
                                          const SnapshotOptions& options) {
   std::vector<EncodedPool> pools;
   std::vector<ServedPool> served;
-  // Each pool belongs to the deepest zone that contains its name.
-  std::vector<std::vector<std::pair<const zones::Name*, int32_t>>> zone_pools(model.zones.size());
   for (const zones::PoolDef& def : model.pools) {
-    const auto index = static_cast<int32_t>(pools.size());
     EncodedPool& pool = pools.emplace_back();
     ServedPool& status = served.emplace_back();
     status.name = def.name.to_text();
@@ -297,47 +292,41 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
                  pool.v4, status.v4);
     build_family(def, status.name, AF_INET6, health,
                  previous_family(previous, status.name, AF_INET6), pool.v6, status.v6);
-
-    const zones::Zone* owner = nullptr;
-    size_t owner_index = 0;
-    for (size_t z = 0; z < model.zones.size(); ++z) {
-      const zones::Zone& zone = *model.zones[z];
-      if (def.name.is_subdomain_of(zone.origin) &&
-          (owner == nullptr || zone.origin.label_count() > owner->origin.label_count())) {
-        owner = &zone;
-        owner_index = z;
-      }
-    }
-    if (owner != nullptr) zone_pools[owner_index].emplace_back(&def.name, index);
   }
 
-  PoolLayout layout;
-  for (size_t z = 0; z < zone_pools.size(); ++z) {
-    for (const auto& [name, index] : zone_pools[z]) layout.emplace_back(z, name->wire(), index);
-  }
-  // A health change leaves the zones as they were: the previous snapshot's
-  // encoded zones are shared rather than encoded again.
-  const bool reuse = previous != nullptr && model.zones_version != 0 &&
-                     previous->zones_version() == model.zones_version &&
-                     previous->pool_layout() == layout;
+  std::vector<zones::Name> origins;
+  origins.reserve(model.zones.size());
+  for (const auto& zone : model.zones) origins.push_back(zone->origin);
+  const std::vector<std::vector<size_t>> inside = zones::pools_by_zone(origins, model.pools);
   EncodedZones zones;
-  if (reuse) {
-    zones = previous->encoded_zones();
-  } else {
-    zones.reserve(model.zones.size());
-    for (size_t z = 0; z < model.zones.size(); ++z) {
-      const zones::Zone& zone = *model.zones[z];
-      // load_model reads the files again whenever the encoded zones cannot
-      // be kept, so a zone without records always has them encoded.
-      if (zone.records_released) {
-        throw std::logic_error("zone " + zone.origin.to_text() +
-                               ": its records were released and it is not encoded");
-      }
-      zones.push_back(std::make_shared<const EncodedZone>(encode_zone(zone, zone_pools[z])));
+  zones.reserve(model.zones.size());
+  for (size_t z = 0; z < model.zones.size(); ++z) {
+    const zones::Zone& zone = *model.zones[z];
+    ZonePools zone_pools;
+    for (const size_t p : inside[z]) {
+      zone_pools.emplace_back(model.pools[p].name.wire(), static_cast<int32_t>(p));
     }
+    // The same read of the file with the same pools in it (a health change,
+    // or a reload that changed only other zones): share the encoded zone.
+    const uint32_t before = previous != nullptr && zone.load_id != 0
+                                ? previous->apexes().find(zone.origin.wire())
+                                : NameTable::kNotFound;
+    if (before != NameTable::kNotFound) {
+      const auto& kept = previous->encoded_zones()[before];
+      if (kept->load_id == zone.load_id && kept->pools == zone_pools) {
+        zones.push_back(kept);
+        continue;
+      }
+    }
+    // load_model reads a zone's files again whenever its encoded form cannot
+    // be kept, so a zone without records always has one to share.
+    if (zone.records_released) {
+      throw std::logic_error("zone " + zone.origin.to_text() +
+                             ": its records were released and it is not encoded");
+    }
+    zones.push_back(std::make_shared<const EncodedZone>(encode_zone(zone, zone_pools)));
   }
-  return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options,
-                                    model.zones_version, std::move(layout));
+  return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options);
 }
 
 namespace {

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "dnsd/encoded_zone.hh"
@@ -38,11 +37,9 @@ struct ServedPool {
   ServedFamily v6;
 };
 
-// Where the pools sit in the zones: (zone index, pool name wire, pool index).
-using PoolLayout = std::vector<std::tuple<size_t, std::string, int32_t>>;
-
-// Encoded zones are shared by every snapshot made from one load of the zone
-// files: a health change copies no records.
+// An encoded zone is shared by every snapshot made from one read of its
+// files with the same pools in it: a health change copies no records, and a
+// reload encodes only the zones whose files or pools changed.
 using EncodedZones = std::vector<std::shared_ptr<const EncodedZone>>;
 
 // The apex SOA of one zone with the serial this snapshot answers (the
@@ -55,7 +52,7 @@ struct ZoneSoa {
 class Snapshot {
  public:
   Snapshot(EncodedZones zones, std::vector<EncodedPool> pools, std::vector<ServedPool> served,
-           const SnapshotOptions& options, uint64_t zones_version = 0, PoolLayout layout = {});
+           const SnapshotOptions& options);
 
   // Zone apex (canonical wire) → zone index.
   const NameTable& apexes() const noexcept { return apexes_; }
@@ -71,10 +68,6 @@ class Snapshot {
   const std::vector<EncodedPool>& pools() const noexcept { return pools_; }
   const std::vector<ServedPool>& served() const noexcept { return served_; }
   unsigned udp_max_size() const noexcept { return udp_max_size_; }
-  // What the zones were encoded from (zones::Model::zones_version and the
-  // pool layout): equal values mean equal encoded zones.
-  uint64_t zones_version() const noexcept { return zones_version_; }
-  const PoolLayout& pool_layout() const noexcept { return layout_; }
 
   // The SOA serial of zone(zone) as answered (and transferred).
   uint32_t serial(size_t zone) const noexcept;
@@ -97,14 +90,14 @@ class Snapshot {
   std::vector<EncodedPool> pools_;
   std::vector<ServedPool> served_;
   unsigned udp_max_size_;
-  uint64_t zones_version_;
-  PoolLayout layout_;
   std::shared_ptr<const TransferState> transfers_;
 };
 
 // Builds a snapshot from the model and the current health. `previous` (may be
-// null) supplies the last good set for when_all_down = serve-last-good.
-// Zones carry their files' serials until set_serial. Throws only std::bad_alloc.
+// null) supplies the last good set for when_all_down = serve-last-good, and
+// the encoded zones to share. Zones carry their files' serials until
+// set_serial. Throws std::bad_alloc, or std::logic_error for a zone whose
+// records were released and that `previous` has not encoded.
 std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
                                          const health::HealthView& health, const Snapshot* previous,
                                          const SnapshotOptions& options);

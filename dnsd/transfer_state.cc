@@ -89,8 +89,7 @@ class Sha256 {
 
 // The zone file's records of `z` (all but the apex SOA), sorted and unique;
 // without `keep`, only their count and digest.
-std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, uint64_t zones_version,
-                                                bool keep) {
+std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, bool keep) {
   std::string packed;
   size_t count = 0;
   Sha256 sha;
@@ -114,9 +113,9 @@ std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, uint64_t z
       packed.clear();
     }
   }
-  if (keep) return std::make_shared<const FileRecords>(zones_version, std::move(packed), count);
+  if (keep) return std::make_shared<const FileRecords>(z.load_id, std::move(packed), count);
   sha.update(packed);
-  return std::make_shared<const FileRecords>(zones_version, count, sha.finish());
+  return std::make_shared<const FileRecords>(z.load_id, count, sha.finish());
 }
 
 // Every record of a version but the SOA, sorted.
@@ -133,18 +132,15 @@ std::vector<ZoneRecord> body_of(const ZoneVersion& v) {
 
 }  // namespace
 
-FileRecords::FileRecords(uint64_t zones_version, std::string packed, size_t count)
-    : zones_version_(zones_version), packed_(std::move(packed)), count_(count), has_records_(true) {
+FileRecords::FileRecords(uint64_t load_id, std::string packed, size_t count)
+    : load_id_(load_id), packed_(std::move(packed)), count_(count), has_records_(true) {
   Sha256 sha;
   sha.update(packed_);
   digest_ = sha.finish();
 }
 
-FileRecords::FileRecords(uint64_t zones_version, size_t count, std::string digest)
-    : zones_version_(zones_version),
-      count_(count),
-      digest_(std::move(digest)),
-      has_records_(false) {}
+FileRecords::FileRecords(uint64_t load_id, size_t count, std::string digest)
+    : load_id_(load_id), count_(count), digest_(std::move(digest)), has_records_(false) {}
 
 void FileRecords::pack(std::string& packed, const ZoneRecord& r) {
   put(packed, static_cast<uint32_t>(r.owner.size()), 1);
@@ -194,13 +190,12 @@ ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersio
   std::vector<ZoneRecord> soas;
   read_records(z.apex, snapshot.soa(zone).record, soas);
   if (!soas.empty()) version.soa = std::move(soas.front());
-  // Equal non-zero zones versions mean the same load of the zone files.
-  const uint64_t loaded = snapshot.zones_version();
-  if (previous != nullptr && loaded != 0 && previous->file->zones_version() == loaded &&
+  // Equal non-zero load ids mean the same read of the zone's files.
+  if (previous != nullptr && z.load_id != 0 && previous->file->load_id() == z.load_id &&
       previous->file->has_records() == keep_records) {
     version.file = previous->file;
   } else {
-    version.file = file_records(z, loaded, keep_records);
+    version.file = file_records(z, keep_records);
   }
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
     const EncodedNode& node = z.nodes[i];

@@ -40,12 +40,12 @@ struct ZoneRecord {
 class FileRecords {
  public:
   // `packed`: `count` records appended by pack(), sorted and unique.
-  FileRecords(uint64_t zones_version, std::string packed, size_t count);
+  FileRecords(uint64_t load_id, std::string packed, size_t count);
   // Without the records: `digest` is the SHA-256 of what `packed` would be.
-  FileRecords(uint64_t zones_version, size_t count, std::string digest);
+  FileRecords(uint64_t load_id, size_t count, std::string digest);
 
-  // zones::Model::zones_version the records were read from.
-  uint64_t zones_version() const noexcept { return zones_version_; }
+  // zones::Zone::load_id of the read of the file the records come from.
+  uint64_t load_id() const noexcept { return load_id_; }
   size_t size() const noexcept { return count_; }
   const std::string& digest() const noexcept { return digest_; }  // raw SHA-256
   bool has_records() const noexcept { return has_records_; }
@@ -60,7 +60,7 @@ class FileRecords {
   static void pack(std::string& packed, const ZoneRecord& record);
 
  private:
-  uint64_t zones_version_;
+  uint64_t load_id_;
   std::string packed_;
   size_t count_;
   std::string digest_;

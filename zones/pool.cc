@@ -61,12 +61,29 @@ std::optional<Address> Address::parse(std::string_view text) {
 Model without_records(const Model& model) {
   Model lean;
   lean.pools = model.pools;
-  lean.zones_version = model.zones_version;
   lean.zones.reserve(model.zones.size());
   for (const auto& zone : model.zones) {
     lean.zones.push_back(std::make_shared<const Zone>(zone->without_records()));
   }
   return lean;
+}
+
+std::vector<std::vector<size_t>> pools_by_zone(const std::vector<Name>& origins,
+                                               const std::vector<PoolDef>& pools) {
+  std::vector<std::vector<size_t>> inside(origins.size());
+  for (size_t p = 0; p < pools.size(); ++p) {
+    const Name* best = nullptr;
+    size_t best_index = 0;
+    for (size_t z = 0; z < origins.size(); ++z) {
+      if (pools[p].name.is_subdomain_of(origins[z]) &&
+          (best == nullptr || origins[z].label_count() > best->label_count())) {
+        best = &origins[z];
+        best_index = z;
+      }
+    }
+    if (best != nullptr) inside[best_index].push_back(p);
+  }
+  return inside;
 }
 
 bool validate_pools(const ZoneList& zones, const std::vector<PoolDef>& pools, Diagnostics& diags) {

@@ -60,10 +60,14 @@ using ZoneList = std::vector<std::shared_ptr<const Zone>>;
 struct Model {
   ZoneList zones;
   std::vector<PoolDef> pools;
-  // Models with the same non-zero value hold the same zones (one load of the
-  // files), so their encoded form can be shared; 0 = unknown.
-  uint64_t zones_version = 0;
 };
+
+// The pools inside each zone of `origins`, as indexes into `pools` in pool
+// order. A pool belongs to the deepest zone containing its name: with both
+// "example." and "pool.example." configured, dl.pool.example. is served by
+// the second. A pool inside no zone is in none.
+std::vector<std::vector<size_t>> pools_by_zone(const std::vector<Name>& origins,
+                                               const std::vector<PoolDef>& pools);
 
 // The same model with every zone replaced by Zone::without_records().
 Model without_records(const Model& model);

@@ -646,6 +646,7 @@ Zone Zone::without_records() const {
   lean.file = file;
   lean.files = files;
   lean.stamps = stamps;
+  lean.load_id = load_id;
   lean.records_released = true;
   return lean;
 }

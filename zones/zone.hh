@@ -63,6 +63,10 @@ struct Zone {
   const Record& soa() const;
   uint32_t serial() const;
 
+  // Which read of the files this is: zones with the same non-zero id come
+  // from one read and hold the same records, so what was compiled from one
+  // serves for the other. Set by whoever reads the files; 0 = unknown.
+  uint64_t load_id = 0;
   // True for a zone made by without_records: it no longer has its records.
   bool records_released = false;
   // This zone's origin, files and stamps without its records. A server keeps

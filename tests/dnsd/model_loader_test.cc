@@ -1,5 +1,5 @@
-// load_model on a reload: when it keeps the zones being served and when it
-// reads every zone file again (the served zones have released their records).
+// load_model on a reload: which of the zones being served it keeps and which
+// it reads again (the served zones have released their records).
 #include "dnsd/model_loader.hh"
 
 #include <chrono>
@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -28,15 +29,20 @@ std::string zone_text(const std::string& origin, const std::string& extra = "") 
          "@ IN NS ns1\nns1 IN A 192.0.2.53\n" + extra;
 }
 
-// Two zones; `pool` names the one pool, inside the first.
-std::string config_text(const std::string& pool) {
-  return "[server]\nlisten = [\"127.0.0.1:5353\"]\n"
-         "[[zone]]\norigin = \"a.example.\"\nfile = \"a.zone\"\n"
-         "[[zone]]\norigin = \"b.example.\"\nfile = \"b.zone\"\n"
-         "[[pool]]\nname = \"" +
-         pool +
-         "\"\n[pool.check]\ntype = \"tcp\"\nport = 80\n"
-         "[[pool.mirror]]\nid = \"m1\"\naddresses = [\"127.0.1.1\"]\n";
+// Two zones, a.example. and b.example., and these pools.
+std::string config_text(const std::vector<std::string>& pools) {
+  std::string text =
+      "[server]\nlisten = [\"127.0.0.1:5353\"]\n"
+      "[[zone]]\norigin = \"a.example.\"\nfile = \"a.zone\"\n"
+      "[[zone]]\norigin = \"b.example.\"\nfile = \"b.zone\"\n";
+  for (const std::string& pool : pools) {
+    text += "[[pool]]\nname = \"";
+    text += pool;
+    text +=
+        "\"\n[pool.check]\ntype = \"tcp\"\nport = 80\n"
+        "[[pool.mirror]]\nid = \"m1\"\naddresses = [\"127.0.1.1\"]\n";
+  }
+  return text;
 }
 
 std::shared_ptr<const zones::Model> load(const TempDir& dir, const zones::Model* previous) {
@@ -49,41 +55,56 @@ std::shared_ptr<const zones::Model> load(const TempDir& dir, const zones::Model*
   return model;
 }
 
-bool same_zones(const zones::Model& a, const zones::Model& b) {
-  return a.zones == b.zones && a.zones_version == b.zones_version;
+// The zone was read afresh rather than kept from `served`.
+bool read_again(const zones::Zone& zone, const zones::Zone& served) {
+  return !zone.records_released && zone.load_id != 0 && zone.load_id != served.load_id;
 }
 
-TEST_CASE("a reload keeps the served zones only when nothing they were encoded from changed") {
+TEST_CASE("a reload reads again only the zones whose files or pools changed") {
   TempDir dir;
   write(dir.file("a.zone"), zone_text("a.example."));
   write(dir.file("b.zone"), zone_text("b.example."));
-  write(dir.file("mirrorpool.toml"), config_text("dl.a.example."));
+  write(dir.file("mirrorpool.toml"), config_text({"dl.a.example."}));
   // A file written within the last second is never kept (its stamp could
   // hide a second write), so let the stamps age first.
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const auto first = load(dir, nullptr);
   REQUIRE(first->zones.size() == 2);
   CHECK_FALSE(first->zones[0]->records_released);
+  CHECK(first->zones[0]->load_id != 0);
+  CHECK(first->zones[0]->load_id != first->zones[1]->load_id);
   // What the daemon keeps once the first snapshot is encoded.
   const zones::Model served = zones::without_records(*first);
 
-  SUBCASE("nothing changed: kept, records and all left as they were") {
+  SUBCASE("nothing changed: both kept, as they were") {
     const auto again = load(dir, &served);
-    CHECK(same_zones(*again, served));
+    CHECK(again->zones == served.zones);
   }
-  SUBCASE("a pool renamed: the zones are encoded anew, so every file is read again") {
-    write(dir.file("mirrorpool.toml"), config_text("get.a.example."));
+  SUBCASE("a pool renamed: its zone is read again, the other kept") {
+    write(dir.file("mirrorpool.toml"), config_text({"get.a.example."}));
     const auto again = load(dir, &served);
-    CHECK(again->zones_version != served.zones_version);
-    for (const auto& zone : again->zones) CHECK_FALSE(zone->records_released);
+    CHECK(read_again(*again->zones[0], *served.zones[0]));
+    CHECK(again->zones[1] == served.zones[1]);
     CHECK(again->pools.at(0).name.to_text() == "get.a.example.");
   }
-  SUBCASE("one zone file changed: the unchanged one is read again too") {
+  SUBCASE("a pool added to the other zone: that zone is read again") {
+    write(dir.file("mirrorpool.toml"), config_text({"dl.a.example.", "dl.b.example."}));
+    const auto again = load(dir, &served);
+    CHECK(again->zones[0] == served.zones[0]);
+    CHECK(read_again(*again->zones[1], *served.zones[1]));
+  }
+  SUBCASE("a pool added before the others: every zone with pools is read again") {
+    // The encoded zone refers to its pools by their place in the list.
+    write(dir.file("mirrorpool.toml"), config_text({"dl.b.example.", "dl.a.example."}));
+    const auto again = load(dir, &served);
+    CHECK(read_again(*again->zones[0], *served.zones[0]));
+    CHECK(read_again(*again->zones[1], *served.zones[1]));
+  }
+  SUBCASE("one zone file changed: only that zone is read again") {
     write(dir.file("b.zone"), zone_text("b.example.", "www IN A 192.0.2.80\n"));
     const auto again = load(dir, &served);
-    CHECK(again->zones_version != served.zones_version);
-    CHECK_FALSE(again->zones[0]->records_released);
-    CHECK_FALSE(again->zones[1]->records_released);
+    CHECK(again->zones[0] == served.zones[0]);
+    CHECK(read_again(*again->zones[1], *served.zones[1]));
     CHECK(again->zones[1]->records.size() == first->zones[1]->records.size() + 1);
   }
 }

@@ -71,6 +71,7 @@ using namespace mirrorpool;
 using namespace mirrorpool::dnsd;
 using mirrorpool::test::nm;
 using mirrorpool::test::rec;
+using mirrorpool::test::set_load_id;
 using mirrorpool::test::u32_bytes;
 
 namespace {
@@ -914,7 +915,7 @@ TEST_CASE("a pool at its zone's apex: addresses from the pool, SOA and NS from t
 
 TEST_CASE("a health change reuses the previous snapshot's encoded zones") {
   zones::Model model = example_model();
-  model.zones_version = 7;
+  set_load_id(model, 7);
   const auto first = snapshot_of(model);
   const auto second =
       snapshot_of(model, view({{"dl.example.org.", "m1", "192.0.2.101"}}), first.get());
@@ -924,18 +925,26 @@ TEST_CASE("a health change reuses the previous snapshot's encoded zones") {
   CHECK(s.ask("dl.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.102"});
   CHECK(s.ask("www.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.10"});
 
-  // Other zones (another load of the files) are encoded afresh.
+  // A zone read again is encoded afresh; the others are still shared.
   zones::Model reloaded = model;
-  reloaded.zones_version = 8;
   zones::Zone changed = *reloaded.zones[0];
+  changed.load_id = 8;
   changed.records.push_back(rec("new.example.org.", kTypeA, 60, a_rdata("192.0.2.99")));
   reloaded.zones[0] = shared(std::move(changed));
-  Server t(snapshot_of(reloaded, {}, second.get()));
+  const auto third = snapshot_of(reloaded, {}, second.get());
+  CHECK(third->encoded_zones()[0] != second->encoded_zones()[0]);
+  CHECK(third->encoded_zones()[1] == second->encoded_zones()[1]);
+  CHECK(third->encoded_zones()[2] == second->encoded_zones()[2]);
+  Server t(third);
   CHECK(t.ask("new.example.org.", kTypeA).rdatas(kTypeA) == std::set<std::string>{"192.0.2.99"});
-  // So is the same load with its pools moved about.
+  // So is a zone whose pools moved about (the zone refers to them by place);
+  // the zones without pools are shared.
   zones::Model moved = model;
   std::swap(moved.pools[0], moved.pools[1]);
-  Server u(snapshot_of(moved, {}, second.get()));
+  const auto fourth = snapshot_of(moved, {}, second.get());
+  CHECK(fourth->encoded_zones()[0] != second->encoded_zones()[0]);
+  CHECK(fourth->encoded_zones()[2] == second->encoded_zones()[2]);
+  Server u(fourth);
   CHECK(u.ask("dl.example.org.", kTypeA).rdatas(kTypeA) ==
         std::set<std::string>{"192.0.2.101", "192.0.2.102"});
   CHECK(u.ask("v4only.example.org.", kTypeA).rdatas(kTypeA) ==
@@ -956,13 +965,13 @@ TEST_CASE("encoded zones keep no spare capacity") {
 
 TEST_CASE("a model without zone records answers from the encoded zones it shares") {
   zones::Model model = example_model();
-  model.zones_version = 7;
+  set_load_id(model, 7);
   const auto first = snapshot_of(model);
   const zones::Model lean = zones::without_records(model);
   REQUIRE(lean.zones.size() == model.zones.size());
-  CHECK(lean.zones_version == 7);
   CHECK(lean.pools.size() == model.pools.size());
   for (size_t z = 0; z < lean.zones.size(); ++z) {
+    CHECK(lean.zones[z]->load_id == 7);
     CHECK(lean.zones[z]->records_released);
     CHECK(lean.zones[z]->records.empty());
     CHECK(lean.zones[z]->origin == model.zones[z]->origin);
@@ -984,7 +993,7 @@ TEST_CASE("a model without zone records answers from the encoded zones it shares
 
 TEST_CASE("snapshots sharing encoded zones each answer their own SOA serial") {
   zones::Model model = example_model();
-  model.zones_version = 7;
+  set_load_id(model, 7);
   const std::shared_ptr<Snapshot> first =
       build_snapshot(model, health::HealthView{}, nullptr, SnapshotOptions{});
   first->set_serial(0, 100);

@@ -24,6 +24,7 @@ using namespace mirrorpool;
 using namespace mirrorpool::dnsd;
 using mirrorpool::test::nm;
 using mirrorpool::test::rec;
+using mirrorpool::test::set_load_id;
 using mirrorpool::test::u32_bytes;
 
 namespace {
@@ -316,7 +317,7 @@ TEST_CASE("IXFR: differences, fallback to the whole zone, SOA alone") {
 
 TEST_CASE("a health change shares the zone file's records; another load reads them again") {
   zones::Model m = model(7, 3);
-  m.zones_version = 41;
+  set_load_id(m, 41);
   const auto a = build_snapshot(m, {}, nullptr, SnapshotOptions{});
   const ZoneVersion va = zone_version(*a, 0);
   CHECK(va.size() == 7);  // SOA NS A(ns1) A(v4) AAAA(m1..m3)
@@ -335,7 +336,7 @@ TEST_CASE("a health change shares the zone file's records; another load reads th
 
   // A reload is another load of the files: their records are read again,
   // and equal content still digests equal.
-  m.zones_version = 42;
+  set_load_id(m, 42);
   const auto c = build_snapshot(m, down({"m2"}), b.get(), SnapshotOptions{});
   const ZoneVersion vc = zone_version(*c, 0, &vb);
   CHECK(vc.file != vb.file);
@@ -343,7 +344,7 @@ TEST_CASE("a health change shares the zone file's records; another load reads th
   CHECK(content_digest(vc) == content_digest(vb));
 
   // A record added to the file and an address back in the pool: one diff.
-  m.zones_version = 43;
+  set_load_id(m, 43);
   zones::Zone changed = *m.zones[0];
   changed.records.push_back(rec("www.pool.test.", kTypeA, std::string("\xc0\x00\x02\x50", 4)));
   m.zones[0] = std::make_shared<const zones::Zone>(std::move(changed));
@@ -357,7 +358,7 @@ TEST_CASE("a health change shares the zone file's records; another load reads th
 
 TEST_CASE("a zone nobody may transfer keeps only its records' digest") {
   zones::Model m = model(7, 3);
-  m.zones_version = 41;
+  set_load_id(m, 41);
   const auto a = build_snapshot(m, {}, nullptr, SnapshotOptions{});
   const ZoneVersion full = zone_version(*a, 0, nullptr, true);
   const ZoneVersion lite = zone_version(*a, 0, nullptr, false);
@@ -370,7 +371,7 @@ TEST_CASE("a zone nobody may transfer keeps only its records' digest") {
   CHECK(lite.same_content(full));
   CHECK_FALSE(lite.file->each([](const ZoneRecord&) { return true; }));
   // A digest of another content differs.
-  m.zones_version = 42;
+  set_load_id(m, 42);
   zones::Zone changed = *m.zones[0];
   changed.records.push_back(rec("www.pool.test.", kTypeA, std::string("\xc0\x00\x02\x50", 4)));
   m.zones[0] = std::make_shared<const zones::Zone>(std::move(changed));

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "zones/name.hh"
+#include "zones/pool.hh"
 #include "zones/zone.hh"
 
 namespace mirrorpool::test {
@@ -33,6 +35,16 @@ inline zones::Record rec(std::string_view owner, uint16_t type, uint32_t ttl, st
 
 inline zones::Record rec(std::string_view owner, uint16_t type, std::string rdata) {
   return rec(owner, type, 300, std::move(rdata));
+}
+
+// Marks every zone of `model` as one read of its files (zones::Zone::load_id),
+// as load_model does.
+inline void set_load_id(zones::Model& model, uint64_t load_id) {
+  for (auto& zone : model.zones) {
+    zones::Zone copy = *zone;
+    copy.load_id = load_id;
+    zone = std::make_shared<const zones::Zone>(std::move(copy));
+  }
 }
 
 }  // namespace mirrorpool::test

@@ -43,6 +43,13 @@ ns.sub   IN A   192.0.2.53
 ZONE += "".join(f'mid IN TXT "{i:02d}{"x" * 180}"\n' for i in range(4))
 ZONE += "".join(f'big IN TXT "{i:02d}{"x" * 180}"\n' for i in range(10))
 
+OTHER_ZONE = """$ORIGIN other.example.
+$TTL 300
+@   IN SOA ns1.pool.example. hostmaster.pool.example. 1 3600 900 604800 60
+@   IN NS  ns1.pool.example.
+www IN A   192.0.2.90
+"""
+
 CONFIG = """
 [server]
 listen = ["127.0.0.1:{port}", "[::1]:{port}"]
@@ -347,15 +354,31 @@ def main():
         srv.signal(signal.SIGHUP)
         wait_until(lambda: rcode(srv.query("get.pool.example.", "A")) == "NXDOMAIN",
                    5, "the added pool gone again")
-        # --- An edit of the same size at once is still seen (stamps include ctime)
-        srv.files["pool.example.zone"] = srv.files["pool.example.zone"].replace(
-            "192.0.2.77", "192.0.2.78")
-        srv.write_config(config)
+        # --- A second zone; then an edit of the first zone's file of the same
+        # size, at once, is still seen (stamps include ctime), and only the
+        # edited zone is read again
+        srv.files["other.example.zone"] = OTHER_ZONE
+        two_zones = config + '\n[[zone]]\norigin = "other.example."\nfile = "other.example.zone"\n'
+        srv.write_config(two_zones)
+        time.sleep(1.2)  # so that the second zone's file is read aged (see above)
+        srv.signal(signal.SIGHUP)
+        wait_until(lambda: addresses(srv.query("www.other.example.", "A")) == {"192.0.2.90"},
+                   5, "the second zone")
+        other_kept = (f"zone other.example.: {srv.dir}/other.example.zone unchanged, "
+                      "not read again")
+        before = srv.log().count(unchanged)
+        edited = srv.files["pool.example.zone"].replace("192.0.2.77", "192.0.2.78")
+        srv.files["pool.example.zone"] = edited
+        srv.write_config(two_zones, files={"pool.example.zone": edited})
         srv.signal(signal.SIGHUP)
         wait_until(lambda: addresses(srv.query("new.pool.example.", "A")) == {"192.0.2.78"},
                    5, "the same-size edit")
         f.check(srv.log().count(unchanged) == before,
                 "an edited zone file is read again, not kept")
+        f.check(srv.log().count(other_kept) == 1,
+                "the other zone, unchanged, is kept while the edited one is read again")
+        f.check(addresses(srv.query("www.other.example.", "A")) == {"192.0.2.90"},
+                "the kept second zone still serves")
         # --- SIGHUP: a broken zone keeps the old data
         srv.files["pool.example.zone"] = ZONE + "broken IN A not-an-address\n"
         srv.write_config(config)

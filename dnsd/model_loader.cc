@@ -59,9 +59,7 @@ std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diag
   const ZonePoolNames pools = pool_names_by_zone(origins, model->pools);
   ZonePoolNames previous_pools;
   if (previous != nullptr) {
-    std::vector<zones::Name> previous_origins;
-    for (const auto& zone : previous->zones) previous_origins.push_back(zone->origin);
-    previous_pools = pool_names_by_zone(previous_origins, previous->pools);
+    previous_pools = pool_names_by_zone(zones::origins(previous->zones), previous->pools);
   }
   for (size_t z = 0; z < config.zones.size(); ++z) {
     const ZoneConfig& zc = config.zones[z];

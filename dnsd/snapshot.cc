@@ -294,10 +294,8 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
                  previous_family(previous, status.name, AF_INET6), pool.v6, status.v6);
   }
 
-  std::vector<zones::Name> origins;
-  origins.reserve(model.zones.size());
-  for (const auto& zone : model.zones) origins.push_back(zone->origin);
-  const std::vector<std::vector<size_t>> inside = zones::pools_by_zone(origins, model.pools);
+  const std::vector<std::vector<size_t>> inside =
+      zones::pools_by_zone(zones::origins(model.zones), model.pools);
   EncodedZones zones;
   zones.reserve(model.zones.size());
   for (size_t z = 0; z < model.zones.size(); ++z) {

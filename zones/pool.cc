@@ -26,19 +26,6 @@ std::string where(const SourcePos& pos) {
   return pos.line > 0 ? pos.file + ":" + std::to_string(pos.line) : pos.file;
 }
 
-// The deepest zone containing name: with both "example." and
-// "pool.example." configured, dl.pool.example. is served by the second.
-const Zone* containing_zone(const ZoneList& zones, const Name& name) {
-  const Zone* best = nullptr;
-  for (const auto& zone : zones) {
-    if (!name.is_subdomain_of(zone->origin)) continue;
-    if (best == nullptr || zone->origin.label_count() > best->origin.label_count()) {
-      best = zone.get();
-    }
-  }
-  return best;
-}
-
 }  // namespace
 
 std::optional<Address> Address::parse(std::string_view text) {
@@ -68,6 +55,13 @@ Model without_records(const Model& model) {
   return lean;
 }
 
+std::vector<Name> origins(const ZoneList& zones) {
+  std::vector<Name> names;
+  names.reserve(zones.size());
+  for (const auto& zone : zones) names.push_back(zone->origin);
+  return names;
+}
+
 std::vector<std::vector<size_t>> pools_by_zone(const std::vector<Name>& origins,
                                                const std::vector<PoolDef>& pools) {
   std::vector<std::vector<size_t>> inside(origins.size());
@@ -88,8 +82,14 @@ std::vector<std::vector<size_t>> pools_by_zone(const std::vector<Name>& origins,
 
 bool validate_pools(const ZoneList& zones, const std::vector<PoolDef>& pools, Diagnostics& diags) {
   size_t before = diags.size();
+  std::vector<const Zone*> owner(pools.size(), nullptr);
+  const auto inside = pools_by_zone(origins(zones), pools);
+  for (size_t z = 0; z < zones.size(); ++z) {
+    for (const size_t p : inside[z]) owner[p] = zones[z].get();
+  }
   std::map<Name, const PoolDef*> seen_pools;
-  for (const PoolDef& pool : pools) {
+  for (size_t p = 0; p < pools.size(); ++p) {
+    const PoolDef& pool = pools[p];
     std::string name = pool.name.to_text();
     auto [first, inserted] = seen_pools.emplace(pool.name, &pool);
     if (!inserted) {
@@ -106,7 +106,7 @@ bool validate_pools(const ZoneList& zones, const std::vector<PoolDef>& pools, Di
       }
     }
 
-    const Zone* zone = containing_zone(zones, pool.name);
+    const Zone* zone = owner[p];
     if (zone == nullptr) {
       diags.push_back({pool.pos, "pool " + name + " is not inside any [[zone]]"});
       continue;

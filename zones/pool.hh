@@ -62,6 +62,9 @@ struct Model {
   std::vector<PoolDef> pools;
 };
 
+// The origin of each zone, in order.
+std::vector<Name> origins(const ZoneList& zones);
+
 // The pools inside each zone of `origins`, as indexes into `pools` in pool
 // order. A pool belongs to the deepest zone containing its name: with both
 // "example." and "pool.example." configured, dl.pool.example. is served by

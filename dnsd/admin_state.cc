@@ -205,4 +205,20 @@ bool record_first_seen(AdminState& state, const Config& config, TimePoint now) {
   return added;
 }
 
+std::vector<MirrorKey> forget_removals(AdminState& state, const Config& config) {
+  std::set<MirrorKey> defined;
+  for (const PoolConfig& pool : config.pools) {
+    for (const zones::MirrorDef& mirror : pool.def.mirrors) {
+      defined.insert({pool.def.name.to_text(), mirror.id});
+    }
+  }
+  std::vector<MirrorKey> forgotten;
+  std::erase_if(state.removed, [&](const MirrorKey& key) {
+    if (defined.contains(key)) return false;
+    forgotten.push_back(key);
+    return true;
+  });
+  return forgotten;
+}
+
 }  // namespace mirrorpool::dnsd

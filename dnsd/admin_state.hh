@@ -90,4 +90,10 @@ bool save_admin_state(const std::string& state_dir, const AdminState& state, std
 // before. true when something was added (the caller then saves).
 bool record_first_seen(AdminState& state, const Config& config, TimePoint now);
 
+// Forgets the run-time removal of each mirror that config no longer defines
+// and returns them. The operator finished that removal in the file; putting
+// the mirror back in the file later means serving it again, not a removal
+// that silently outlived it.
+std::vector<MirrorKey> forget_removals(AdminState& state, const Config& config);
+
 }  // namespace mirrorpool::dnsd

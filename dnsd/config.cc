@@ -1080,4 +1080,21 @@ std::optional<Config> load_config(const std::string& path, zones::Diagnostics& d
   return parse_config(text, path, diags);
 }
 
+zones::Diagnostics config_warnings(const Config& config) {
+  zones::Diagnostics warnings;
+  for (const PoolConfig& pool : config.pools) {
+    const bool can_answer =
+        std::any_of(pool.def.mirrors.begin(), pool.def.mirrors.end(),
+                    [](const zones::MirrorDef& m) { return m.weight > 0 && !m.addresses.empty(); });
+    if (!can_answer) {
+      warnings.emplace_back(pool.def.pos,
+                            fmt::format("pool {} has no mirror with a weight above 0 and an "
+                                        "address: it can never answer with an address",
+                                        pool.def.name.to_text()),
+                            zones::Severity::warning);
+    }
+  }
+  return warnings;
+}
+
 }  // namespace mirrorpool::dnsd

@@ -108,6 +108,10 @@ std::optional<Config> load_config(const std::string& path, zones::Diagnostics& d
 std::optional<Config> parse_config(std::string_view text, const std::string& path,
                                    zones::Diagnostics& diags);
 
+// Advice on a config that loads: each pool that can never answer, since no
+// mirror of it has a weight above 0. Warnings only (Severity::warning).
+zones::Diagnostics config_warnings(const Config& config);
+
 // The check of a mirror added at run time (mirrorpoolctl add): overrides is a
 // JSON object of [pool.check] keys → values, validated exactly like the keys
 // of a [[pool.mirror]] table and applied over pool's check. Problems are

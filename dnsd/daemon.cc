@@ -18,6 +18,7 @@
 #include "dnsd/config.hh"
 #include "dnsd/control_server.hh"
 #include "dnsd/http_server.hh"
+#include "dnsd/instance_lock.hh"
 #include "dnsd/log.hh"
 #include "dnsd/metrics.hh"
 #include "dnsd/model_loader.hh"
@@ -57,6 +58,13 @@ std::optional<Loaded> load_all(const std::string& path, zones::Diagnostics& diag
   auto model = load_model(*config, diags, previous);
   if (!model) return std::nullopt;
   return Loaded{std::move(*config), std::move(model)};
+}
+
+// What --check-config warns about, in the log of every start and reload.
+void log_warnings(const Config& config) {
+  for (const zones::Diagnostic& w : config_warnings(config)) {
+    log(LogLevel::warning, "{}", w.to_string());
+  }
 }
 
 SnapshotOptions snapshot_options(const Config& config) {
@@ -115,8 +123,15 @@ class Daemon {
   }
 
   int run() {
-    if (!bind_workers()) return kExitRuntime;
     std::string error;
+    // Before any socket: a second daemon on this state must change nothing.
+    // Held until run returns.
+    const auto lock = InstanceLock::acquire(config_.server.state_dir, error);
+    if (!lock) {
+      log(LogLevel::error, "{}", error);
+      return kExitRuntime;
+    }
+    if (!bind_workers()) return kExitRuntime;
     // Everything the daemon needs to write later is set up while it may still
     // be root, and handed to the account it drops to.
     uid_t uid = static_cast<uid_t>(-1);
@@ -138,7 +153,10 @@ class Daemon {
     });
     primary_->configure(config_);
     publisher_->set_preparer([this](Snapshot& snapshot) { primary_->prepare(snapshot); });
-    ops_->record_event(JournalKind::start, "daemon started");
+    // Serving DNS matters more than recording the start: a full disk is
+    // logged (and counted) by the journal, and the daemon starts anyway.
+    ops_->record_event(JournalKind::start, "daemon started", error);
+    log_warnings(config_);
     ops_->set_file_config(config_, model_);
     install_signals();
 
@@ -206,6 +224,7 @@ class Daemon {
         in.reloads_ok = reloads_ok_;
         in.reloads_failed = reloads_failed_;
         in.last_reload_ok = last_reload_ok_;
+        in.journal_failures = ops_->journal_failures();
         response.content_type = std::string(MetricsWriter::kContentType);
         response.body = render_metrics(in);
       } else if (path == "/status.json") {
@@ -311,6 +330,14 @@ class Daemon {
   bool reload_files(zones::Diagnostics& diags) {
     log(LogLevel::info, "reloading {}", config_.path);
     auto loaded = load_all(config_.path, diags, model_.get());
+    // A reload is recorded before it takes effect: one the journal cannot
+    // record (a full disk) changes nothing.
+    std::string journal_error;
+    if (loaded &&
+        !ops_->record_event(JournalKind::reload, "configuration reloaded", journal_error)) {
+      diags.emplace_back(zones::SourcePos{}, "not reloaded: journal: " + journal_error);
+      loaded.reset();
+    }
     last_reload_ok_ = loaded.has_value();
     ++(loaded ? reloads_ok_ : reloads_failed_);
     if (!loaded) {
@@ -328,11 +355,11 @@ class Daemon {
     config_.tsig = std::move(loaded->config.tsig);
     model_ = std::move(loaded->model);
     primary_->configure(config_);
+    log_warnings(config_);
     ops_->set_file_config(config_, model_);
     // Before the first probe round the new model waits, unencoded, for
     // start_serving, which releases the records itself.
     if (serving_) release_zone_records();
-    ops_->record_event(JournalKind::reload, "configuration reloaded");
     log(LogLevel::info, "reloaded: {} zone(s), {} pool(s)", model_->zones.size(),
         model_->pools.size());
     return true;
@@ -382,6 +409,9 @@ int check_config(const std::string& config_path) {
   auto loaded = load_all(config_path, diags);
   for (const zones::Diagnostic& d : diags) fmt::print(stderr, "{}\n", d.to_string());
   if (!loaded) return kExitConfig;
+  for (const zones::Diagnostic& w : config_warnings(loaded->config)) {
+    fmt::print(stderr, "{}\n", w.to_string());
+  }
   size_t mirrors = 0;
   for (const auto& pool : loaded->model->pools) mirrors += pool.mirrors.size();
   fmt::print("{}: ok ({} zone(s), {} pool(s), {} mirror(s))\n", config_path,
@@ -390,6 +420,12 @@ int check_config(const std::string& config_path) {
 }
 
 int run_daemon(const std::string& config_path) {
+  // No peer may end the process: a write to a TCP client that reset, a
+  // control client that left or a scraper that hung up fails with EPIPE on
+  // that one connection instead of raising SIGPIPE; a write past a file size
+  // limit fails with EFBIG instead of raising SIGXFSZ.
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);
   zones::Diagnostics diags;
   auto loaded = load_all(config_path, diags);
   if (!loaded) {

@@ -126,20 +126,6 @@ Config apply_admin(const Config& from_file, const AdminState& state,
     warnings.push_back(fmt::format("{}: {} of mirror '{}' in pool '{}' is ignored: no such mirror",
                                    kSource, what, key.mirror, key.pool));
   }
-  for (const MirrorKey& key : state.removed) {
-    const bool in_file =
-        std::any_of(from_file.pools.begin(), from_file.pools.end(), [&](const PoolConfig& pool) {
-          return pool.def.name.to_text() == key.pool &&
-                 std::any_of(pool.def.mirrors.begin(), pool.def.mirrors.end(),
-                             [&](const zones::MirrorDef& m) { return m.id == key.mirror; });
-        });
-    if (!in_file) {
-      warnings.push_back(
-          fmt::format("{}: removal of mirror '{}' from pool '{}' has no effect: "
-                      "the config no longer defines it",
-                      kSource, key.mirror, key.pool));
-    }
-  }
   return config;
 }
 

@@ -159,12 +159,42 @@ Journal::~Journal() {
 bool Journal::append(const JournalEntry& entry, std::string& error) {
   const std::string line = format_journal_line(entry);
   std::lock_guard lock(mutex_);
-  // One write() per line: with O_APPEND a line is never interleaved with
-  // another writer's, and a crash can only cut off the end of the file.
-  if (!write_all(fd_, line) || fdatasync(fd_) != 0) {
+  struct stat st {};
+  if (fstat(fd_, &st) != 0) {
     error = fmt::format("{}: {}", path_, std::strerror(errno));
     return false;
   }
+  if (torn_) {
+    if (!end_with_newline(fd_)) {
+      error = fmt::format("{}: {}", path_, std::strerror(errno));
+      return false;
+    }
+    torn_ = false;
+  }
+  // One write() per line: with O_APPEND a line is never interleaved with
+  // another writer's, and a crash can only cut off the end of the file.
+  if (write_all(fd_, line) && fdatasync(fd_) == 0) {
+    last_start_ = st.st_size;
+    return true;
+  }
+  error = fmt::format("{}: {}", path_, std::strerror(errno));
+  // All or nothing: a full disk can take part of the line. Cut it off, or
+  // the next line would be glued to the fragment and lost with it.
+  // Shrinking a file needs no space, so this does not fail for the same
+  // reason; if it fails anyway, the next append starts on a fresh line.
+  if (ftruncate(fd_, st.st_size) != 0 || fdatasync(fd_) != 0) torn_ = true;
+  last_start_.reset();
+  return false;
+}
+
+bool Journal::undo_last(std::string& error) {
+  std::lock_guard lock(mutex_);
+  if (!last_start_ || ftruncate(fd_, *last_start_) != 0 || fdatasync(fd_) != 0) {
+    error = last_start_ ? fmt::format("{}: {}", path_, std::strerror(errno))
+                        : fmt::format("{}: no line to take back", path_);
+    return false;
+  }
+  last_start_.reset();
   return true;
 }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "dnsd/utc_time.hh"
 
 namespace mirrorpool::dnsd {
@@ -69,8 +71,13 @@ class Journal {
 
   // Writes one line and fdatasyncs before returning: once append returns
   // true, the entry survives a crash, so a change may be acknowledged. On
-  // false (`error` set) the caller must not acknowledge the change.
+  // false (`error` set) the caller must not acknowledge the change, and no
+  // part of the line is left in the file (a full disk can cut a write short).
   bool append(const JournalEntry& entry, std::string& error);
+
+  // Takes back the line of the last successful append, when the change it
+  // records could not be made after all (its state file was not saved).
+  bool undo_last(std::string& error);
 
   const std::string& path() const { return path_; }
 
@@ -89,6 +96,8 @@ class Journal {
   std::mutex mutex_;
   int fd_;
   std::string path_;
+  std::optional<off_t> last_start_;  // where the last appended line begins
+  bool torn_ = false;                // a failed append could not be cut off
 };
 
 }  // namespace mirrorpool::dnsd

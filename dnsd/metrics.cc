@@ -83,6 +83,8 @@ std::string render_metrics(const MetricsInputs& in) {
            sum(in, [](const Stats& s) -> const Counter& { return s.tcp_query_timeouts; }));
   w.sample({{"reason", "evicted"}},
            sum(in, [](const Stats& s) -> const Counter& { return s.tcp_evicted; }));
+  w.sample({{"reason", "write_failed"}},
+           sum(in, [](const Stats& s) -> const Counter& { return s.tcp_write_failed; }));
   w.counter("mirrorpool_transfers_total", "Zone transfers, by how they were answered.");
   w.sample({{"type", "axfr"}},
            sum(in, [](const Stats& s) -> const Counter& { return s.transfers_axfr; }));
@@ -207,6 +209,10 @@ std::string render_metrics(const MetricsInputs& in) {
   w.gauge("mirrorpool_last_reload_successful",
           "1 when the last reload succeeded (or none was tried).");
   w.sample(in.last_reload_ok ? 1 : 0);
+  w.counter("mirrorpool_journal_write_failures_total",
+            "Journal lines that could not be written (full disk, I/O error); the change that "
+            "needed one was refused.");
+  w.sample(in.journal_failures);
   return w.take();
 }
 

@@ -24,6 +24,7 @@ struct MetricsInputs {
   uint64_t reloads_ok = 0;
   uint64_t reloads_failed = 0;
   bool last_reload_ok = true;
+  uint64_t journal_failures = 0;
 };
 
 std::string render_metrics(const MetricsInputs& in);

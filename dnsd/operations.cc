@@ -69,6 +69,23 @@ bool names_pool(const PoolConfig& pool, const std::string& name) {
   return text == name || text == name + ".";
 }
 
+// A mirror with a history is as old as its oldest journal entry, even when
+// the state file was lost or the journal was carried over from elsewhere.
+// true when a first-seen time was added or moved back.
+bool first_seen_from_journal(AdminState& state, const std::vector<JournalEntry>& journal) {
+  bool changed = false;
+  for (const JournalEntry& e : journal) {
+    if (e.mirror.empty()) continue;
+    auto [it, inserted] = state.first_seen.emplace(MirrorKey{e.pool, e.mirror}, e.time);
+    if (!inserted && e.time < it->second) {
+      it->second = e.time;
+      changed = true;
+    }
+    changed |= inserted;
+  }
+  return changed;
+}
+
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   for (const std::string& x : list) {
     if (x == item) return true;
@@ -106,7 +123,19 @@ bool Operations::open(const std::string& state_dir, std::string& error) {
     }
   }
   std::vector<std::string> warnings;
-  if (!Journal::read_all(journal_path(state_dir), {}, history_, warnings, error)) return false;
+  std::vector<JournalEntry> all;
+  if (!Journal::read_all(journal_path(state_dir), {}, all, warnings, error)) return false;
+  // First-seen times come from the whole journal; then only the months
+  // reliability looks back on stay in memory.
+  const bool seen_changed = first_seen_from_journal(state_, all);
+  const TimePoint keep_from = now() - kTwelveMonths;
+  for (JournalEntry& e : all) {
+    if (e.time >= keep_from) history_.push_back(std::move(e));
+  }
+  std::string save_error;
+  if (seen_changed && !save_admin_state(state_dir, state_, save_error)) {
+    log(LogLevel::error, "{}", save_error);
+  }
   for (const std::string& w : warnings) log(LogLevel::warning, "{}", w);
   journal_ = Journal::open(journal_path(state_dir), error);
   return journal_ != nullptr;
@@ -131,19 +160,15 @@ void Operations::set_file_config(const Config& file_config,
   for (const PoolConfig& pool : file_config_.pools) {
     uses_reliability_ |= pool.weight_policy == WeightPolicy::reliability;
   }
-  // A mirror with a history is as old as its oldest journal entry, even when
-  // the state file was lost or the journal was carried over from elsewhere.
-  bool seen_changed = false;
-  for (const JournalEntry& e : history_) {
-    if (e.mirror.empty()) continue;
-    auto [it, inserted] = state_.first_seen.emplace(MirrorKey{e.pool, e.mirror}, e.time);
-    if (!inserted && e.time < it->second) {
-      it->second = e.time;
-      seen_changed = true;
-    }
-    seen_changed |= inserted;
+  const bool seen_changed = first_seen_from_journal(state_, history_);
+  const std::vector<MirrorKey> forgotten = forget_removals(state_, file_config_);
+  for (const MirrorKey& key : forgotten) {
+    log(LogLevel::info,
+        "the run-time removal of {} from {} is forgotten: the config no longer defines it "
+        "(put back in the config, it is served again)",
+        key.mirror, key.pool);
   }
-  if (record_first_seen(state_, file_config_, now()) || seen_changed) {
+  if (record_first_seen(state_, file_config_, now()) || seen_changed || !forgotten.empty()) {
     std::string error;
     if (!save_admin_state(state_dir_, state_, error)) log(LogLevel::error, "{}", error);
   }
@@ -162,25 +187,36 @@ void Operations::set_file_config(const Config& file_config,
   hooks_.apply(effective_, model);
 }
 
-bool Operations::append(const JournalEntry& entry) {
-  std::string error;
-  if (!journal_ || !journal_->append(entry, error)) {
-    log(LogLevel::error, "journal: {}", journal_ ? error : "not open");
+bool Operations::append(const JournalEntry& entry, std::string& error) {
+  if (!journal_->append(entry, error)) {
+    ++journal_failures_;
+    log(LogLevel::error, "journal: {}", error);
     return false;
   }
   history_.push_back(entry);
+  forget_old_history(entry.time);
   return true;
 }
 
-void Operations::record_event(JournalKind kind, const std::string& what) {
-  append(JournalEntry{now(), "daemon", kind, "", "", "", what, ""});
+void Operations::forget_old_history(TimePoint now) {
+  // Reliability looks back twelve months (reliability.hh); history reads the
+  // file. Trimmed a month at a time, so the copy is rare.
+  const TimePoint keep_from = now - kTwelveMonths;
+  if (history_.empty() || history_.front().time >= keep_from - std::chrono::days(31)) return;
+  std::erase_if(history_, [&](const JournalEntry& e) { return e.time < keep_from; });
+}
+
+bool Operations::record_event(JournalKind kind, const std::string& what, std::string& error) {
+  return append(JournalEntry{now(), "daemon", kind, "", "", "", what, ""}, error);
 }
 
 void Operations::record_transitions(const std::vector<health::Transition>& transitions) {
+  std::string error;  // logged and counted by append; a probe result has no one to tell
   for (const health::Transition& t : transitions) {
-    append(JournalEntry{t.when, std::string(kWhoHealth), JournalKind::health, t.key.pool,
-                        t.key.mirror, t.key.address, std::string(t.up ? kHealthUp : kHealthDown),
-                        t.reason});
+    append(
+        JournalEntry{t.when, std::string(kWhoHealth), JournalKind::health, t.key.pool, t.key.mirror,
+                     t.key.address, std::string(t.up ? kHealthUp : kHealthDown), t.reason},
+        error);
   }
   // A failure lowers a reliability weight at once; recovery does not raise it.
   if (uses_reliability_ && !transitions.empty()) set_file_config(file_config_, file_model_);
@@ -221,9 +257,19 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
     reply(control_error("the change does not validate", details));
     return;
   }
+  // Addresses new to the prober (added, or a weight raised from 0) will not
+  // be answered before their first probes: the candidate counts them down.
+  std::vector<health::TargetKey> keys;
+  for (const PoolConfig& pc : effective.pools) {
+    for (const zones::MirrorDef& m : pc.def.mirrors) {
+      for (const zones::Address& a : m.addresses) {
+        keys.push_back({pc.def.name.to_text(), m.id, a.text});
+      }
+    }
+  }
   const auto current = publisher_.current();
-  const auto candidate =
-      build_snapshot(*model, *prober_.view(), current.get(), publisher_.options());
+  const auto candidate = build_snapshot(*model, prober_.view()->with_unprobed_down(keys),
+                                        current.get(), publisher_.options());
   const ServedPool* before = find_served(*current, pool);
   const ServedPool* after = find_served(*candidate, pool);
   if (!args.value("force", false)) {
@@ -251,14 +297,25 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
     reply(control_ok(result));
     return;
   }
+  // Both halves or neither: the journal line first, then the state; a state
+  // that cannot be saved takes its journal line back. Only then is the
+  // change acknowledged, so every acknowledged change survives a restart.
   std::string error;
+  if (!append(entry, error)) {
+    reply(control_error("not changed: journal: " + error));
+    return;
+  }
   if (!save_admin_state(state_dir_, next, error)) {
+    std::string undo_error;
+    if (journal_->undo_last(undo_error)) {
+      history_.pop_back();
+    } else {
+      log(LogLevel::error, "journal: {}", undo_error);
+    }
     reply(control_error("not changed: " + error));
     return;
   }
   state_ = std::move(next);
-  if (!append(entry))
-    result["warnings"].push_back("the change is saved but the journal write failed");
   effective_ = std::move(effective);
   hooks_.apply(effective_, model);
   log(LogLevel::info, "{} by {}{}", message, entry.who,

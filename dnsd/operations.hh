@@ -48,7 +48,11 @@ class Operations {
 
   // Health transitions go to the journal; reliability weights follow them.
   void record_transitions(const std::vector<health::Transition>& transitions);
-  void record_event(JournalKind kind, const std::string& what);
+  // false with `error` set when the journal could not be written: a command
+  // that needs its entry (reload) then fails.
+  bool record_event(JournalKind kind, const std::string& what, std::string& error);
+  // Journal writes that failed (full disk, I/O error), for /metrics.
+  uint64_t journal_failures() const { return journal_failures_; }
 
   void handle(const ControlRequest& request, ControlServer::Reply reply);
 
@@ -70,7 +74,8 @@ class Operations {
   void commit(AdminState next, JournalEntry entry, const std::string& pool,
               const nlohmann::json& args, const std::string& message,
               const ControlServer::Reply& reply);
-  bool append(const JournalEntry& entry);
+  bool append(const JournalEntry& entry, std::string& error);
+  void forget_old_history(TimePoint now);
 
   void cmd_drain(const ControlRequest& request, bool drain, const ControlServer::Reply& reply);
   void cmd_set_weight(const ControlRequest& request, const ControlServer::Reply& reply);
@@ -86,7 +91,10 @@ class Operations {
   std::string state_dir_;
   AdminState state_;
   std::unique_ptr<Journal> journal_;
-  std::vector<JournalEntry> history_;  // the whole journal, for reliability weights
+  // The journal's last twelve months (at most a month more), for reliability
+  // weights and failure lists.
+  std::vector<JournalEntry> history_;
+  uint64_t journal_failures_ = 0;
   Config file_config_;
   std::shared_ptr<const zones::Model> file_model_;
   Config effective_;

@@ -195,10 +195,12 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
                   const health::HealthView& health, const ServedFamily* previous,
                   EncodedFamily& encoded, ServedFamily& served) {
   std::vector<Candidate> candidates;
+  bool any_address = false;  // of this family, enabled or not
   for (const zones::MirrorDef& mirror : pool.mirrors) {
-    if (mirror.weight == 0 || mirror.drained) continue;
     for (const zones::Address& address : mirror.addresses) {
       if (address.family != family) continue;
+      any_address = true;
+      if (mirror.weight == 0 || mirror.drained) continue;
       const bool up = health.is_up({pool_text, mirror.id, address.text});
       candidates.push_back({&address, mirror.weight, up});
       if (up) ++served.healthy;
@@ -207,9 +209,10 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
 
   std::vector<const Candidate*> chosen;
   encoded.mode = FamilyMode::serve;
-  if (candidates.empty()) {
+  if (!any_address) {
+    // A pool without addresses of this family: AAAA of an IPv4-only pool.
     encoded.mode = FamilyMode::nodata;
-  } else if (served.healthy >= pool.min_healthy) {
+  } else if (served.healthy >= pool.min_healthy && !candidates.empty()) {
     for (const Candidate& c : candidates) {
       if (c.healthy) chosen.push_back(&c);
     }
@@ -238,6 +241,9 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
         encoded.mode = FamilyMode::nodata;
         break;
     }
+    // Drained and zero-weight mirrors are never answered, not even to fail
+    // open: with none enabled, there is nothing to serve.
+    if (encoded.mode == FamilyMode::serve && chosen.empty()) encoded.mode = FamilyMode::nodata;
   }
 
   const bool v4 = family == AF_INET;

@@ -55,6 +55,7 @@ struct Stats {
   Counter tcp_idle_closed;     // silent past tcp_idle_timeout
   Counter tcp_query_timeouts;  // a query not complete within tcp_query_timeout
   Counter tcp_evicted;         // oldest connection closed to admit a new one
+  Counter tcp_write_failed;    // an answer could not be written (the peer reset or left)
   // Pool answers by pool index (snapshot order); the last slot also counts
   // every pool past it.
   std::array<Counter, 64> pool_answers;

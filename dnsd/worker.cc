@@ -303,7 +303,14 @@ bool Worker::queue_write(TcpConnection* conn, std::vector<uint8_t> frames) {
       uv_write(&w->req, as_stream(&conn->handle), &b, 1, [](uv_write_t* req, int status) {
         auto* c = static_cast<TcpConnection*>(req->handle->data);
         delete static_cast<TcpWrite*>(req->data);
-        if (status != 0 || c->closing || c->reading) return;
+        if (c->closing) return;  // cancelled by our own close
+        if (status != 0) {
+          // The peer reset or went away: this connection is done, nothing else.
+          c->worker->stats_.tcp_write_failed.add();
+          c->worker->close_connection(c);
+          return;
+        }
+        if (c->reading) return;
         // Resume a client that was paused for not reading its answers.
         if (uv_stream_get_write_queue_size(req->handle) < kTcpMaxQueuedBytes / 2) {
           c->worker->start_reading(c);
@@ -311,6 +318,7 @@ bool Worker::queue_write(TcpConnection* conn, std::vector<uint8_t> frames) {
       });
   if (rc != 0) {
     delete w;
+    stats_.tcp_write_failed.add();
     close_connection(conn);
     return false;
   }

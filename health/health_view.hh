@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mirrorpool::health {
 
@@ -46,6 +47,9 @@ struct TargetHealth {
   ProbeCounters counters;
 };
 
+// The reason shown for an address added while serving until its first probe.
+inline constexpr std::string_view kNotProbedYet = "not probed yet";
+
 class HealthView {
  public:
   HealthView() = default;
@@ -62,6 +66,21 @@ class HealthView {
     return it == targets_.end() ? nullptr : &it->second;
   }
   const std::map<TargetKey, TargetHealth>& targets() const { return targets_; }
+
+  // This view with each of `keys` that it does not know marked down (not
+  // probed yet): what the prober publishes once it is given those targets
+  // while serving, since an address added then is not answered before it
+  // has been probed.
+  HealthView with_unprobed_down(const std::vector<TargetKey>& keys) const {
+    std::map<TargetKey, TargetHealth> targets = targets_;
+    for (const TargetKey& key : keys) {
+      TargetHealth pending;
+      pending.up = false;
+      pending.reason = std::string(kNotProbedYet);
+      targets.emplace(key, std::move(pending));
+    }
+    return HealthView(std::move(targets));
+  }
 
  private:
   std::map<TargetKey, TargetHealth> targets_;

@@ -116,8 +116,8 @@ std::optional<std::string> judge_freshness(const Freshness& spec, const HttpResp
 // Everything the prober knows about one target; survives reloads that leave
 // the target's key and check unchanged.
 struct TargetState {
-  explicit TargetState(Target t)
-      : target(std::move(t)), machine(target.check.rise, target.check.fall) {}
+  explicit TargetState(Target t, State initial = State::unknown)
+      : target(std::move(t)), machine(target.check.rise, target.check.fall, initial) {}
   Target target;
   StateMachine machine;
   FreshnessTracker freshness;
@@ -286,8 +286,24 @@ void Prober::Impl::set_targets(std::vector<Target> list) {
     if (old != targets.end() && same_check(old->second->target.check, target.check) &&
         old->second->target.family == target.family) {
       state = old->second;
-    } else {
+    } else if (!first_round_done) {
+      // Nothing is answered before the first round, which judges it.
       state = std::make_shared<TargetState>(std::move(target));
+    } else if (old != targets.end() && old->second->judged) {
+      // Its check changed: it keeps its state (and counters) and must earn a
+      // change of state under the new check like any other.
+      const TargetState& was = *old->second;
+      state = std::make_shared<TargetState>(std::move(target),
+                                            was.machine.is_up() ? State::up : State::down);
+      state->health = was.health;
+      state->judged = true;
+    } else {
+      // Added while serving (mirrorpoolctl add, a reload, a weight raised
+      // from 0): never answered before it has passed `rise` probes.
+      state = std::make_shared<TargetState>(std::move(target), State::down);
+      state->health.up = false;
+      state->health.reason = std::string(kNotProbedYet);
+      state->judged = true;
     }
     if (!next_targets.emplace(state->target.key, state).second) continue;  // duplicate key
     by_pool[state->target.key.pool].push_back(state);

@@ -5,8 +5,8 @@
 
 namespace mirrorpool::health {
 
-StateMachine::StateMachine(unsigned rise, unsigned fall)
-    : rise_(std::max(rise, 1U)), fall_(std::max(fall, 1U)) {}
+StateMachine::StateMachine(unsigned rise, unsigned fall, State initial)
+    : rise_(std::max(rise, 1U)), fall_(std::max(fall, 1U)), state_(initial) {}
 
 std::optional<StateChange> StateMachine::observe(bool ok, std::string_view reason) {
   const State wanted = ok ? State::up : State::down;

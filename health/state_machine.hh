@@ -19,8 +19,10 @@ struct StateChange {
 
 class StateMachine {
  public:
-  // A rise or fall of 0 is taken as 1: one result always counts.
-  StateMachine(unsigned rise, unsigned fall);
+  // A rise or fall of 0 is taken as 1: one result always counts. A machine
+  // that starts up or down (not unknown) needs `rise` or `fall` results to
+  // change, like one that has been running.
+  StateMachine(unsigned rise, unsigned fall, State initial = State::unknown);
 
   // Feeds one probe result. The first result sets the state directly, so the
   // first answer after start-up reflects a measurement rather than a guess;

@@ -11,7 +11,8 @@ std::string Diagnostic::to_string() const {
     out += ':' + std::to_string(pos.line);
     if (pos.col > 0) out += ':' + std::to_string(pos.col);
   }
-  out += out.empty() ? "error: " : ": error: ";
+  if (!out.empty()) out += ": ";
+  out += severity == Severity::warning ? "warning: " : "error: ";
   out += message;
   return out;
 }

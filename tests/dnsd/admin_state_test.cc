@@ -177,5 +177,23 @@ TEST_CASE("record_first_seen adds only mirrors not seen before") {
   CHECK_FALSE(record_first_seen(state, config, now));
 }
 
+TEST_CASE("a removal is forgotten once the config no longer defines the mirror") {
+  Config config;
+  PoolConfig pool;
+  pool.def.name = *zones::Name::from_text(kPool);
+  pool.def.mirrors.resize(1);
+  pool.def.mirrors[0].id = "mirror-1";
+  config.pools.push_back(pool);
+  AdminState state;
+  state.removed.insert({kPool, "mirror-1"});
+  state.removed.insert({kPool, "mirror-2"});
+  state.removed.insert({"other.example.", "mirror-1"});
+  const std::vector<MirrorKey> forgotten = forget_removals(state, config);
+  CHECK(forgotten.size() == 2);
+  CHECK(state.removed == std::set<MirrorKey>{{kPool, "mirror-1"}});
+  // Put back in the file later, mirror-2 is served: nothing remembers it.
+  CHECK(forget_removals(state, config).empty());
+}
+
 }  // namespace
 }  // namespace mirrorpool::dnsd

@@ -210,6 +210,24 @@ addresses = ["192.0.2.1"]
   CHECK(p.mirror_checks[0].port == 80);
 }
 
+TEST_CASE("a pool that can never answer loads, with a warning at the pool") {
+  const Config parked = parse_ok(with_pool(R"([[pool.mirror]]
+id = "m1"
+addresses = ["192.0.2.10"]
+weight = 0
+)"));
+  const zones::Diagnostics warnings = config_warnings(parked);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].to_string() ==
+        "test.toml:6:1: warning: pool dl.pool.example. has no mirror with a weight above 0 and "
+        "an address: it can never answer with an address");
+  const Config live = parse_ok(with_pool(R"([[pool.mirror]]
+id = "m1"
+addresses = ["192.0.2.10"]
+)"));
+  CHECK(config_warnings(live).empty());
+}
+
 TEST_CASE("a pool-less config is valid and https defaults to port 443") {
   CHECK(parse_ok(kBase).pools.empty());
   const Config c = parse_ok(with_pool("[pool.check]\ntype = \"https\"\n"));

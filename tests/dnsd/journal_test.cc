@@ -1,8 +1,12 @@
 // Unit tests of the journal: line format and checksum, durable appends, torn
 // and corrupt lines skipped with a warning, filters; and the UTC time text.
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include <doctest/doctest.h>
 
@@ -178,6 +182,74 @@ TEST_CASE("a torn last line is skipped and reported, and later appends survive i
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].starts_with(path + ":3: skipped: "));
   CHECK(warnings[0].find("cut off") == std::string::npos);
+}
+
+// A file size limit cuts a write short as a full disk does: the kernel
+// takes what fits and fails the rest. SIGXFSZ is ignored, as the daemon does.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &saved_) == 0);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &limit) == 0);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit saved_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+TEST_CASE("an append cut short leaves nothing behind, and the next one is whole") {
+  TempDir dir;
+  const std::string path = dir.file("journal.log");
+  std::string error;
+  auto journal = Journal::open(path, error);
+  REQUIRE(journal);
+  REQUIRE(journal->append(drain("2026-05-21T14:10:00Z", "mirror-1"), error));
+  const auto size = std::filesystem::file_size(path);
+  {
+    FileSizeLimit full(size + 20);  // room for 20 bytes of the next line
+    CHECK_FALSE(journal->append(drain("2026-05-21T14:20:00Z", "mirror-2"), error));
+    CHECK(error.find("File too large") != std::string::npos);
+  }
+  CHECK(std::filesystem::file_size(path) == size);
+  // Space again: the next change is acknowledged and kept, on its own line.
+  REQUIRE(journal->append(drain("2026-05-21T14:30:00Z", "mirror-3"), error));
+  std::vector<JournalEntry> entries;
+  std::vector<std::string> warnings;
+  REQUIRE(Journal::read_all(path, {}, entries, warnings, error));
+  CHECK(warnings.empty());
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[1].mirror == "mirror-3");
+}
+
+TEST_CASE("undo_last takes back exactly the last appended line") {
+  TempDir dir;
+  const std::string path = dir.file("journal.log");
+  std::string error;
+  auto journal = Journal::open(path, error);
+  REQUIRE(journal);
+  CHECK_FALSE(journal->undo_last(error));  // nothing appended yet
+  REQUIRE(journal->append(drain("2026-05-21T14:10:00Z", "mirror-1"), error));
+  REQUIRE(journal->append(drain("2026-05-21T14:20:00Z", "mirror-2"), error));
+  CHECK(journal->undo_last(error));
+  CHECK_FALSE(journal->undo_last(error));  // only the last one
+  REQUIRE(journal->append(drain("2026-05-21T14:30:00Z", "mirror-3"), error));
+  std::vector<JournalEntry> entries;
+  std::vector<std::string> warnings;
+  REQUIRE(Journal::read_all(path, {}, entries, warnings, error));
+  CHECK(warnings.empty());
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].mirror == "mirror-1");
+  CHECK(entries[1].mirror == "mirror-3");
 }
 
 TEST_CASE("a corrupt line in the middle is skipped, the rest kept") {

@@ -1106,6 +1106,38 @@ TEST_CASE("per-address health and when_all_down") {
       CHECK(s.ask("dl.example.org.", kTypeA).rdatas(kTypeA).count("192.0.2.103") == 0);
     }
   }
+  SUBCASE("no enabled mirror left is below min_healthy") {
+    // Drained and weight 0 count like none healthy: when_all_down applies,
+    // and failing open still answers no disabled address.
+    for (const W mode : {W::serve_all, W::serve_last_good, W::servfail, W::nodata}) {
+      const int policy = static_cast<int>(mode);
+      CAPTURE(policy);
+      model.pools[0].when_all_down = mode;
+      model.pools[0].mirrors[0].drained = true;
+      model.pools[0].mirrors[1].weight = 0;
+      const auto last_good = snapshot_of(example_model());
+      Server s(snapshot_of(model, {}, last_good.get()));
+      const ServedPool& served = served_pools(*s.snapshot)[0];
+      CHECK(served.v4.degraded);
+      CHECK(served.v6.degraded);
+      CHECK(served.v4.addresses.empty());
+      const Reply r = s.ask("dl.example.org.", kTypeA);
+      CHECK(r.answer.empty());
+      if (mode == W::servfail) {
+        CHECK(r.rcode == kRcodeServFail);
+      } else {
+        CHECK(r.rcode == kRcodeNoError);
+        check_negative(r, "example.org.", 300);
+      }
+    }
+  }
+  SUBCASE("a family no mirror has is plain NODATA, not degraded") {
+    Server s(snapshot_of(model));
+    CHECK_FALSE(served_pools(*s.snapshot)[1].v6.degraded);
+    const Reply r = s.ask("v4only.example.org.", kTypeAaaa);
+    CHECK(r.rcode == kRcodeNoError);
+    CHECK(r.answer.empty());
+  }
 }
 
 TEST_CASE("stats") {

@@ -269,21 +269,28 @@ TEST_CASE("set_targets keeps the state of unchanged targets and probes new ones 
   REQUIRE_FALSE(prober.view()->is_up(key("p.", "bad")));
 
   auto after = before;
-  CheckSpec new_check = fast_check(added.port());
-  new_check.interval = 60s;
-  after.push_back(target("q.", "added", new_check));
+  after.push_back(target("q.", "added", fast_check(added.port())));
   prober.set_targets(after);
   // Kept at once, without waiting for any probe.
   CHECK_FALSE(prober.view()->is_up(key("p.", "bad")));
   CHECK(prober.view()->find(key("p.", "good")));
-  REQUIRE(runner.run_until([&] { return prober.view()->find(key("q.", "added")) != nullptr; }, 5s));
-  CHECK(prober.view()->is_up(key("q.", "added")));
+  // Added while serving: down until it has passed rise (2) probes, however
+  // healthy, so that an address is never answered unprobed.
+  const TargetHealth* pending = prober.view()->find(key("q.", "added"));
+  REQUIRE(pending);
+  CHECK_FALSE(pending->up);
+  CHECK(pending->reason == kNotProbedYet);
+  REQUIRE(runner.run_until([&] { return prober.view()->is_up(key("q.", "added")); }, 5s));
+  CHECK(added.requests() >= 2);
+  CHECK(published.transition("added", true) >= 0);
 
-  // A changed check is a new target: it starts unjudged.
+  // A changed check keeps the target's state: it must earn a change under
+  // the new check like any other.
   after[1].check.path = "/other";
   prober.set_targets(after);
-  CHECK(prober.view()->find(key("p.", "bad")) == nullptr);
-  CHECK(prober.view()->find(key("p.", "good")));
+  REQUIRE(prober.view()->find(key("p.", "bad")));
+  CHECK_FALSE(prober.view()->is_up(key("p.", "bad")));
+  CHECK(prober.view()->is_up(key("p.", "good")));
   prober.stop();
 }
 

@@ -22,6 +22,22 @@ TEST_CASE("the first result sets the state directly") {
   CHECK_FALSE(down.is_up());
 }
 
+TEST_CASE("a machine started down needs rise successes, like one that went down") {
+  StateMachine machine(2, 2, State::down);
+  CHECK_FALSE(machine.is_up());
+  CHECK_FALSE(machine.observe(true, "ok"));
+  CHECK_FALSE(machine.is_up());
+  const auto change = machine.observe(true, "ok");
+  REQUIRE(change);
+  CHECK(change->from == State::down);
+  CHECK(change->to == State::up);
+  // A failure while it waits is no change, only a reset of the streak.
+  StateMachine failing(2, 2, State::down);
+  CHECK_FALSE(failing.observe(false, "connect: refused"));
+  CHECK_FALSE(failing.observe(true, "ok"));
+  CHECK_FALSE(failing.is_up());
+}
+
 TEST_CASE("an unjudged target counts as up") {
   StateMachine machine(2, 2);
   CHECK(machine.state() == State::unknown);

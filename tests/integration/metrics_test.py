@@ -146,6 +146,9 @@ addresses = ["127.0.1.122"]
             f.check(value(s, "mirrorpool_address_served", **lab) == 1,
                     "serve-all keeps the failed address served")
             mirrors[0].ok()
+            # Settled before /status.json and status --json are compared below.
+            wait_until(lambda: value(scrape(hport)[1], "mirrorpool_address_up", **lab) == 1, 5,
+                       "m1 up again in the metrics")
 
             # Reloads.
             srv.signal(signal.SIGHUP)

@@ -76,6 +76,24 @@ file = "pool.example.zone"
     f.check(rc == 2 and os.path.join(d, "pool.example.zone") + ":6" in out,
             f"bad zone: exit 2 and file:line ({out.strip()})")
 
+    # A pool that can never answer loads, with a warning naming it.
+    write(d, "pool.example.zone", GOOD_ZONE)
+    parked = write(d, "parked.toml", """[server]
+listen = ["127.0.0.1:5353"]
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+[[pool]]
+name = "dl.pool.example."
+[[pool.mirror]]
+id = "m1"
+addresses = ["127.0.1.1"]
+weight = 0
+""")
+    rc, out = run("--check-config", "-c", parked)
+    f.check(rc == 0 and f"{parked}:6:1: warning: pool dl.pool.example. has no mirror with a "
+            "weight above 0" in out, f"a pool that can never answer: a warning ({out.strip()})")
+
     # The daemon itself refuses a bad config with exit 2, before binding anything.
     rc, out = run("-c", cfg)
     f.check(rc == 2 and "error:" in out, f"daemon with a bad config: exit 2 ({rc})")
@@ -90,6 +108,8 @@ file = "pool.example.zone"
     taken = write(d, "taken.toml", f"""[server]
 listen = ["127.0.0.1:{port}"]
 user = "root"
+state_dir = "{d}/state"
+control_socket = "{d}/control.sock"
 [[zone]]
 origin = "pool.example."
 file = "pool.example.zone"

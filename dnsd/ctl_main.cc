@@ -10,8 +10,10 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include "dnsd/atomic_file.hh"
 #include "dnsd/config.hh"
 #include "dnsd/control_client.hh"
+#include "dnsd/control_socket_path.hh"
 #include "dnsd/ctl_format.hh"
 
 namespace {
@@ -26,7 +28,8 @@ constexpr int kNotRunning = 3;
 constexpr const char* kDefaultConfig = "/etc/mirrorpool/mirrorpool.toml";
 
 // The socket path: -s wins; else [server] control_socket of -c (or the
-// default config when it exists); else the built-in default.
+// default config when it exists), read without validating the rest of the
+// file; else the built-in default.
 bool socket_path(const std::string& socket, const std::string& config, bool config_given,
                  std::string& path) {
   if (!socket.empty()) {
@@ -37,13 +40,15 @@ bool socket_path(const std::string& socket, const std::string& config, bool conf
     path = ServerConfig{}.control_socket;
     return true;
   }
-  mirrorpool::zones::Diagnostics diags;
-  auto parsed = load_config(config_given ? config : kDefaultConfig, diags);
-  if (!parsed) {
-    for (const auto& d : diags) fmt::print(stderr, "{}\n", d.to_string());
+  const std::string file = config_given ? config : kDefaultConfig;
+  std::string text, error;
+  bool missing = false;
+  if (!read_whole_file(file, text, missing, error)) {
+    fmt::print(stderr, "mirrorpoolctl: cannot read {}: {}; name the socket with -s\n", file,
+               missing ? "no such file" : error);
     return false;
   }
-  path = parsed->server.control_socket;
+  path = control_socket_in(text);
   return true;
 }
 

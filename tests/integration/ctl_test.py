@@ -299,6 +299,21 @@ def main():
             f.check(rc == 1 and f"{srv.config_path}:" in err and "bogus_key" in err,
                     f"broken reload: exit 1 with file:line:col ({err.strip()})")
             f.check(served(srv) == set(DL), "broken reload: still serving")
+            # The ctl reads only the socket path from a broken config (-c), so
+            # status works and reload reaches the daemon, which reports why.
+            for broken, what in ((good.replace("min_healthy = 2", 'min_healthy = "2"'),
+                                  "min_healthy"),
+                                 (good + "\nlisten_typo = [1,,]\n", "TOML syntax error")):
+                with open(srv.config_path, "w") as c:
+                    c.write(broken)
+                failures_before = srv.log().count("reload failed")
+                rc, out, err = ctl("status", use_config=True)
+                f.check(rc == 0 and "m1" in out, f"status with a broken config ({what}): {err}")
+                rc, out, err = ctl("reload", use_config=True)
+                f.check(rc == 1 and f"{srv.config_path}:" in err and what in err,
+                        f"reload with a broken config ({what}) reaches the daemon: {err.strip()}")
+                f.check(srv.log().count("reload failed") == failures_before + 1,
+                        f"the daemon logged the failed reload ({what})")
             with open(srv.config_path, "w") as c:
                 c.write(good)
             serial_before = soa_serial(srv)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <string>
 #include <string_view>
 
 #include <fmt/core.h>
@@ -15,6 +16,11 @@ enum class LogLevel { debug, info, warning, error };
 void set_log_level(LogLevel level);
 LogLevel log_level();
 bool parse_log_level(std::string_view text, LogLevel& out);
+
+// One log line with its newline: "level: message", control characters in
+// the message written as \xHH; with `journal`, prefixed by the sd-daemon
+// priority ("<4>warning: ...") so that journalctl -p can filter.
+std::string format_log_line(LogLevel level, std::string_view message, bool journal);
 
 void log_line(LogLevel level, std::string_view message);
 

@@ -394,6 +394,18 @@ def main():
         rc = srv.stop()
         f.check(rc == 0 and time.monotonic() - start < 5, f"SIGTERM: clean exit ({rc})")
 
+    # --- under systemd, stderr is the journal: each line carries its priority
+    with Server(config, {"pool.example.zone": ZONE}, start=False) as journal:
+        open(journal.log_path, "ab").close()
+        st = os.stat(journal.log_path)
+        journal.env = {**os.environ, "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
+        journal.start()
+        wait_until(lambda: "info: serving" in journal.log(), 5, "the serving line")
+        lines = [line for line in journal.log().splitlines() if line]
+        f.check(any(line.startswith("<6>info: serving") for line in lines) and
+                all(line[:3] in ("<3>", "<4>", "<6>", "<7>") for line in lines),
+                f"journal priorities ({lines[:3]})")
+
     for s in listeners:
         s.close()
     f.finish()

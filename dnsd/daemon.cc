@@ -114,7 +114,8 @@ class Daemon {
                          pending_options_ = snapshot_options(effective);
                          return;
                        }
-                       publisher_->set_model(std::move(model), snapshot_options(effective));
+                       publisher_->set_model(std::move(model), snapshot_options(effective),
+                                             prober_->view());
                      },
                      [this](zones::Diagnostics& diags) { return reload(diags); }});
     control_.emplace(&loop_, [this](const ControlRequest& request, ControlServer::Reply reply) {
@@ -242,7 +243,7 @@ class Daemon {
   void start_serving() {
     // Published before serving_ is set: the workers are not started yet, so
     // they take this snapshot at start rather than through their mailbox.
-    publisher_->set_model(std::move(pending_model_), pending_options_);
+    publisher_->set_model(std::move(pending_model_), pending_options_, prober_->view());
     serving_ = true;
     for (auto& w : workers_) w->start(publisher_->current());
     release_zone_records();

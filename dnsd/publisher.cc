@@ -15,10 +15,11 @@ void Publisher::close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
 }
 
-void Publisher::set_model(std::shared_ptr<const zones::Model> model,
-                          const SnapshotOptions& options) {
+void Publisher::set_model(std::shared_ptr<const zones::Model> model, const SnapshotOptions& options,
+                          std::shared_ptr<const health::HealthView> view) {
   model_ = std::move(model);
   options_ = options;
+  health_ = std::move(view);
   rebuild();
 }
 

@@ -34,8 +34,12 @@ class Publisher {
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
   void set_preparer(Preparer preparer) { preparer_ = std::move(preparer); }
 
-  // A new model (start-up or reload): rebuilds and publishes at once.
-  void set_model(std::shared_ptr<const zones::Model> model, const SnapshotOptions& options);
+  // A new model (start-up, reload, run-time change) with the health of its
+  // targets: rebuilds and publishes at once. The health comes along because
+  // a model can bring targets new to the prober, which must be published as
+  // it judges them (not probed yet: down), never as unknown (served).
+  void set_model(std::shared_ptr<const zones::Model> model, const SnapshotOptions& options,
+                 std::shared_ptr<const health::HealthView> view);
 
   // New health: rebuilds within kCoalesce.
   void set_health(std::shared_ptr<const health::HealthView> view);

@@ -270,7 +270,8 @@ TEST_CASE("workers answer from every snapshot the publisher swaps in under load"
   publisher.add_listener([&workers](const std::shared_ptr<const Snapshot>& snapshot) {
     for (auto& w : workers) w->offer(snapshot);
   });
-  publisher.set_model(make_model(), SnapshotOptions{});
+  publisher.set_model(make_model(), SnapshotOptions{},
+                      std::make_shared<const health::HealthView>());
   REQUIRE(publisher.current() != nullptr);
 
   // Two workers on one port, as the daemon binds them (SO_REUSEPORT).

@@ -44,32 +44,22 @@ nlohmann::json control_ok(nlohmann::json result) {
   return {{"version", kControlProtocolVersion}, {"ok", true}, {"result", std::move(result)}};
 }
 
-std::optional<nlohmann::json> parse_control_request(std::string_view line, std::string& error) {
-  nlohmann::json body = nlohmann::json::parse(line, nullptr, false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("command") ||
-      !body["command"].is_string()) {
-    error = "malformed request: expected one JSON object with a command";
-    return std::nullopt;
-  }
-  // Compared as JSON rather than read with value("version", 0), which throws
-  // on a version that is not a number ("1") and so would take the daemon down.
-  const auto version = body.find("version");
-  if (version == body.end() || !version->is_number() || *version != kControlProtocolVersion) {
-    const std::string shown =
-        version == body.end()
-            ? "0"
-            : version->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    error = fmt::format("protocol version {} is not supported (daemon speaks {})", shown,
-                        kControlProtocolVersion);
-    return std::nullopt;
-  }
-  return body;
-}
-
 nlohmann::json control_error(const std::string& message, nlohmann::json details) {
   nlohmann::json r = {{"version", kControlProtocolVersion}, {"ok", false}, {"error", message}};
   if (!details.is_null()) r["details"] = std::move(details);
   return r;
+}
+
+void answer_control_line(std::string_view line, ControlRequest caller,
+                         const ControlServer::Handler& handler, const ControlServer::Reply& reply) {
+  std::string error;
+  auto call = parse_control_request(line, error);
+  if (!call) {
+    reply(control_error(error));
+    return;
+  }
+  caller.call = std::move(*call);
+  handler(caller, reply);
 }
 
 ControlServer::ControlServer(uv_loop_t* loop, Handler handler)
@@ -162,18 +152,12 @@ void ControlServer::on_read(Connection* conn, ssize_t nread) {
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&conn->pipe));
   uv_timer_stop(&conn->timer);
   conn->answered = true;
-  std::string error;
-  auto body = parse_control_request(std::string_view(conn->in).substr(0, newline), error);
-  if (!body) {
-    finish(conn, control_error(error));
-    return;
-  }
-  conn->request.body = std::move(*body);
   std::weak_ptr<bool> alive = conn->alive;
-  handler_(conn->request, [conn, alive](nlohmann::json response) {
-    if (alive.expired()) return;
-    conn->server->finish(conn, response);
-  });
+  answer_control_line(std::string_view(conn->in).substr(0, newline), conn->request, handler_,
+                      [conn, alive](nlohmann::json response) {
+                        if (alive.expired()) return;
+                        conn->server->finish(conn, response);
+                      });
 }
 
 void ControlServer::finish(Connection* conn, const nlohmann::json& response) {

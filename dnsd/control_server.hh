@@ -1,11 +1,11 @@
 // The control socket (SPEC §6): a unix stream socket speaking one JSON request
 // line and one JSON response line per connection, protocol version 1. Lives on
 // the daemon's main loop; every method and callback runs on that thread. It
-// knows nothing of the commands: a Handler decides what each request means.
+// checks each request against the schema (control_schema.hh) and knows
+// nothing else of the commands: a Handler decides what each request means.
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,13 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dnsd/control_schema.hh"
+
 namespace mirrorpool::dnsd {
 
-constexpr int kControlProtocolVersion = 1;
-
 struct ControlRequest {
-  nlohmann::json body;  // {"version": 1, "command": "...", "args": {...}}
-  uid_t uid = 0;        // the caller, from SO_PEERCRED
+  ControlCall call;  // checked against the schema
+  uid_t uid = 0;     // the caller, from SO_PEERCRED
   pid_t pid = 0;
   std::string who() const;  // "uid 0 (root)", recorded with every change
 };
@@ -56,10 +56,12 @@ class ControlServer {
   std::string path_;
 };
 
-// Checks one request line (without its newline) from an untrusted client:
-// a JSON object with a string "command" and the protocol version. nullopt
-// with `error` set to the message to answer with otherwise. Never throws.
-std::optional<nlohmann::json> parse_control_request(std::string_view line, std::string& error);
+// One request line (without its newline) from `caller`, answered as the
+// server answers it: a line the schema refuses gets its error here, a valid
+// one goes to handler with caller.call filled in. The control fuzz target
+// drives the daemon's handler through this too.
+void answer_control_line(std::string_view line, ControlRequest caller,
+                         const ControlServer::Handler& handler, const ControlServer::Reply& reply);
 
 // Builders for the response shapes every command uses.
 nlohmann::json control_ok(nlohmann::json result = nlohmann::json::object());

@@ -10,7 +10,7 @@
 
 #include "dnsd/admin_state.hh"
 #include "dnsd/checksum.hh"
-#include "dnsd/control_server.hh"
+#include "dnsd/control_schema.hh"
 #include "dnsd/journal.hh"
 #include "tests/fuzz/fuzz_target.hh"
 
@@ -56,7 +56,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string error;
   const auto request = parse_control_request(text.substr(0, text.find('\n')), error);
   fuzz::check(request.has_value() || !error.empty(), "a request refused without a reason");
-  if (request) fuzz::check((*request)["command"].is_string(), "a request without a command");
 
   journal_line(text);
   admin_state(text);

@@ -396,6 +396,10 @@ int run_daemon(const std::string& config_path) {
     for (const zones::Diagnostic& d : diags) log(LogLevel::error, "{}", d.to_string());
     return kExitConfig;
   }
+  // A client that goes away before reading its answer (control socket, DNS
+  // over TCP, HTTP) makes a write fail with EPIPE; the signal that comes with
+  // it would end the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
   Daemon daemon(std::move(*loaded));
   return daemon.run();
 }

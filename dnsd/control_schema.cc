@@ -7,22 +7,14 @@
 #include "dnsd/config.hh"
 
 namespace mirrorpool::dnsd {
-namespace {
-
-using nlohmann::json;
-
-constexpr size_t kMaxPoolBytes = 255;    // a DNS name as text
-constexpr size_t kMaxAddressBytes = 64;  // the longest IPv6 text has 45
-constexpr size_t kMaxSinceBytes = 64;    // "2026-11-01T00:00:00Z", "7d"
-constexpr size_t kMaxShownBytes = 40;    // of a client's value in a message
 
 // Counts '[' and '{' outside strings, as the JSON lexer does: up to the
 // first error nlohmann agrees with this scan, and it stops there.
-bool nests_too_deep(std::string_view line) {
+bool nests_deeper_than(std::string_view text, size_t limit) {
   size_t depth = 0;
   bool in_string = false;
   bool escaped = false;
-  for (const char c : line) {
+  for (const char c : text) {
     if (in_string) {
       if (escaped) {
         escaped = false;
@@ -34,13 +26,22 @@ bool nests_too_deep(std::string_view line) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      if (++depth > kMaxControlDepth) return true;
+      if (++depth > limit) return true;
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
   }
   return false;
 }
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxPoolBytes = 255;    // a DNS name as text
+constexpr size_t kMaxAddressBytes = 64;  // the longest IPv6 text has 45
+constexpr size_t kMaxSinceBytes = 64;    // "2026-11-01T00:00:00Z", "7d"
+constexpr size_t kMaxShownBytes = 40;    // of a client's value in a message
 
 // C0 controls, DEL and C1 controls (U+0080 to U+009F; the parser has made
 // sure the text is UTF-8, where they are C2 80 to C2 9F). A newline in a note
@@ -255,7 +256,7 @@ bool read_args(const CommandRule& rule, const json& args, ControlArgs& out, std:
 }  // namespace
 
 std::optional<ControlCall> parse_control_request(std::string_view line, std::string& error) {
-  if (nests_too_deep(line)) {
+  if (nests_deeper_than(line, kMaxControlDepth)) {
     error = fmt::format("malformed request: nested deeper than {} levels", kMaxControlDepth);
     return std::nullopt;
   }

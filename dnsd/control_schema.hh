@@ -62,6 +62,10 @@ struct ControlCall {
   ControlArgs args;
 };
 
+// Whether JSON text nests deeper than `limit` ('[' and '{' outside strings),
+// found by a scan that builds nothing, so that it is safe on any input.
+bool nests_deeper_than(std::string_view text, size_t limit);
+
 // Checks one request line (without its newline) from an untrusted client:
 // {"version": 1, "command": NAME, "args": {...}}, "args" optional when the
 // command requires none. nullopt with `error` set to the message to answer

@@ -71,15 +71,6 @@ bool is_base64(std::string_view text) {
   return true;
 }
 
-// Mirror ids appear in mirrorpoolctl arguments, metric labels and the journal.
-bool is_valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 63) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-  });
-}
-
 // The text of a name without the root's trailing dot ("dl.pool.example").
 std::string host_of(const zones::Name& name) {
   std::string text = name.to_text();
@@ -872,7 +863,7 @@ class Parser {
         if (!r.find("addresses")) r.missing("addresses");
         ok = false;
       }
-      r.read_integer("weight", mirror.weight, 0, 1'000'000);
+      r.read_integer("weight", mirror.weight, 0, kMaxMirrorWeight);
       if (auto capacity = r.choice<zones::Capacity>(
               "capacity", {{"normal", zones::Capacity::normal}, {"huge", zones::Capacity::huge}})) {
         mirror.capacity = *capacity;
@@ -1044,6 +1035,14 @@ class Parser {
 };
 
 }  // namespace
+
+bool is_valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 63) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
 
 std::optional<health::CheckSpec> parse_mirror_overrides(const nlohmann::json& overrides,
                                                         const PoolConfig& pool,

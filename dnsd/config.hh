@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/socket.h>
@@ -97,6 +98,14 @@ struct Config {
   std::vector<PoolConfig> pools;
   std::map<std::string, TsigKey> tsig;
 };
+
+// A mirror id: 1 to 63 letters, digits, '-', '_' or '.'. Ids appear in
+// mirrorpoolctl arguments, metric labels and the journal, so the config file
+// and the control socket accept exactly these.
+bool is_valid_id(std::string_view id);
+
+// The largest weight of a mirror, in the config file and at run time.
+constexpr uint32_t kMaxMirrorWeight = 1'000'000;
 
 // Parses and validates the TOML file. Every problem found is appended to diags
 // as file:line:col (unknown keys, wrong types, out-of-range values, bad

@@ -14,19 +14,14 @@
 
 namespace mirrorpool::dnsd {
 
-namespace {
-// A request is one short JSON line; anything longer is not ours.
-constexpr size_t kMaxRequest = 64 * 1024;
-// A client that connects and says nothing is dropped after this long.
-constexpr uint64_t kRequestTimeoutMs = 5000;
-}  // namespace
-
 struct ControlServer::Connection {
   ControlServer* server = nullptr;
   uv_pipe_t pipe{};
-  uv_timer_t timer{};
+  uv_timer_t timer{};  // the request timeout, then the reply timeout
+  uv_write_t write{};
   std::string in;
-  ControlRequest request;
+  std::string out;  // the reply, kept until written or the client is dropped
+  ControlRequest caller;
   int open_handles = 2;
   bool answered = false;
   bool closing = false;
@@ -44,32 +39,22 @@ nlohmann::json control_ok(nlohmann::json result) {
   return {{"version", kControlProtocolVersion}, {"ok", true}, {"result", std::move(result)}};
 }
 
-std::optional<nlohmann::json> parse_control_request(std::string_view line, std::string& error) {
-  nlohmann::json body = nlohmann::json::parse(line, nullptr, false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("command") ||
-      !body["command"].is_string()) {
-    error = "malformed request: expected one JSON object with a command";
-    return std::nullopt;
-  }
-  // Compared as JSON rather than read with value("version", 0), which throws
-  // on a version that is not a number ("1") and so would take the daemon down.
-  const auto version = body.find("version");
-  if (version == body.end() || !version->is_number() || *version != kControlProtocolVersion) {
-    const std::string shown =
-        version == body.end()
-            ? "0"
-            : version->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    error = fmt::format("protocol version {} is not supported (daemon speaks {})", shown,
-                        kControlProtocolVersion);
-    return std::nullopt;
-  }
-  return body;
-}
-
 nlohmann::json control_error(const std::string& message, nlohmann::json details) {
   nlohmann::json r = {{"version", kControlProtocolVersion}, {"ok", false}, {"error", message}};
   if (!details.is_null()) r["details"] = std::move(details);
   return r;
+}
+
+void answer_control_line(std::string_view line, ControlRequest caller,
+                         const ControlServer::Handler& handler, const ControlServer::Reply& reply) {
+  std::string error;
+  auto call = parse_control_request(line, error);
+  if (!call) {
+    reply(control_error(error));
+    return;
+  }
+  caller.call = std::move(*call);
+  handler(caller, reply);
 }
 
 ControlServer::ControlServer(uv_loop_t* loop, Handler handler)
@@ -111,13 +96,20 @@ void ControlServer::close() {
   listening_ = false;
   uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
   if (!path_.empty()) unlink(path_.c_str());
+  for (Connection* conn : connections_) close_connection(conn);
 }
 
 void ControlServer::on_connection() {
+  if (connections_.size() >= kMaxConnections) {
+    refuse();
+    return;
+  }
   auto* conn = new Connection();
+  connections_.insert(conn);
   conn->server = this;
   conn->pipe.data = conn;
   conn->timer.data = conn;
+  conn->write.data = conn;
   uv_pipe_init(loop_, &conn->pipe, 0);
   uv_timer_init(loop_, &conn->timer);
   if (uv_accept(reinterpret_cast<uv_stream_t*>(&pipe_),
@@ -133,11 +125,9 @@ void ControlServer::on_connection() {
     close_connection(conn);
     return;
   }
-  conn->request.uid = cred.uid;
-  conn->request.pid = cred.pid;
-  uv_timer_start(
-      &conn->timer, [](uv_timer_t* t) { close_connection(static_cast<Connection*>(t->data)); },
-      kRequestTimeoutMs, 0);
+  conn->caller.uid = cred.uid;
+  conn->caller.pid = cred.pid;
+  start_timer(conn, kRequestTimeout);
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&conn->pipe),
       [](uv_handle_t*, size_t suggested, uv_buf_t* buf) {
@@ -152,49 +142,100 @@ void ControlServer::on_connection() {
       });
 }
 
+// Accepts a client beyond kMaxConnections only to tell it why and close it:
+// one non-blocking write into the fresh socket's empty buffer, no waiting.
+void ControlServer::refuse() {
+  auto* pipe = new uv_pipe_t();
+  uv_pipe_init(loop_, pipe, 0);
+  auto* client = reinterpret_cast<uv_stream_t*>(pipe);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&pipe_), client) == 0) {
+    std::string line = control_error(fmt::format("too many control clients ({}); try again later",
+                                                 kMaxConnections))
+                           .dump() +
+                       "\n";
+    const uv_buf_t buf = uv_buf_init(line.data(), static_cast<unsigned>(line.size()));
+    uv_try_write(client, &buf, 1);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(client),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+  // Once per episode, not once per refused client.
+  if (!full_logged_) {
+    log(LogLevel::warning, "control: {} clients connected; refusing more until one leaves",
+        kMaxConnections);
+    full_logged_ = true;
+  }
+}
+
 void ControlServer::on_read(Connection* conn, ssize_t nread) {
   if (conn->answered) return;
   const auto newline = conn->in.find('\n');
-  if (newline == std::string::npos) {
-    if (nread < 0 || conn->in.size() > kMaxRequest) close_connection(conn);
-    return;
-  }
+  if (newline == std::string::npos && nread >= 0 && conn->in.size() <= kMaxRequest) return;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&conn->pipe));
   uv_timer_stop(&conn->timer);
-  conn->answered = true;
-  std::string error;
-  auto body = parse_control_request(std::string_view(conn->in).substr(0, newline), error);
-  if (!body) {
-    finish(conn, control_error(error));
+  if (newline == std::string::npos && nread < 0) {
+    close_connection(conn);  // gone without a request
     return;
   }
-  conn->request.body = std::move(*body);
+  conn->answered = true;
+  if (newline == std::string::npos || newline > kMaxRequest) {
+    finish(conn, control_error(fmt::format("request longer than {} bytes", kMaxRequest)));
+    return;
+  }
+  // Moved out: the request is not kept while its reply is pending.
+  conn->in.resize(newline);
+  const std::string line = std::move(conn->in);
   std::weak_ptr<bool> alive = conn->alive;
-  handler_(conn->request, [conn, alive](nlohmann::json response) {
+  answer_control_line(line, conn->caller, handler_, [conn, alive](nlohmann::json response) {
     if (alive.expired()) return;
     conn->server->finish(conn, response);
   });
 }
 
 void ControlServer::finish(Connection* conn, const nlohmann::json& response) {
-  struct Write {
-    uv_write_t req{};
-    std::string data;
-  };
-  auto* w = new Write();
-  w->data = response.dump() + "\n";
-  w->req.data = w;
-  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&conn->pipe), &buf, 1,
+  // replace: a probe's text may hold bytes that are not UTF-8, on which a
+  // strict dump would throw.
+  conn->out = response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (conn->out.size() > kMaxReply) {
+    log(LogLevel::warning, "control: a {}-byte reply to {} replaced by an error", conn->out.size(),
+        conn->caller.who());
+    conn->out = control_error(fmt::format("the reply would be {} bytes, more than the {} allowed",
+                                          conn->out.size(), kMaxReply))
+                    .dump();
+  }
+  conn->out += '\n';
+  uv_buf_t buf = uv_buf_init(conn->out.data(), static_cast<unsigned>(conn->out.size()));
+  const int rc = uv_write(&conn->write, reinterpret_cast<uv_stream_t*>(&conn->pipe), &buf, 1,
                           [](uv_write_t* req, int) {
-                            auto* c = static_cast<Connection*>(req->handle->data);
-                            delete static_cast<Write*>(req->data);
-                            close_connection(c);
+                            auto* c = static_cast<Connection*>(req->data);
+                            c->server->close_connection(c);
                           });
   if (rc != 0) {
-    delete w;
     close_connection(conn);
+    return;
   }
+  start_timer(conn, kReplyTimeout);
+}
+
+void ControlServer::start_timer(Connection* conn, std::chrono::milliseconds after) {
+  uv_timer_start(
+      &conn->timer,
+      [](uv_timer_t* t) {
+        auto* c = static_cast<Connection*>(t->data);
+        c->server->on_timeout(c);
+      },
+      static_cast<uint64_t>(after.count()), 0);
+}
+
+void ControlServer::on_timeout(Connection* conn) {
+  if (conn->out.empty()) {
+    log(LogLevel::debug, "control: dropped {} (pid {}): no request line within {} ms",
+        conn->caller.who(), conn->caller.pid, kRequestTimeout.count());
+  } else {
+    log(LogLevel::warning,
+        "control: dropped {} (pid {}): its {}-byte reply was not read within {} ms",
+        conn->caller.who(), conn->caller.pid, conn->out.size(), kReplyTimeout.count());
+  }
+  close_connection(conn);
 }
 
 void ControlServer::close_connection(Connection* conn) {
@@ -203,10 +244,16 @@ void ControlServer::close_connection(Connection* conn) {
   conn->alive.reset();
   auto on_closed = [](uv_handle_t* h) {
     auto* c = static_cast<Connection*>(h->data);
-    if (--c->open_handles == 0) delete c;
+    if (--c->open_handles == 0) c->server->forget(c);
   };
   uv_close(reinterpret_cast<uv_handle_t*>(&conn->timer), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&conn->pipe), on_closed);
+}
+
+void ControlServer::forget(Connection* conn) {
+  connections_.erase(conn);
+  delete conn;
+  full_logged_ = false;  // there is room again: a refusal after this is news
 }
 
 }  // namespace mirrorpool::dnsd

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include <fmt/core.h>
 
@@ -91,6 +92,11 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
     if (x == item) return true;
   }
   return false;
+}
+
+// commit() reads --dry-run and --force from the args as JSON.
+json commit_flags(const ControlArgs& args) {
+  return {{"dry_run", args.dry_run}, {"force", args.force}};
 }
 
 }  // namespace
@@ -222,10 +228,10 @@ void Operations::record_transitions(const std::vector<health::Transition>& trans
   if (uses_reliability_ && !transitions.empty()) set_file_config(file_config_, file_model_);
 }
 
-std::optional<Operations::Target> Operations::find_mirror(const json& args,
+std::optional<Operations::Target> Operations::find_mirror(const ControlArgs& args,
                                                           const ControlServer::Reply& reply) const {
-  const std::string id = args.value("mirror", "");
-  const std::string pool = args.value("pool", "");
+  const std::string& id = args.mirror;
+  const std::string& pool = args.pool;
   std::optional<Target> found;
   int matches = 0;
   for (const PoolConfig& pc : effective_.pools) {
@@ -257,18 +263,16 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
     reply(control_error("the change does not validate", details));
     return;
   }
-  // Addresses new to the prober (added, or a weight raised from 0) will not
-  // be answered before their first probes: the candidate counts them down.
-  std::vector<health::TargetKey> keys;
-  for (const PoolConfig& pc : effective.pools) {
-    for (const zones::MirrorDef& m : pc.def.mirrors) {
-      for (const zones::Address& a : m.addresses) {
-        keys.push_back({pc.def.name.to_text(), m.id, a.text});
-      }
-    }
+  // Addresses the change gives the prober (added, or a weight raised from 0)
+  // are not answered before their first probes: the candidate counts them down.
+  std::set<health::TargetKey> probed;
+  for (const health::Target& t : probe_targets(effective_)) probed.insert(t.key);
+  std::vector<health::TargetKey> unprobed;
+  for (const health::Target& t : probe_targets(effective)) {
+    if (!probed.contains(t.key)) unprobed.push_back(t.key);
   }
   const auto current = publisher_.current();
-  const auto candidate = build_snapshot(*model, prober_.view()->with_unprobed_down(keys),
+  const auto candidate = build_snapshot(*model, prober_.view()->with_unprobed_down(unprobed),
                                         current.get(), publisher_.options());
   const ServedPool* before = find_served(*current, pool);
   const ServedPool* after = find_served(*candidate, pool);
@@ -324,59 +328,67 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
 }
 
 void Operations::handle(const ControlRequest& request, ControlServer::Reply reply) {
-  const std::string command = request.body["command"];
-  const json& args = request.body.contains("args") ? request.body["args"] : json::object();
-  if (!args.is_object()) {
-    reply(control_error("args must be an object"));
-    return;
-  }
+  const Command command = request.call.command;
   // Changes compare answer sets before and after: there are none to compare
   // until the first probe round has been published.
-  if (!publisher_.current() && command != "status" && command != "history" && command != "check") {
+  if (!publisher_.current() && command != Command::status && command != Command::history &&
+      command != Command::check) {
     reply(control_error("not serving yet: the first probe round is still running"));
     return;
   }
-  if (command == "status") {
-    reply(control_ok(status()));
-  } else if (command == "drain" || command == "undrain") {
-    cmd_drain(request, command == "drain", reply);
-  } else if (command == "set-weight") {
-    cmd_set_weight(request, reply);
-  } else if (command == "add") {
-    cmd_add(request, reply);
-  } else if (command == "remove") {
-    cmd_remove(request, reply);
-  } else if (command == "check") {
-    cmd_check(request, reply);
-  } else if (command == "history") {
-    cmd_history(request, reply);
-  } else if (command == "export-mirrors-json") {
-    cmd_export(request, reply);
-  } else if (command == "reload") {
-    zones::Diagnostics diags;
-    if (hooks_.reload(diags)) {
-      reply(control_ok({{"message", fmt::format("reloaded {}", file_config_.path)}}));
-    } else {
-      json details = json::array();
-      for (const auto& d : diags) details.push_back(d.to_string());
-      reply(control_error(
-          fmt::format("reload failed with {} error(s); still serving the previous data",
-                      diags.size()),
-          details));
-    }
-  } else {
-    reply(control_error(fmt::format("unknown command '{}'", command)));
+  switch (command) {
+    case Command::status:
+      reply(control_ok(status()));
+      return;
+    case Command::drain:
+    case Command::undrain:
+      cmd_drain(request, command == Command::drain, reply);
+      return;
+    case Command::set_weight:
+      cmd_set_weight(request, reply);
+      return;
+    case Command::add:
+      cmd_add(request, reply);
+      return;
+    case Command::remove:
+      cmd_remove(request, reply);
+      return;
+    case Command::check:
+      cmd_check(request, reply);
+      return;
+    case Command::history:
+      cmd_history(request, reply);
+      return;
+    case Command::export_mirrors_json:
+      cmd_export(request, reply);
+      return;
+    case Command::reload:
+      cmd_reload(reply);
+      return;
   }
+}
+
+void Operations::cmd_reload(const ControlServer::Reply& reply) {
+  zones::Diagnostics diags;
+  if (hooks_.reload(diags)) {
+    reply(control_ok({{"message", fmt::format("reloaded {}", file_config_.path)}}));
+    return;
+  }
+  json details = json::array();
+  for (const auto& d : diags) details.push_back(d.to_string());
+  reply(control_error(
+      fmt::format("reload failed with {} error(s); still serving the previous data", diags.size()),
+      details));
 }
 
 void Operations::cmd_drain(const ControlRequest& request, bool drain,
                            const ControlServer::Reply& reply) {
-  const json& args = request.body["args"];
+  const ControlArgs& args = request.call.args;
   const auto t = find_mirror(args, reply);
   if (!t) return;
   const std::string& pool = t->pool;
   const std::string& id = t->mirror->id;
-  const std::string note = args.value("note", "");
+  const std::string& note = args.note;
   AdminState next = state_;
   MirrorOverride& o = next.mirrors[{pool, id}];
   if (o.drained == drain) {
@@ -391,32 +403,29 @@ void Operations::cmd_drain(const ControlRequest& request, bool drain,
   commit(std::move(next),
          {now(), request.who(), drain ? JournalKind::drain : JournalKind::undrain, pool, id, "",
           drain ? "drained" : "undrained", note},
-         pool, args, fmt::format("{} {} in {}", drain ? "drained" : "undrained", id, pool), reply);
+         pool, commit_flags(args),
+         fmt::format("{} {} in {}", drain ? "drained" : "undrained", id, pool), reply);
 }
 
 void Operations::cmd_set_weight(const ControlRequest& request, const ControlServer::Reply& reply) {
-  const json& args = request.body["args"];
+  const ControlArgs& args = request.call.args;
   const auto t = find_mirror(args, reply);
   if (!t) return;
-  if (!args.contains("weight") || !args["weight"].is_number_unsigned() ||
-      args["weight"].get<uint64_t>() > 1000000) {
-    reply(control_error("weight must be a whole number from 0 to 1000000"));
-    return;
-  }
-  const auto weight = args["weight"].get<uint32_t>();
+  const uint32_t weight = args.weight;
   const std::string& pool = t->pool;
   const zones::MirrorDef& mirror = *t->mirror;
   AdminState next = state_;
   next.mirrors[{pool, mirror.id}].weight = weight;
   commit(std::move(next),
          {now(), request.who(), JournalKind::set_weight, pool, mirror.id, "",
-          fmt::format("weight {}→{}", mirror.weight, weight), args.value("note", "")},
-         pool, args, fmt::format("weight of {} in {} set to {}", mirror.id, pool, weight), reply);
+          fmt::format("weight {}→{}", mirror.weight, weight), args.note},
+         pool, commit_flags(args),
+         fmt::format("weight of {} in {} set to {}", mirror.id, pool, weight), reply);
 }
 
 void Operations::cmd_add(const ControlRequest& request, const ControlServer::Reply& reply) {
-  const json& args = request.body["args"];
-  const std::string pool_arg = args.value("pool", "");
+  const ControlArgs& args = request.call.args;
+  const std::string& pool_arg = args.pool;
   const PoolConfig* pool = nullptr;
   for (const PoolConfig& p : effective_.pools) {
     if (names_pool(p, pool_arg)) pool = &p;
@@ -427,16 +436,12 @@ void Operations::cmd_add(const ControlRequest& request, const ControlServer::Rep
   }
   AddedMirror added;
   added.pool = pool->def.name.to_text();
-  added.id = args.value("id", "");
-  added.weight = args.value("weight", 1U);
+  added.id = args.id;
+  added.weight = args.weight;
   added.who = request.who();
   added.when = now();
-  if (args.contains("check") && args["check"].is_object()) added.check_overrides = args["check"];
-  if (args.contains("addresses") && args["addresses"].is_array()) {
-    for (const json& a : args["addresses"]) {
-      if (a.is_string()) added.addresses.push_back(a.get<std::string>());
-    }
-  }
+  added.check_overrides = args.check;
+  added.addresses = args.addresses;
   for (const zones::MirrorDef& m : pool->def.mirrors) {
     if (m.id == added.id) {
       reply(control_error(fmt::format("pool {} already has a mirror '{}'", added.pool, added.id)));
@@ -463,12 +468,13 @@ void Operations::cmd_add(const ControlRequest& request, const ControlServer::Rep
   for (const std::string& a : added.addresses) addresses += (addresses.empty() ? "" : " ") + a;
   commit(std::move(next),
          {now(), request.who(), JournalKind::add, added.pool, added.id, "",
-          fmt::format("added {} weight {}", addresses, added.weight), args.value("note", "")},
-         added.pool, args, fmt::format("added {} to {}", added.id, added.pool), reply);
+          fmt::format("added {} weight {}", addresses, added.weight), args.note},
+         added.pool, commit_flags(args), fmt::format("added {} to {}", added.id, added.pool),
+         reply);
 }
 
 void Operations::cmd_remove(const ControlRequest& request, const ControlServer::Reply& reply) {
-  const json& args = request.body["args"];
+  const ControlArgs& args = request.call.args;
   const auto t = find_mirror(args, reply);
   if (!t) return;
   const std::string& pool = t->pool;
@@ -480,15 +486,13 @@ void Operations::cmd_remove(const ControlRequest& request, const ControlServer::
   std::erase_if(next.added, [&](const AddedMirror& a) { return a.pool == pool && a.id == id; });
   if (next.added.size() == before) next.removed.insert({pool, id});
   next.mirrors.erase({pool, id});
-  commit(
-      std::move(next),
-      {now(), request.who(), JournalKind::remove, pool, id, "", "removed", args.value("note", "")},
-      pool, args, fmt::format("removed {} from {}", id, pool), reply);
+  commit(std::move(next),
+         {now(), request.who(), JournalKind::remove, pool, id, "", "removed", args.note}, pool,
+         commit_flags(args), fmt::format("removed {} from {}", id, pool), reply);
 }
 
 void Operations::cmd_check(const ControlRequest& request, const ControlServer::Reply& reply) {
-  const json& args = request.body["args"];
-  const auto t = find_mirror(args, reply);
+  const auto t = find_mirror(request.call.args, reply);
   if (!t) return;
   const std::string& pool = t->pool;
   const std::string& id = t->mirror->id;
@@ -516,11 +520,11 @@ void Operations::cmd_check(const ControlRequest& request, const ControlServer::R
 
 void Operations::cmd_history(const ControlRequest& request,
                              const ControlServer::Reply& reply) const {
-  const json& args = request.body["args"];
+  const ControlArgs& args = request.call.args;
   JournalFilter filter;
-  filter.mirror = args.value("mirror", "");
-  if (args.contains("since")) {
-    const std::string since = args.value("since", "");
+  filter.mirror = args.mirror;
+  if (args.since) {
+    const std::string& since = *args.since;
     if (auto when = parse_utc(since)) {
       filter.since = *when;
     } else if (auto ago = parse_duration(since)) {
@@ -558,7 +562,7 @@ void Operations::cmd_history(const ControlRequest& request,
 
 void Operations::cmd_export(const ControlRequest& request,
                             const ControlServer::Reply& reply) const {
-  const std::string pool_arg = request.body["args"].value("pool", "");
+  const std::string& pool_arg = request.call.args.pool;
   const PoolConfig* pool = nullptr;
   int matches = 0;
   for (const PoolConfig& p : effective_.pools) {

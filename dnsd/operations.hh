@@ -65,9 +65,9 @@ class Operations {
     std::string pool;                          // pool name as text
     const zones::MirrorDef* mirror = nullptr;  // in effective_
   };
-  // The mirror args name ("mirror", optional "pool"), or nullopt after
-  // replying with why there is none.
-  std::optional<Target> find_mirror(const nlohmann::json& args,
+  // The mirror args name (mirror, optional pool), or nullopt after replying
+  // with why there is none.
+  std::optional<Target> find_mirror(const ControlArgs& args,
                                     const ControlServer::Reply& reply) const;
   Config compute_effective(const AdminState& state, std::vector<std::string>& warnings) const;
   // Validates, optionally refuses, persists and applies a changed state.
@@ -84,6 +84,7 @@ class Operations {
   void cmd_check(const ControlRequest& request, const ControlServer::Reply& reply);
   void cmd_history(const ControlRequest& request, const ControlServer::Reply& reply) const;
   void cmd_export(const ControlRequest& request, const ControlServer::Reply& reply) const;
+  void cmd_reload(const ControlServer::Reply& reply);
 
   Publisher& publisher_;
   health::Prober& prober_;

@@ -67,17 +67,16 @@ class HealthView {
   }
   const std::map<TargetKey, TargetHealth>& targets() const { return targets_; }
 
-  // This view with each of `keys` that it does not know marked down (not
-  // probed yet): what the prober publishes once it is given those targets
-  // while serving, since an address added then is not answered before it
-  // has been probed.
+  // This view with each of `keys` marked down (not probed yet): what the
+  // prober publishes once it is given those targets while serving, since an
+  // address added then is not answered before it has been probed.
   HealthView with_unprobed_down(const std::vector<TargetKey>& keys) const {
     std::map<TargetKey, TargetHealth> targets = targets_;
     for (const TargetKey& key : keys) {
       TargetHealth pending;
       pending.up = false;
       pending.reason = std::string(kNotProbedYet);
-      targets.emplace(key, std::move(pending));
+      targets.insert_or_assign(key, std::move(pending));
     }
     return HealthView(std::move(targets));
   }

@@ -1,9 +1,12 @@
 // Fuzzes what the daemon reads from the control socket and from its own state
 // files, which a crash or a careless edit may leave damaged: the request line,
-// journal lines and state.json. Both files carry a SHA-256 that random bytes
-// never match, so each input is also tried re-sealed with a correct checksum
-// to reach the field validation behind it; what parses must format back to
-// text that parses to the same thing.
+// journal lines and state.json. The request line goes where the daemon sends
+// it: through answer_control_line into a real Operations (operations_harness:
+// its own loop, config and state_dir, fresh for each input), so the handlers
+// run too. Both files carry a SHA-256 that random bytes never match, so each
+// input is also tried re-sealed with a correct checksum to reach the field
+// validation behind it; what parses must format back to text that parses to
+// the same thing.
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +15,7 @@
 #include "dnsd/checksum.hh"
 #include "dnsd/control_server.hh"
 #include "dnsd/journal.hh"
+#include "tests/dnsd/operations_harness.hh"
 #include "tests/fuzz/fuzz_target.hh"
 
 using namespace mirrorpool;
@@ -36,6 +40,20 @@ void journal_line(std::string_view line) {
   fuzz::check(format_journal_line(*again) == formatted, "a journal entry changes on a round trip");
 }
 
+// Every line gets exactly one reply, at once (nothing here probes), of the
+// shape every command uses; one the schema refused says why.
+void control_request(std::string_view line) {
+  std::string error;
+  const bool valid = parse_control_request(line, error).has_value();
+  fuzz::check(valid || !error.empty(), "a request refused without a reason");
+  test::OperationsHarness harness;
+  const json reply = harness.request(line);
+  fuzz::check(reply.is_object() && reply.contains("ok") && reply.at("ok").is_boolean(),
+              "a request without a well-formed reply");
+  fuzz::check(valid || (reply.at("ok") == false && reply.contains("error")),
+              "a refused request not answered with an error");
+}
+
 void admin_state(std::string_view text) {
   AdminState state;
   std::string error;
@@ -53,14 +71,14 @@ void admin_state(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text = fuzz::as_text(data, size);
-  std::string error;
-  const auto request = parse_control_request(text.substr(0, text.find('\n')), error);
-  fuzz::check(request.has_value() || !error.empty(), "a request refused without a reason");
-  if (request) fuzz::check((*request)["command"].is_string(), "a request without a command");
+  control_request(text.substr(0, text.find('\n')));
 
   journal_line(text);
   admin_state(text);
 
+  // The re-sealed copies are made by recursive copies and dumps of the JSON,
+  // which deep nesting would overflow; the daemon makes none from such input.
+  if (nests_deeper_than(text, kMaxControlDepth)) return 0;
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return 0;
   json line = j;

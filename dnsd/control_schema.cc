@@ -1,0 +1,301 @@
+#include "dnsd/control_schema.hh"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "dnsd/config.hh"
+
+namespace mirrorpool::dnsd {
+
+// Counts '[' and '{' outside strings, as the JSON lexer does: up to the
+// first error nlohmann agrees with this scan, and it stops there.
+bool nests_deeper_than(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxPoolBytes = 255;    // a DNS name as text
+constexpr size_t kMaxAddressBytes = 64;  // the longest IPv6 text has 45
+constexpr size_t kMaxSinceBytes = 64;    // "2026-11-01T00:00:00Z", "7d"
+constexpr size_t kMaxShownBytes = 40;    // of a client's value in a message
+
+// C0 controls, DEL and C1 controls (U+0080 to U+009F; the parser has made
+// sure the text is UTF-8, where they are C2 80 to C2 9F). A newline in a note
+// would start a forged line in the log; escapes would reach terminals.
+bool has_control_characters(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// What a client sent, for a message: short values as JSON (escaped, so the
+// message stays one printable line), longer ones by their size.
+std::string shown(const json& value) {
+  std::string text = value.dump(-1, ' ', true, json::error_handler_t::replace);
+  if (text.size() <= kMaxShownBytes) return text;
+  if (value.is_string())
+    return fmt::format("a string of {} bytes", value.get_ref<const std::string&>().size());
+  if (value.is_array()) return fmt::format("an array of {} values", value.size());
+  if (value.is_object()) return fmt::format("an object of {} fields", value.size());
+  return text.substr(0, kMaxShownBytes) + "…";
+}
+
+// A field name for a message: as it is when it is plain, else as JSON.
+std::string field_name(const std::string& key) {
+  const bool plain = !key.empty() && key.size() <= kMaxShownBytes &&
+                     std::all_of(key.begin(), key.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                              (c >= '0' && c <= '9') || c == '_' || c == '-';
+                     });
+  return plain ? key : shown(json(key));
+}
+
+bool read_text(const json& value, size_t max_bytes, std::string& out) {
+  const auto* text = value.get_ptr<const json::string_t*>();
+  if (text == nullptr || text->size() > max_bytes || has_control_characters(*text)) return false;
+  out = *text;
+  return true;
+}
+
+bool read_id(const json& value, std::string& out) {
+  const auto* text = value.get_ptr<const json::string_t*>();
+  if (text == nullptr || !is_valid_id(*text)) return false;
+  out = *text;
+  return true;
+}
+
+bool read_bool(const json& value, bool& out) {
+  const auto* flag = value.get_ptr<const json::boolean_t*>();
+  if (flag == nullptr) return false;
+  out = *flag;
+  return true;
+}
+
+// Only a JSON integer without sign, fraction or exponent is a weight: -1,
+// 2.9, 2.0, 1e3 and true are refused rather than converted.
+bool read_weight(const json& value, uint32_t& out) {
+  const auto* number = value.get_ptr<const json::number_unsigned_t*>();
+  if (number == nullptr || *number > kMaxMirrorWeight) return false;
+  out = static_cast<uint32_t>(*number);
+  return true;
+}
+
+bool read_addresses(const json& value, std::vector<std::string>& out) {
+  if (!value.is_array() || value.empty() || value.size() > kMaxAddedAddresses) return false;
+  std::vector<std::string> addresses;
+  for (const json& element : value) {
+    std::string text;
+    if (!read_text(element, kMaxAddressBytes, text)) return false;
+    addresses.push_back(std::move(text));
+  }
+  out = std::move(addresses);
+  return true;
+}
+
+// One argument: what it must be (for messages) and how it is read into
+// ControlArgs; read is false for a value that is not what `expected` says.
+struct ArgRule {
+  std::string name;
+  std::string expected;
+  bool (*read)(const json& value, ControlArgs& args);
+};
+
+struct Arg {
+  const ArgRule* rule;
+  bool required;
+};
+
+struct CommandRule {
+  std::string_view name;
+  Command command;
+  std::vector<Arg> args;
+};
+
+const std::vector<CommandRule>& command_rules() {
+  static const ArgRule mirror{"mirror", "a mirror id: 1 to 63 letters, digits, '-', '_' or '.'",
+                              [](const json& v, ControlArgs& a) { return read_id(v, a.mirror); }};
+  static const ArgRule pool{
+      "pool", fmt::format("a pool name of at most {} bytes", kMaxPoolBytes),
+      [](const json& v, ControlArgs& a) { return read_text(v, kMaxPoolBytes, a.pool); }};
+  static const ArgRule note{
+      "note",
+      fmt::format("one line of text of at most {} bytes, without control characters (a note "
+                  "goes into the journal and the log as one line)",
+                  kMaxNoteBytes),
+      [](const json& v, ControlArgs& a) { return read_text(v, kMaxNoteBytes, a.note); }};
+  static const ArgRule dry_run{"dry_run", "true or false", [](const json& v, ControlArgs& a) {
+                                 return read_bool(v, a.dry_run);
+                               }};
+  static const ArgRule force{"force", "true or false",
+                             [](const json& v, ControlArgs& a) { return read_bool(v, a.force); }};
+  static const ArgRule weight{
+      "weight", fmt::format("a whole number from 0 to {}", kMaxMirrorWeight),
+      [](const json& v, ControlArgs& a) { return read_weight(v, a.weight); }};
+  static const ArgRule id{"id", mirror.expected,
+                          [](const json& v, ControlArgs& a) { return read_id(v, a.id); }};
+  static const ArgRule addresses{
+      "addresses",
+      fmt::format("an array of 1 to {} IPv4 or IPv6 addresses as strings", kMaxAddedAddresses),
+      [](const json& v, ControlArgs& a) { return read_addresses(v, a.addresses); }};
+  static const ArgRule check{"check", "an object of [pool.check] keys and their values",
+                             [](const json& v, ControlArgs& a) {
+                               if (!v.is_object()) return false;
+                               a.check = v;
+                               return true;
+                             }};
+  static const ArgRule since{
+      "since", fmt::format("an RFC 3339 time or a duration of at most {} bytes", kMaxSinceBytes),
+      [](const json& v, ControlArgs& a) {
+        std::string text;
+        if (!read_text(v, kMaxSinceBytes, text)) return false;
+        a.since = std::move(text);
+        return true;
+      }};
+  // What mirrorpoolctl sends for each command, and nothing else.
+  static const std::vector<CommandRule> rules = {
+      {"status", Command::status, {}},
+      {"drain",
+       Command::drain,
+       {{&mirror, true}, {&pool, false}, {&note, false}, {&dry_run, false}, {&force, false}}},
+      {"undrain",
+       Command::undrain,
+       {{&mirror, true}, {&pool, false}, {&dry_run, false}, {&force, false}}},
+      {"set-weight",
+       Command::set_weight,
+       {{&mirror, true},
+        {&weight, true},
+        {&pool, false},
+        {&note, false},
+        {&dry_run, false},
+        {&force, false}}},
+      {"add",
+       Command::add,
+       {{&pool, true},
+        {&id, true},
+        {&addresses, true},
+        {&weight, false},
+        {&check, false},
+        {&note, false},
+        {&dry_run, false},
+        {&force, false}}},
+      {"remove",
+       Command::remove,
+       {{&mirror, true}, {&pool, false}, {&note, false}, {&dry_run, false}, {&force, false}}},
+      {"check", Command::check, {{&mirror, true}, {&pool, false}}},
+      {"history", Command::history, {{&mirror, false}, {&since, false}}},
+      {"reload", Command::reload, {}},
+      {"export-mirrors-json", Command::export_mirrors_json, {{&pool, false}}},
+  };
+  return rules;
+}
+
+template <class T, class Name>
+std::string names(const std::vector<T>& items, Name name) {
+  std::string out;
+  for (const T& item : items) out += (out.empty() ? "" : ", ") + std::string(name(item));
+  return out.empty() ? "none" : out;
+}
+
+bool read_args(const CommandRule& rule, const json& args, ControlArgs& out, std::string& error) {
+  if (!args.is_object()) {
+    error = fmt::format("args: expected an object, got {}", shown(args));
+    return false;
+  }
+  for (const auto& item : args.items()) {
+    const auto arg = std::find_if(rule.args.begin(), rule.args.end(),
+                                  [&](const Arg& a) { return a.rule->name == item.key(); });
+    if (arg == rule.args.end()) {
+      error = fmt::format("args.{}: not an argument of {} (it takes {})", field_name(item.key()),
+                          rule.name, names(rule.args, [](const Arg& a) { return a.rule->name; }));
+      return false;
+    }
+    if (!arg->rule->read(item.value(), out)) {
+      error = fmt::format("args.{}: expected {}, got {}", item.key(), arg->rule->expected,
+                          shown(item.value()));
+      return false;
+    }
+  }
+  for (const Arg& arg : rule.args) {
+    if (arg.required && !args.contains(arg.rule->name)) {
+      error = fmt::format("args.{}: missing; expected {}", arg.rule->name, arg.rule->expected);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<ControlCall> parse_control_request(std::string_view line, std::string& error) {
+  if (nests_deeper_than(line, kMaxControlDepth)) {
+    error = fmt::format("malformed request: nested deeper than {} levels", kMaxControlDepth);
+    return std::nullopt;
+  }
+  const json body = json::parse(line, nullptr, false);
+  const auto command = body.is_object() ? body.find("command") : body.end();
+  if (!body.is_object() || command == body.end() || !command->is_string()) {
+    error = "malformed request: expected one JSON object with a command";
+    return std::nullopt;
+  }
+  // Compared as JSON: a version that is not a number ("1") is refused too.
+  const auto version = body.find("version");
+  if (version == body.end() || !version->is_number() || *version != kControlProtocolVersion) {
+    error = fmt::format("protocol version {} is not supported (daemon speaks {})",
+                        version == body.end() ? "0" : shown(*version), kControlProtocolVersion);
+    return std::nullopt;
+  }
+  for (const auto& item : body.items()) {
+    if (item.key() != "version" && item.key() != "command" && item.key() != "args") {
+      error = fmt::format("{}: not a field of a request (version, command, args)",
+                          field_name(item.key()));
+      return std::nullopt;
+    }
+  }
+  const auto& rules = command_rules();
+  const auto rule = std::find_if(rules.begin(), rules.end(), [&](const CommandRule& r) {
+    return r.name == command->get_ref<const json::string_t&>();
+  });
+  if (rule == rules.end()) {
+    error = fmt::format("unknown command {} (commands: {})", shown(*command),
+                        names(rules, [](const CommandRule& r) { return r.name; }));
+    return std::nullopt;
+  }
+  static const json kNoArgs = json::object();
+  const auto args = body.find("args");
+  ControlCall call;
+  call.command = rule->command;
+  if (!read_args(*rule, args == body.end() ? kNoArgs : *args, call.args, error))
+    return std::nullopt;
+  return call;
+}
+
+}  // namespace mirrorpool::dnsd

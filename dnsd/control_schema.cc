@@ -62,11 +62,11 @@ bool has_control_characters(std::string_view text) {
 std::string shown(const json& value) {
   std::string text = value.dump(-1, ' ', true, json::error_handler_t::replace);
   if (text.size() <= kMaxShownBytes) return text;
-  if (value.is_string())
+  if (value.is_string()) {
     return fmt::format("a string of {} bytes", value.get_ref<const std::string&>().size());
-  if (value.is_array()) return fmt::format("an array of {} values", value.size());
-  if (value.is_object()) return fmt::format("an object of {} fields", value.size());
-  return text.substr(0, kMaxShownBytes) + "…";
+  }
+  // Numbers, booleans and null are always short.
+  return fmt::format("{} of {} values", value.is_array() ? "an array" : "an object", value.size());
 }
 
 // A field name for a message: as it is when it is plain, else as JSON.

@@ -54,7 +54,7 @@ HALF_CLOSED_QUERIES = 50
 NEVER_READING = 4
 NEVER_READING_QUERIES = 5000
 
-JOURNAL_LINES = 3000
+JOURNAL_LINES = 1000
 CTL_RUNS = 10
 RAW_CLOSERS = 10
 NEVER_READING_CTL = 100
@@ -161,10 +161,23 @@ def first_line(text):
 
 
 def control_connect(srv, timeout=5.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(control_socket(srv))
-    return s
+    """A connection to the control socket. A full listen backlog (the daemon
+    busy) refuses a non-blocking connect with EAGAIN: retried until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(control_socket(srv))
+            return s
+        except BlockingIOError:
+            s.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+        except OSError:
+            s.close()
+            raise
 
 
 def request_line(command, args=None, **top):
@@ -360,7 +373,7 @@ def prepared_journal():
     now = datetime.datetime.now(datetime.timezone.utc)
     return "".join(
         journal_line(now - datetime.timedelta(minutes=JOURNAL_LINES - i), "drain", POOL,
-                     "retired", "drained", f"entry {i}: " + "disk trouble again; " * 20)
+                     "retired", "drained", f"entry {i}: " + "disk trouble again; " * 60)
         for i in range(JOURNAL_LINES))
 
 
@@ -597,12 +610,12 @@ def ctl_never_reading(f, srv):
     baseline_rss = rss_mib(srv)
     clients = []
     for _ in range(NEVER_READING_CTL):
-        try:
-            s = control_connect(srv)
+        try:  # the daemon is busy writing replies: connecting may take a while
+            s = control_connect(srv, timeout=30)
             s.sendall(request_line("history", {}))
             clients.append(s)
         except OSError:
-            pass  # refused at the connection limit: as good as dropped
+            pass  # closed at the connection limit: as good as dropped
     poller = select.poll()
     for s in clients:
         poller.register(s, select.POLLIN)

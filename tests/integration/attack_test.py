@@ -232,7 +232,7 @@ def read_framed(sock, deadline):
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except OSError:  # the deadline, or a reset
             break
         if not chunk:
             eof = True
@@ -482,9 +482,10 @@ def malformed_rows():
     rows = []
     for command, (base, required) in COMMANDS.items():
         for field in base:
-            for label, value in WRONG_TYPES[FIELD_KINDS[field]]:
-                rows.append((f"{command}: {field} {short(value)} ({label} for a "
-                             f"{FIELD_KINDS[field]})", request_line(command, {**base, field: value})))
+            kind = FIELD_KINDS[field]
+            for label, value in WRONG_TYPES[kind]:
+                rows.append((f"{command}: {field} {short(value)} ({label} for a {kind})",
+                             request_line(command, {**base, field: value})))
             for value in OUT_OF_RANGE.get(field, []):
                 rows.append((f"{command}: {field} {short(value)} (out of range)",
                              request_line(command, {**base, field: value})))
@@ -593,7 +594,8 @@ def malformed_requests(f, srv):
                                             "--address", "127.0.1.179", "--weight", "-1"]),
                        ("set-weight m2 -1", ["set-weight", "m2", "-1"])]:
         rc, _, err = ctl(srv, *args)
-        f.check(rc != 0, f"malformed: mirrorpoolctl {what} is refused (exit {rc}: {first_line(err)})")
+        f.check(rc != 0,
+                f"malformed: mirrorpoolctl {what} is refused (exit {rc}: {first_line(err)})")
     f.check(mirrors_status(srv) == before_status and change_entries(srv) == before_changes,
             "malformed: and changes nothing")
     healthy(f, srv, "malformed control requests")

@@ -377,23 +377,35 @@ def prepared_journal():
         for i in range(JOURNAL_LINES))
 
 
-def wait_reading(pid, timeout=10.0):
-    """Until process `pid` has connected a socket and read from it (its
-    /proc/PID/io rchar grows after the socket appears); False if it exits."""
-    def io_rchar():
-        with open(f"/proc/{pid}/io") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("rchar:"))
+def io_bytes(pid, field):
+    """rchar or wchar of /proc/PID/io: bytes read or written by any system
+    call, sockets included."""
+    with open(f"/proc/{pid}/io") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
-    def has_socket():
-        return any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
-                   for fd in os.listdir(f"/proc/{pid}/fd"))
+
+def kill_while_reading(srv, sock):
+    """Runs `mirrorpoolctl history` and kills it (SIGKILL) while its reply is
+    being written: once the daemon has read the journal for it, it is frozen
+    (SIGSTOP) so that the reply backs up, and killed when the daemon has
+    written the first 64 KB. True when it got that far."""
+    daemon = srv.proc.pid
+    read, written = io_bytes(daemon, "rchar"), io_bytes(daemon, "wchar")
+    p = subprocess.Popen([CTL, "-s", sock, "history"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    reached = False
     try:
-        wait_until(has_socket, timeout, "mirrorpoolctl to connect", interval=0.001)
-        start = io_rchar()
-        wait_until(lambda: io_rchar() > start, timeout, "mirrorpoolctl to read", interval=0.001)
-        return True
+        wait_until(lambda: io_bytes(daemon, "rchar") > read + 1_000_000, 10,
+                   "the daemon to read the journal", 0.001)
+        p.send_signal(signal.SIGSTOP)
+        wait_until(lambda: io_bytes(daemon, "wchar") > written + 65536, 10,
+                   "the daemon to write the reply", 0.005)
+        reached = True
     except (OSError, AssertionError):
-        return False
+        pass  # the daemon is gone: the health check tells
+    p.send_signal(signal.SIGKILL)
+    p.wait(10)
+    return reached
 
 
 def ctl_early_close(f, srv):
@@ -405,25 +417,29 @@ def ctl_early_close(f, srv):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     healthy(f, srv, f"{CTL_RUNS}× mirrorpoolctl history | head -1")
 
-    killed = 0
+    reached = 0
     for _ in range(CTL_RUNS):
-        p = subprocess.Popen([CTL, "-s", sock, "history"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        killed += wait_reading(p.pid)
-        p.send_signal(signal.SIGKILL)
-        p.wait(10)
-    print(f"{killed}/{CTL_RUNS} mirrorpoolctl killed while reading", flush=True)
-    healthy(f, srv, f"{CTL_RUNS}× mirrorpoolctl history killed (SIGKILL) while reading")
+        if srv.proc.poll() is not None:
+            break  # the health check tells
+        reached += kill_while_reading(srv, sock)
+    healthy(f, srv, f"{CTL_RUNS}× mirrorpoolctl history killed (SIGKILL) while its reply "
+                    f"is written ({reached} mid-reply)")
 
-    for reset in (False, True):
+    for what, read, reset in (("unread", 0, False), ("unread, with SO_LINGER 0", 0, True),
+                              ("after reading 64 KB", 65536, False)):
         for _ in range(RAW_CLOSERS):
-            with control_connect(srv) as s:
-                s.sendall(request_line("history", {}))
-                if reset:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            try:
+                with control_connect(srv) as s:
+                    s.sendall(request_line("history", {}))
+                    if read:
+                        s.recv(read, socket.MSG_WAITALL)
+                    if reset:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                     struct.pack("ii", 1, 0))
+            except OSError:
+                break  # the daemon is gone: the health check tells
         time.sleep(1)  # the daemon writes the replies to the closed sockets
-        healthy(f, srv, f"{RAW_CLOSERS} raw history requests closed unread"
-                        f"{' with SO_LINGER 0' if reset else ''}")
+        healthy(f, srv, f"{RAW_CLOSERS} raw history requests closed {what}")
 
 
 # --- 4: malformed control requests -------------------------------------------

@@ -180,9 +180,10 @@ def control_connect(srv, timeout=5.0):
             raise
 
 
-def request_line(command, args=None, **top):
+def request_line(command, args=..., **top):
+    """A request as mirrorpoolctl sends it; without args when args is `...`."""
     body = {"version": 1, "command": command, **top}
-    if args is not None:
+    if args is not ...:
         body["args"] = args
     return (json.dumps(body) + "\n").encode()
 

@@ -34,9 +34,12 @@ from harness import MIRRORPOOLD, ZONE, Failures, Server, addresses, free_port, r
 
 STATE_FILES = ("state.json", "journal.log")
 TMPFS_SIZE = "256k"
-# A note longer than a page: its journal line can never fit in what is left
-# of the journal's last page, so the write is cut short by the full disk.
-LONG_NOTE = "n" * 5000
+# tmpfs hands out whole pages: a journal line fits as long as the last page
+# of journal.log has room. The test leaves JOURNAL_ROOM bytes there, then a
+# LONG_NOTE's line (longer than that) is cut short by the full disk.
+PAGE = os.sysconf("SC_PAGESIZE")
+JOURNAL_ROOM = 100
+LONG_NOTE = "disk full " * 40
 SECOND_INSTANCE_EXIT_S = 10
 MAX_QUERIES = 2000
 QUERY_SPAN_S = 3.0
@@ -54,7 +57,7 @@ def state_bytes(srv):
     return out
 
 
-def fill(path, chunk=b"\0" * 4096):
+def fill(path, chunk=b"\0" * PAGE):
     """Appends to `path` until the file system is full (ENOSPC)."""
     with open(path, "ab", buffering=0) as f:
         for _ in range(100000):
@@ -103,16 +106,19 @@ def full_disk(f, mport):
         with srv:
             rc, _, err = ctl(srv, "set-weight", "m3", "7")
             f.check(rc == 0, f"full disk: set-weight m3 7 acknowledged while there is room {err}")
+            # Blank lines (the journal skips them) leave JOURNAL_ROOM bytes
+            # in the last page of journal.log; then the disk fills up.
+            journal = state_file(srv, "journal.log")
+            with open(journal, "ab") as j:
+                j.write(b"\n" * ((-os.path.getsize(journal) - JOURNAL_ROOM) % PAGE))
             filler = os.path.join(state_dir, "filler")
             fill(filler)
             rc, _, err = ctl(srv, "drain", "m1", "--note", LONG_NOTE)
             f.check(rc == 1 and re.search(r"no space left", err, re.I),
                     f"full disk: a drain whose journal line is cut short fails, saying why "
                     f"(exit {rc}: {first_line(err)[:120]})")
-            # tmpfs hands out whole pages: the last page of journal.log could
-            # still take a short line. Top it up with blank lines (skipped by
-            # the journal) so that nothing at all can be written.
-            fill(state_file(srv, "journal.log"), b"\n")
+            # Now not even a short line fits.
+            fill(journal, b"\n")
             rc, _, err = ctl(srv, "drain", "m1", "--note", "x")
             f.check(rc == 1 and re.search(r"no space left", err, re.I),
                     f"full disk: drain m1 --note x fails, saying why "

@@ -185,7 +185,7 @@ const std::vector<CommandRule>& command_rules() {
       {"status", Command::status, {}},
       {"drain",
        Command::drain,
-       {{&mirror, true}, {&pool, false}, {&note, false}, {&dry_run, false}, {&force, false}}},
+       {{&mirror, true}, {&pool, false}, {&note, true}, {&dry_run, false}, {&force, false}}},
       {"undrain",
        Command::undrain,
        {{&mirror, true}, {&pool, false}, {&dry_run, false}, {&force, false}}},

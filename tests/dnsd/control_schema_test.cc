@@ -46,9 +46,9 @@ FieldCase pool(bool required) {
           {std::string(256, 'p'), "dl\npool"}};
 }
 
-FieldCase note() {
+FieldCase note(bool required = false) {
   return {"note",
-          false,
+          required,
           "maintenance until 14:00",
           {json::array({1}), 5, true, json::object()},
           {std::string(1001, 'n'), "ok\ninfo: a forged log line", "a\rb", "\x1b[31m", "tab\there",
@@ -94,7 +94,7 @@ struct CommandCase {
 const std::vector<CommandCase>& commands() {
   static const std::vector<CommandCase> cases = {
       {"status", {}},
-      {"drain", {mirror(true), pool(false), note(), flag("dry_run"), flag("force")}},
+      {"drain", {mirror(true), pool(false), note(true), flag("dry_run"), flag("force")}},
       {"undrain", {mirror(true), pool(false), flag("dry_run"), flag("force")}},
       {"set-weight",
        {mirror(true), weight(true), pool(false), note(), flag("dry_run"), flag("force")}},
@@ -345,9 +345,9 @@ TEST_CASE("valid requests reach the handlers") {
     CHECK(reply["ok"] == false);
     return reply["error"].get<std::string>();
   };
-  CHECK(error_of("drain", {{"mirror", "m1"}}) ==
+  CHECK(error_of("drain", {{"mirror", "m1"}, {"note", "x"}}) ==
         "mirror id 'm1' is in several pools: name one with --pool");
-  CHECK(error_of("drain", {{"mirror", "nosuch"}}) == "no mirror 'nosuch'");
+  CHECK(error_of("drain", {{"mirror", "nosuch"}, {"note", "x"}}) == "no mirror 'nosuch'");
   CHECK(error_of("check", {{"mirror", "m3"}}) == "m3 is not probed (weight 0, or no addresses)");
   CHECK(error_of("history", {{"since", "yesterday"}}).starts_with("--since 'yesterday'"));
   CHECK(error_of("reload", json::object()).starts_with("reload failed with 1 error(s)"));

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -13,6 +14,23 @@
 #include "dnsd/log.hh"
 
 namespace mirrorpool::dnsd {
+
+namespace {
+
+// Whether a live server listens on the unix socket at path.
+bool accepts_connections(const std::string& path) {
+  sockaddr_un address{};
+  if (path.size() >= sizeof address.sun_path) return false;
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool live = connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return live;
+}
+
+}  // namespace
 
 struct ControlServer::Connection {
   ControlServer* server = nullptr;
@@ -64,10 +82,19 @@ ControlServer::~ControlServer() = default;
 
 bool ControlServer::listen(const std::string& path, uid_t owner_uid, gid_t owner_gid,
                            std::string& error) {
-  // A socket file left by a crashed daemon would make bind fail; a live
-  // daemon on the same path is caught earlier by the DNS ports.
+  // A socket file left by a crashed daemon would make bind fail, so it is
+  // replaced; one that still accepts connections belongs to a live daemon
+  // (on another state_dir: the state lock catches the same one), whose
+  // operators would lose it.
   struct stat st {};
-  if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path.c_str());
+  if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    if (accepts_connections(path)) {
+      error = fmt::format("control socket {} is in use by another process (a second mirrorpoold?)",
+                          path);
+      return false;
+    }
+    unlink(path.c_str());
+  }
   uv_pipe_init(loop_, &pipe_, 0);
   pipe_.data = this;
   listening_ = true;

@@ -201,6 +201,21 @@ def second_instance(f, mport):
                     f"second instance on {what}: the control socket, state.json and "
                     f"journal.log are untouched")
             healthy(f, srv, f"second instance on {what}")
+        # Another state_dir and port, the same control socket: the socket is
+        # live, so it is not taken over either.
+        elsewhere = os.path.join(srv.dir, "elsewhere.toml")
+        with open(srv.config_path) as c, open(elsewhere, "w") as o:
+            o.write(c.read().replace(f":{srv.port}", f":{free_port()}")
+                    .replace(f'{srv.dir}/state"', f'{srv.dir}/state-elsewhere"'))
+        socket_inode = inode(control_socket(srv))
+        p = subprocess.run([MIRRORPOOLD, "-c", elsewhere], capture_output=True, text=True,
+                           errors="replace", timeout=SECOND_INSTANCE_EXIT_S + 10)
+        output = p.stdout + p.stderr
+        f.check(p.returncode == 1 and "is in use by another process" in output and
+                inode(control_socket(srv)) == socket_inode,
+                f"second instance on another state_dir, the same control socket: exits 1 and "
+                f"leaves the socket ({p.returncode}: {first_line(output)[:150]})")
+        healthy(f, srv, "second instance on the same control socket")
 
 
 LAST = {"l1": "127.0.1.165", "l2": "127.0.1.166"}

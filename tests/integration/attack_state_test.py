@@ -35,10 +35,11 @@ from harness import MIRRORPOOLD, ZONE, Failures, Server, addresses, free_port, r
 STATE_FILES = ("state.json", "journal.log")
 TMPFS_SIZE = "256k"
 # tmpfs hands out whole pages: a journal line fits as long as the last page
-# of journal.log has room. The test leaves JOURNAL_ROOM bytes there, then a
-# LONG_NOTE's line (longer than that) is cut short by the full disk.
+# of journal.log has room. The test leaves JOURNAL_ROOM bytes there: a
+# LONG_NOTE's line (longer than that) is cut short by the full disk, a short
+# line fits while the state file written after it does not.
 PAGE = os.sysconf("SC_PAGESIZE")
-JOURNAL_ROOM = 100
+JOURNAL_ROOM = 350
 LONG_NOTE = "disk full " * 40
 SECOND_INSTANCE_EXIT_S = 10
 MAX_QUERIES = 2000
@@ -117,6 +118,15 @@ def full_disk(f, mport):
             f.check(rc == 1 and re.search(r"no space left", err, re.I),
                     f"full disk: a drain whose journal line is cut short fails, saying why "
                     f"(exit {rc}: {first_line(err)[:120]})")
+            # A short line still fits in the journal's last page, but the new
+            # state file needs a page of its own: the journal line is taken
+            # back and the drain fails.
+            rc, _, err = ctl(srv, "drain", "m1", "--note", "s")
+            f.check(rc == 1 and re.search(r"no space left", err, re.I),
+                    f"full disk: a drain whose state file cannot be written fails, saying why "
+                    f"(exit {rc}: {first_line(err)[:120]})")
+            f.check(not [e for e in history(srv, "m1")["entries"] if e["kind"] == "drain"],
+                    "full disk: the journal line of the drain that failed is taken back")
             # Now not even a short line fits.
             fill(journal, b"\n")
             rc, _, err = ctl(srv, "drain", "m1", "--note", "x")

@@ -94,11 +94,6 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
   return false;
 }
 
-// commit() reads --dry-run and --force from the args as JSON.
-json commit_flags(const ControlArgs& args) {
-  return {{"dry_run", args.dry_run}, {"force", args.force}};
-}
-
 }  // namespace
 
 Operations::Operations(Publisher& publisher, health::Prober& prober, Hooks hooks)
@@ -251,7 +246,7 @@ std::optional<Operations::Target> Operations::find_mirror(const ControlArgs& arg
 }
 
 void Operations::commit(AdminState next, JournalEntry entry, const std::string& pool,
-                        const json& args, const std::string& message,
+                        const ControlArgs& args, const std::string& message,
                         const ControlServer::Reply& reply) {
   std::vector<std::string> warnings;
   Config effective = compute_effective(next, warnings);
@@ -276,7 +271,7 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
                                         current.get(), publisher_.options());
   const ServedPool* before = find_served(*current, pool);
   const ServedPool* after = find_served(*candidate, pool);
-  if (!args.value("force", false)) {
+  if (!args.force) {
     for (const ServedPool& p : served_pools(*candidate)) {
       const ServedPool* was = find_served(*current, p.name);
       for (const auto& [name, fam, old] : {std::tuple{"A", &p.v4, was ? &was->v4 : nullptr},
@@ -295,9 +290,9 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
                  {"pool", pool},
                  {"before", answer_sets(before)},
                  {"after", answer_sets(after)},
-                 {"dry_run", args.value("dry_run", false)},
+                 {"dry_run", args.dry_run},
                  {"warnings", warnings}};
-  if (args.value("dry_run", false)) {
+  if (args.dry_run) {
     reply(control_ok(result));
     return;
   }
@@ -403,8 +398,7 @@ void Operations::cmd_drain(const ControlRequest& request, bool drain,
   commit(std::move(next),
          {now(), request.who(), drain ? JournalKind::drain : JournalKind::undrain, pool, id, "",
           drain ? "drained" : "undrained", note},
-         pool, commit_flags(args),
-         fmt::format("{} {} in {}", drain ? "drained" : "undrained", id, pool), reply);
+         pool, args, fmt::format("{} {} in {}", drain ? "drained" : "undrained", id, pool), reply);
 }
 
 void Operations::cmd_set_weight(const ControlRequest& request, const ControlServer::Reply& reply) {
@@ -419,8 +413,7 @@ void Operations::cmd_set_weight(const ControlRequest& request, const ControlServ
   commit(std::move(next),
          {now(), request.who(), JournalKind::set_weight, pool, mirror.id, "",
           fmt::format("weight {}→{}", mirror.weight, weight), args.note},
-         pool, commit_flags(args),
-         fmt::format("weight of {} in {} set to {}", mirror.id, pool, weight), reply);
+         pool, args, fmt::format("weight of {} in {} set to {}", mirror.id, pool, weight), reply);
 }
 
 void Operations::cmd_add(const ControlRequest& request, const ControlServer::Reply& reply) {
@@ -469,8 +462,7 @@ void Operations::cmd_add(const ControlRequest& request, const ControlServer::Rep
   commit(std::move(next),
          {now(), request.who(), JournalKind::add, added.pool, added.id, "",
           fmt::format("added {} weight {}", addresses, added.weight), args.note},
-         added.pool, commit_flags(args), fmt::format("added {} to {}", added.id, added.pool),
-         reply);
+         added.pool, args, fmt::format("added {} to {}", added.id, added.pool), reply);
 }
 
 void Operations::cmd_remove(const ControlRequest& request, const ControlServer::Reply& reply) {
@@ -488,7 +480,7 @@ void Operations::cmd_remove(const ControlRequest& request, const ControlServer::
   next.mirrors.erase({pool, id});
   commit(std::move(next),
          {now(), request.who(), JournalKind::remove, pool, id, "", "removed", args.note}, pool,
-         commit_flags(args), fmt::format("removed {} from {}", id, pool), reply);
+         args, fmt::format("removed {} from {}", id, pool), reply);
 }
 
 void Operations::cmd_check(const ControlRequest& request, const ControlServer::Reply& reply) {

@@ -70,10 +70,10 @@ class Operations {
   std::optional<Target> find_mirror(const ControlArgs& args,
                                     const ControlServer::Reply& reply) const;
   Config compute_effective(const AdminState& state, std::vector<std::string>& warnings) const;
-  // Validates, optionally refuses, persists and applies a changed state.
-  void commit(AdminState next, JournalEntry entry, const std::string& pool,
-              const nlohmann::json& args, const std::string& message,
-              const ControlServer::Reply& reply);
+  // Validates, optionally refuses (unless args.force), persists and applies
+  // (unless args.dry_run) a changed state.
+  void commit(AdminState next, JournalEntry entry, const std::string& pool, const ControlArgs& args,
+              const std::string& message, const ControlServer::Reply& reply);
   bool append(const JournalEntry& entry, std::string& error);
   void forget_old_history(TimePoint now);
 

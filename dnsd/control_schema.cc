@@ -4,7 +4,7 @@
 
 #include <fmt/core.h>
 
-#include "dnsd/config.hh"
+#include "dnsd/mirror_limits.hh"
 
 namespace mirrorpool::dnsd {
 

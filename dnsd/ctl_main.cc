@@ -11,7 +11,6 @@
 #include <CLI/CLI.hpp>
 
 #include "dnsd/atomic_file.hh"
-#include "dnsd/config.hh"
 #include "dnsd/control_client.hh"
 #include "dnsd/control_socket_path.hh"
 #include "dnsd/ctl_format.hh"
@@ -37,7 +36,7 @@ bool socket_path(const std::string& socket, const std::string& config, bool conf
     return true;
   }
   if (!config_given && access(kDefaultConfig, R_OK) != 0) {
-    path = ServerConfig{}.control_socket;
+    path = kDefaultControlSocket;
     return true;
   }
   const std::string file = config_given ? config : kDefaultConfig;

@@ -1,6 +1,6 @@
-// The words of the control protocol (SPEC §6), written here and nowhere else:
-// the fields of a request and of a response, every command, and the args each
-// command takes. The daemon checks requests against this table
+// The words of the control protocol (see mirrorpoolctl(8)), written here and
+// nowhere else: the fields of a request and of a response, every command, and
+// the args each command takes. The daemon checks requests against this table
 // (control_schema.cc) and answers with these fields (control_server.cc);
 // mirrorpoolctl builds its commands and requests from it (ctl_main.cc) and
 // prints results by command (ctl_format.cc); `mirrorpoolctl --list-commands`

@@ -1,6 +1,10 @@
 // The daemon's configuration (SPEC §3): parsed from TOML with toml++, typed,
 // defaulted and range-checked. Loading zone files is not done here (see
-// load_model in model_loader.hh); this is the TOML layer only.
+// load_model in model_loader.hh); this is the TOML layer only. The parser is
+// config.cc (entry points, the document, the table reader) with
+// config_server.cc ([server], [tsig], [[zone]]), config_pools.cc ([[pool]],
+// checks, mirrors) and config_json.cc (JSON merged in: mirrors.json entries,
+// the check overrides of `mirrorpoolctl add`), sharing config_parser.hh.
 #pragma once
 
 #include <cstdint>
@@ -10,47 +14,22 @@
 #include <string_view>
 #include <vector>
 
-#include <sys/socket.h>
-
 #include <nlohmann/json_fwd.hpp>
 
+#include "dnsd/control_socket_path.hh"
+#include "dnsd/endpoint.hh"
+#include "dnsd/prefix.hh"
+#include "dnsd/rate_limiter.hh"
 #include "health/check_spec.hh"
 #include "zones/diagnostic.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
 
-// "127.0.0.1:5353" or "[::1]:5353".
-struct Endpoint {
-  zones::Address address;
-  uint16_t port = 0;
-  std::string text;  // as written
-  sockaddr_storage sockaddr() const;
-  socklen_t sockaddr_len() const;
-  static std::optional<Endpoint> parse(std::string_view text);
-};
-
-// An address prefix for ACLs: "192.0.2.0/24", "2001:db8::/32", "127.0.0.1".
-struct Prefix {
-  zones::Address address;
-  unsigned length = 0;
-  std::string text;
-  bool contains(const zones::Address& a) const;
-  static std::optional<Prefix> parse(std::string_view text);
-};
-
-struct RrlConfig {
-  unsigned responses_per_second = 0;  // 0 = off
-  unsigned slip = 2;
-  unsigned ipv4_prefix = 24;
-  unsigned ipv6_prefix = 56;
-  bool operator==(const RrlConfig&) const = default;
-};
-
 struct ServerConfig {
   std::vector<Endpoint> listen;
   unsigned workers = 0;  // 0 = one per core
-  std::string control_socket = "/run/mirrorpool/control.sock";
+  std::string control_socket{kDefaultControlSocket};
   std::string state_dir = "/var/lib/mirrorpool";
   std::optional<Endpoint> http_listen;
   std::string user = "nobody";
@@ -98,14 +77,6 @@ struct Config {
   std::vector<PoolConfig> pools;
   std::map<std::string, TsigKey> tsig;
 };
-
-// A mirror id: 1 to 63 letters, digits, '-', '_' or '.'. Ids appear in
-// mirrorpoolctl arguments, metric labels and the journal, so the config file
-// and the control socket accept exactly these.
-bool is_valid_id(std::string_view id);
-
-// The largest weight of a mirror, in the config file and at run time.
-constexpr uint32_t kMaxMirrorWeight = 1'000'000;
 
 // Parses and validates the TOML file. Every problem found is appended to diags
 // as file:line:col (unknown keys, wrong types, out-of-range values, bad

@@ -10,8 +10,6 @@
 
 #include <fmt/core.h>
 
-#include "dnsd/control_server.hh"
-
 namespace mirrorpool::dnsd {
 
 namespace {
@@ -20,7 +18,7 @@ namespace {
 constexpr int kResponseTimeoutMs = 120000;
 }  // namespace
 
-ClientStatus control_call(const std::string& socket_path, const std::string& command,
+ClientStatus control_call(const std::string& socket_path, Command command,
                           const nlohmann::json& args, nlohmann::json& response,
                           std::string& error) {
   sockaddr_un addr{};
@@ -41,10 +39,11 @@ ClientStatus control_call(const std::string& socket_path, const std::string& com
     error = fmt::format("{}: {}", socket_path, std::strerror(e));
     return e == ENOENT || e == ECONNREFUSED ? ClientStatus::not_running : ClientStatus::failed;
   }
-  const std::string request =
-      nlohmann::json{{"version", kControlProtocolVersion}, {"command", command}, {"args", args}}
-          .dump() +
-      "\n";
+  const std::string request = nlohmann::json{{request_field::kVersion, kControlProtocolVersion},
+                                             {request_field::kCommand, command_name(command)},
+                                             {request_field::kArgs, args}}
+                                  .dump() +
+                              "\n";
   for (size_t sent = 0; sent < request.size();) {
     const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;

@@ -4,7 +4,7 @@
 
 #include <fmt/core.h>
 
-#include "dnsd/config.hh"
+#include "dnsd/mirror_limits.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -124,129 +124,105 @@ bool read_addresses(const json& value, std::vector<std::string>& out) {
 // One argument: what it must be (for messages) and how it is read into
 // ControlArgs; read is false for a value that is not what `expected` says.
 struct ArgRule {
-  std::string name;
   std::string expected;
   bool (*read)(const json& value, ControlArgs& args);
 };
 
-struct Arg {
-  const ArgRule* rule;
-  bool required;
-};
-
-struct CommandRule {
-  std::string_view name;
-  Command command;
-  std::vector<Arg> args;
-};
-
-const std::vector<CommandRule>& command_rules() {
-  static const ArgRule mirror{"mirror", "a mirror id: 1 to 63 letters, digits, '-', '_' or '.'",
+const ArgRule& rule_of(Arg arg) {
+  static const ArgRule mirror{"a mirror id: 1 to 63 letters, digits, '-', '_' or '.'",
                               [](const json& v, ControlArgs& a) { return read_id(v, a.mirror); }};
   static const ArgRule pool{
-      "pool", fmt::format("a pool name of at most {} bytes", kMaxPoolBytes),
+      fmt::format("a pool name of at most {} bytes", kMaxPoolBytes),
       [](const json& v, ControlArgs& a) { return read_text(v, kMaxPoolBytes, a.pool); }};
   static const ArgRule note{
-      "note",
       fmt::format("one line of text of at most {} bytes, without control characters (a note "
                   "goes into the journal and the log as one line)",
                   kMaxNoteBytes),
       [](const json& v, ControlArgs& a) { return read_text(v, kMaxNoteBytes, a.note); }};
-  static const ArgRule dry_run{"dry_run", "true or false", [](const json& v, ControlArgs& a) {
-                                 return read_bool(v, a.dry_run);
-                               }};
-  static const ArgRule force{"force", "true or false",
+  static const ArgRule dry_run{
+      "true or false", [](const json& v, ControlArgs& a) { return read_bool(v, a.dry_run); }};
+  static const ArgRule force{"true or false",
                              [](const json& v, ControlArgs& a) { return read_bool(v, a.force); }};
   static const ArgRule weight{
-      "weight", fmt::format("a whole number from 0 to {}", kMaxMirrorWeight),
+      fmt::format("a whole number from 0 to {}", kMaxMirrorWeight),
       [](const json& v, ControlArgs& a) { return read_weight(v, a.weight); }};
-  static const ArgRule id{"id", mirror.expected,
+  static const ArgRule id{mirror.expected,
                           [](const json& v, ControlArgs& a) { return read_id(v, a.id); }};
   static const ArgRule addresses{
-      "addresses",
       fmt::format("an array of 1 to {} IPv4 or IPv6 addresses as strings", kMaxAddedAddresses),
       [](const json& v, ControlArgs& a) { return read_addresses(v, a.addresses); }};
-  static const ArgRule check{"check", "an object of [pool.check] keys and their values",
+  static const ArgRule check{"an object of [pool.check] keys and their values",
                              [](const json& v, ControlArgs& a) {
                                if (!v.is_object()) return false;
                                a.check = v;
                                return true;
                              }};
   static const ArgRule since{
-      "since", fmt::format("an RFC 3339 time or a duration of at most {} bytes", kMaxSinceBytes),
+      fmt::format("an RFC 3339 time or a duration of at most {} bytes", kMaxSinceBytes),
       [](const json& v, ControlArgs& a) {
         std::string text;
         if (!read_text(v, kMaxSinceBytes, text)) return false;
         a.since = std::move(text);
         return true;
       }};
-  // What mirrorpoolctl sends for each command, and nothing else.
-  static const std::vector<CommandRule> rules = {
-      {"status", Command::status, {}},
-      {"drain",
-       Command::drain,
-       {{&mirror, true}, {&pool, false}, {&note, true}, {&dry_run, false}, {&force, false}}},
-      {"undrain",
-       Command::undrain,
-       {{&mirror, true}, {&pool, false}, {&dry_run, false}, {&force, false}}},
-      {"set-weight",
-       Command::set_weight,
-       {{&mirror, true},
-        {&weight, true},
-        {&pool, false},
-        {&note, false},
-        {&dry_run, false},
-        {&force, false}}},
-      {"add",
-       Command::add,
-       {{&pool, true},
-        {&id, true},
-        {&addresses, true},
-        {&weight, false},
-        {&check, false},
-        {&note, false},
-        {&dry_run, false},
-        {&force, false}}},
-      {"remove",
-       Command::remove,
-       {{&mirror, true}, {&pool, false}, {&note, false}, {&dry_run, false}, {&force, false}}},
-      {"check", Command::check, {{&mirror, true}, {&pool, false}}},
-      {"history", Command::history, {{&mirror, false}, {&since, false}}},
-      {"reload", Command::reload, {}},
-      {"export-mirrors-json", Command::export_mirrors_json, {{&pool, false}}},
-  };
-  return rules;
+  switch (arg) {
+    case Arg::mirror:
+      return mirror;
+    case Arg::pool:
+      return pool;
+    case Arg::note:
+      return note;
+    case Arg::dry_run:
+      return dry_run;
+    case Arg::force:
+      return force;
+    case Arg::weight:
+      return weight;
+    case Arg::id:
+      return id;
+    case Arg::addresses:
+      return addresses;
+    case Arg::check:
+      return check;
+    case Arg::since:
+      return since;
+  }
+  // Unreachable: the switch names every Arg.
+  return mirror;
 }
 
-template <class T, class Name>
-std::string names(const std::vector<T>& items, Name name) {
+template <class Range, class Name>
+std::string names(const Range& items, Name name) {
   std::string out;
-  for (const T& item : items) out += (out.empty() ? "" : ", ") + std::string(name(item));
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + std::string(name(item));
   return out.empty() ? "none" : out;
 }
 
-bool read_args(const CommandRule& rule, const json& args, ControlArgs& out, std::string& error) {
+bool read_args(const CommandSpec& spec, const json& args, ControlArgs& out, std::string& error) {
   if (!args.is_object()) {
     error = fmt::format("args: expected an object, got {}", shown(args));
     return false;
   }
   for (const auto& item : args.items()) {
-    const auto arg = std::find_if(rule.args.begin(), rule.args.end(),
-                                  [&](const Arg& a) { return a.rule->name == item.key(); });
-    if (arg == rule.args.end()) {
-      error = fmt::format("args.{}: not an argument of {} (it takes {})", field_name(item.key()),
-                          rule.name, names(rule.args, [](const Arg& a) { return a.rule->name; }));
+    const auto use = std::find_if(spec.args.begin(), spec.args.end(),
+                                  [&](const ArgUse& u) { return arg_key(u.arg) == item.key(); });
+    if (use == spec.args.end()) {
+      error =
+          fmt::format("args.{}: not an argument of {} (it takes {})", field_name(item.key()),
+                      spec.name, names(spec.args, [](const ArgUse& u) { return arg_key(u.arg); }));
       return false;
     }
-    if (!arg->rule->read(item.value(), out)) {
-      error = fmt::format("args.{}: expected {}, got {}", item.key(), arg->rule->expected,
+    const ArgRule& rule = rule_of(use->arg);
+    if (!rule.read(item.value(), out)) {
+      error = fmt::format("args.{}: expected {}, got {}", item.key(), rule.expected,
                           shown(item.value()));
       return false;
     }
   }
-  for (const Arg& arg : rule.args) {
-    if (arg.required && !args.contains(arg.rule->name)) {
-      error = fmt::format("args.{}: missing; expected {}", arg.rule->name, arg.rule->expected);
+  for (const ArgUse& use : spec.args) {
+    const std::string key(arg_key(use.arg));
+    if (use.required && !args.contains(key)) {
+      error = fmt::format("args.{}: missing; expected {}", key, rule_of(use.arg).expected);
       return false;
     }
   }
@@ -261,39 +237,37 @@ std::optional<ControlCall> parse_control_request(std::string_view line, std::str
     return std::nullopt;
   }
   const json body = json::parse(line, nullptr, false);
-  const auto command = body.is_object() ? body.find("command") : body.end();
+  const auto command = body.is_object() ? body.find(request_field::kCommand) : body.end();
   if (!body.is_object() || command == body.end() || !command->is_string()) {
     error = "malformed request: expected one JSON object with a command";
     return std::nullopt;
   }
   // Compared as JSON: a version that is not a number ("1") is refused too.
-  const auto version = body.find("version");
+  const auto version = body.find(request_field::kVersion);
   if (version == body.end() || !version->is_number() || *version != kControlProtocolVersion) {
     error = fmt::format("protocol version {} is not supported (daemon speaks {})",
                         version == body.end() ? "0" : shown(*version), kControlProtocolVersion);
     return std::nullopt;
   }
   for (const auto& item : body.items()) {
-    if (item.key() != "version" && item.key() != "command" && item.key() != "args") {
+    if (item.key() != request_field::kVersion && item.key() != request_field::kCommand &&
+        item.key() != request_field::kArgs) {
       error = fmt::format("{}: not a field of a request (version, command, args)",
                           field_name(item.key()));
       return std::nullopt;
     }
   }
-  const auto& rules = command_rules();
-  const auto rule = std::find_if(rules.begin(), rules.end(), [&](const CommandRule& r) {
-    return r.name == command->get_ref<const json::string_t&>();
-  });
-  if (rule == rules.end()) {
+  const auto named = command_named(command->get_ref<const json::string_t&>());
+  if (!named) {
     error = fmt::format("unknown command {} (commands: {})", shown(*command),
-                        names(rules, [](const CommandRule& r) { return r.name; }));
+                        names(kCommands, [](const CommandSpec& c) { return c.name; }));
     return std::nullopt;
   }
   static const json kNoArgs = json::object();
-  const auto args = body.find("args");
+  const auto args = body.find(request_field::kArgs);
   ControlCall call;
-  call.command = rule->command;
-  if (!read_args(*rule, args == body.end() ? kNoArgs : *args, call.args, error))
+  call.command = *named;
+  if (!read_args(command_spec(*named), args == body.end() ? kNoArgs : *args, call.args, error))
     return std::nullopt;
   return call;
 }

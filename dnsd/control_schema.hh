@@ -1,9 +1,9 @@
 // What a control request may say (SPEC §6), checked before any command runs:
 // the nesting depth of the line, then the JSON, then per command the args it
-// takes, each with its type, its range and whether it is required. Anything
-// else (a missing, unknown, mistyped or out-of-range field) is refused with a
-// message naming the field. What passes comes out typed as a ControlCall, so
-// that no handler reads untrusted JSON.
+// takes (control_protocol.hh), each with its type, its range and whether it
+// is required. Anything else (a missing, unknown, mistyped or out-of-range
+// field) is refused with a message naming the field. What passes comes out
+// typed as a ControlCall, so that no handler reads untrusted JSON.
 #pragma once
 
 #include <cstddef>
@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace mirrorpool::dnsd {
+#include "dnsd/control_protocol.hh"
 
-constexpr int kControlProtocolVersion = 1;
+namespace mirrorpool::dnsd {
 
 // A request needs 4 levels ({"args": {"check": {"freshness": {}}}}); the
 // line is refused before parsing when it nests deeper than this, so that no
@@ -27,19 +27,6 @@ constexpr size_t kMaxControlDepth = 16;
 constexpr size_t kMaxNoteBytes = 1000;
 // The addresses of one mirror added at run time.
 constexpr size_t kMaxAddedAddresses = 64;
-
-enum class Command {
-  status,
-  drain,
-  undrain,
-  set_weight,
-  add,
-  remove,
-  check,
-  history,
-  reload,
-  export_mirrors_json,
-};
 
 // The args of every command, typed and checked. An arg a command does not
 // take, or that was not given, keeps its default here.

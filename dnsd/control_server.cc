@@ -54,12 +54,14 @@ std::string ControlRequest::who() const {
 }
 
 nlohmann::json control_ok(nlohmann::json result) {
-  return {{"version", kControlProtocolVersion}, {"ok", true}, {"result", std::move(result)}};
+  using namespace response_field;
+  return {{kVersion, kControlProtocolVersion}, {kOk, true}, {kResult, std::move(result)}};
 }
 
 nlohmann::json control_error(const std::string& message, nlohmann::json details) {
-  nlohmann::json r = {{"version", kControlProtocolVersion}, {"ok", false}, {"error", message}};
-  if (!details.is_null()) r["details"] = std::move(details);
+  using namespace response_field;
+  nlohmann::json r = {{kVersion, kControlProtocolVersion}, {kOk, false}, {kError, message}};
+  if (!details.is_null()) r[kDetails] = std::move(details);
   return r;
 }
 

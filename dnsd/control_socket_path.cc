@@ -2,8 +2,6 @@
 
 #include <toml++/toml.h>
 
-#include "dnsd/config.hh"
-
 namespace mirrorpool::dnsd {
 namespace {
 
@@ -44,9 +42,9 @@ std::string control_socket_in(std::string_view config_text) {
   try {
     const toml::table root = toml::parse(config_text);
     if (const auto path = root["server"]["control_socket"].value<std::string>()) return *path;
-    return ServerConfig{}.control_socket;
+    return std::string(kDefaultControlSocket);
   } catch (const toml::parse_error&) {
-    return scan_lines(config_text).value_or(ServerConfig{}.control_socket);
+    return scan_lines(config_text).value_or(std::string(kDefaultControlSocket));
   }
 }
 

@@ -9,6 +9,9 @@
 
 namespace mirrorpool::dnsd {
 
+// [server] control_socket when the config file names none.
+inline constexpr std::string_view kDefaultControlSocket = "/run/mirrorpool/control.sock";
+
 // [server] control_socket of the TOML text: from the parsed document when
 // the text parses, else from the first `control_socket = "..."` line inside
 // [server]; the built-in default when neither names one.

@@ -100,11 +100,24 @@ std::string format_history(const json& result) {
 
 }  // namespace
 
-std::string format_result(const std::string& command, const json& result) {
-  if (command == "status") return format_status(result);
-  if (command == "check") return format_check(result);
-  if (command == "history") return format_history(result);
-  if (command == "export-mirrors-json") return str(result, "text", "");
+std::string format_result(Command command, const json& result) {
+  switch (command) {
+    case Command::status:
+      return format_status(result);
+    case Command::check:
+      return format_check(result);
+    case Command::history:
+      return format_history(result);
+    case Command::export_mirrors_json:
+      return str(result, "text", "");
+    case Command::drain:
+    case Command::undrain:
+    case Command::set_weight:
+    case Command::add:
+    case Command::remove:
+    case Command::reload:
+      break;
+  }
   std::string out = format_change(result);
   if (result.contains("warnings")) {
     for (const auto& w : result["warnings"]) out += "warning: " + w.get<std::string>() + "\n";

@@ -6,8 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dnsd/control_protocol.hh"
+
 namespace mirrorpool::dnsd {
 
-std::string format_result(const std::string& command, const nlohmann::json& result);
+std::string format_result(Command command, const nlohmann::json& result);
 
 }  // namespace mirrorpool::dnsd

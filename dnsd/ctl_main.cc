@@ -11,10 +11,10 @@
 #include <CLI/CLI.hpp>
 
 #include "dnsd/atomic_file.hh"
-#include "dnsd/config.hh"
 #include "dnsd/control_client.hh"
 #include "dnsd/control_socket_path.hh"
 #include "dnsd/ctl_format.hh"
+#include "dnsd/mirror_limits.hh"
 
 namespace {
 
@@ -37,7 +37,7 @@ bool socket_path(const std::string& socket, const std::string& config, bool conf
     return true;
   }
   if (!config_given && access(kDefaultConfig, R_OK) != 0) {
-    path = ServerConfig{}.control_socket;
+    path = kDefaultControlSocket;
     return true;
   }
   const std::string file = config_given ? config : kDefaultConfig;
@@ -50,6 +50,31 @@ bool socket_path(const std::string& socket, const std::string& config, bool conf
   }
   path = control_socket_in(text);
   return true;
+}
+
+// The key of arg in a request's "args".
+std::string key(Arg arg) {
+  return std::string(arg_key(arg));
+}
+
+CLI::App* add_command(CLI::App& app, Command command, const std::string& description) {
+  return app.add_subcommand(std::string(command_name(command)), description);
+}
+
+// Hidden --list-commands: every command of the protocol, one a line, with the
+// flags mirrorpoolctl gives it. The tests of the bash completion and of the
+// man page compare against this list rather than a copy of it. A command of
+// the protocol that mirrorpoolctl lacks makes get_subcommand throw.
+void list_commands(const CLI::App& app) {
+  for (const CommandSpec& spec : kCommands) {
+    const CLI::App* sub = app.get_subcommand(std::string(spec.name));
+    std::string line(spec.name);
+    for (const CLI::Option* option : sub->get_options()) {
+      if (option == sub->get_help_ptr()) continue;
+      for (const std::string& name : option->get_lnames()) line += " --" + name;
+    }
+    fmt::print("{}\n", line);
+  }
 }
 
 // "--check port=8080": the value as JSON when it parses (numbers, arrays,
@@ -79,6 +104,13 @@ int main(int argc, char** argv) {
   auto* config_opt = app.add_option("-c,--config", config, "read the socket path from this config");
   app.add_option("-s,--socket", socket, "control socket path")->excludes(config_opt);
   app.set_version_flag("-V,--version", "mirrorpoolctl " MIRRORPOOL_VERSION);
+  // Runs before the check that a command was given, so it needs none.
+  app.add_flag_callback("--list-commands",
+                        [&app] {
+                          list_commands(app);
+                          throw CLI::Success();
+                        })
+      ->group("");
 
   std::string mirror, pool, note, since, id;
   std::vector<std::string> addresses, checks;
@@ -86,7 +118,7 @@ int main(int argc, char** argv) {
   bool as_json = false, dry_run = false, force = false;
   json args = json::object();
 
-  auto* status = app.add_subcommand("status", "every mirror: state, reason, checks, weights");
+  auto* status = add_command(app, Command::status, "every mirror: state, reason, checks, weights");
   status->add_flag("--json", as_json, "machine-readable output");
 
   auto add_target = [&](CLI::App* sub, bool change) {
@@ -97,33 +129,35 @@ int main(int argc, char** argv) {
       sub->add_flag("--force", force, "allow a change that leaves the pool below min_healthy");
     }
   };
-  auto* drain = app.add_subcommand("drain", "take a mirror out of the answers, with a note");
+  auto* drain = add_command(app, Command::drain, "take a mirror out of the answers, with a note");
   add_target(drain, true);
   drain->add_option("--note", note, "why (kept in the history)")->required();
-  auto* undrain = app.add_subcommand("undrain", "put a drained mirror back");
+  auto* undrain = add_command(app, Command::undrain, "put a drained mirror back");
   add_target(undrain, true);
-  auto* set_weight = app.add_subcommand("set-weight", "change a mirror's weight at run time");
+  auto* set_weight = add_command(app, Command::set_weight, "change a mirror's weight at run time");
   add_target(set_weight, true);
-  set_weight->add_option("WEIGHT", weight, "0 disables")->required()->check(CLI::Range(0, 1000000));
-  auto* add = app.add_subcommand("add", "add a mirror at run time");
+  set_weight->add_option("WEIGHT", weight, "0 disables")
+      ->required()
+      ->check(CLI::Range(0U, kMaxMirrorWeight));
+  auto* add = add_command(app, Command::add, "add a mirror at run time");
   add->add_option("--pool", pool, "pool name")->required();
   add->add_option("--id", id, "mirror id")->required();
   add->add_option("--address", addresses, "an address (repeat for several)")->required();
-  add->add_option("--weight", weight, "weight")->check(CLI::Range(0, 1000000));
+  add->add_option("--weight", weight, "weight")->check(CLI::Range(0U, kMaxMirrorWeight));
   add->add_option("--check", checks, "a [pool.check] override KEY=VALUE (repeatable)");
   add->add_option("--note", note, "why (kept in the history)");
   add->add_flag("--dry-run", dry_run, "show the answer sets before and after, change nothing");
-  auto* remove = app.add_subcommand("remove", "remove a mirror at run time");
+  auto* remove = add_command(app, Command::remove, "remove a mirror at run time");
   add_target(remove, true);
   remove->add_option("--note", note, "why (kept in the history)");
-  auto* check = app.add_subcommand("check", "probe a mirror now and print every step");
+  auto* check = add_command(app, Command::check, "probe a mirror now and print every step");
   add_target(check, false);
-  auto* history = app.add_subcommand("history", "health changes and operator actions");
+  auto* history = add_command(app, Command::history, "health changes and operator actions");
   history->add_option("ID", mirror, "only this mirror");
   history->add_option("--since", since, "RFC 3339 time or a duration ago (7d, 12h)");
   history->add_flag("--json", as_json, "machine-readable output");
-  app.add_subcommand("reload", "re-read config and zones (all or nothing)");
-  auto* export_json = app.add_subcommand("export-mirrors-json", "the pool as a mirrors.json");
+  add_command(app, Command::reload, "re-read config and zones (all or nothing)");
+  auto* export_json = add_command(app, Command::export_mirrors_json, "the pool as a mirrors.json");
   export_json->add_option("--pool", pool, "pool name, when there are several");
 
   try {
@@ -135,23 +169,24 @@ int main(int argc, char** argv) {
   if (!socket_path(socket, config, config_opt->count() > 0, path)) return kUsage;
 
   CLI::App* sub = app.get_subcommands().front();
-  const std::string command = sub->get_name();
-  if (!mirror.empty()) args["mirror"] = mirror;
-  if (!pool.empty()) args["pool"] = pool;
-  if (sub == drain || sub == add || sub == remove) args["note"] = note;
+  // Every subcommand was added by add_command under its protocol name.
+  const Command command = *command_named(sub->get_name());
+  if (!mirror.empty()) args[key(Arg::mirror)] = mirror;
+  if (!pool.empty()) args[key(Arg::pool)] = pool;
+  if (sub == drain || sub == add || sub == remove) args[key(Arg::note)] = note;
   if (sub == drain || sub == undrain || sub == set_weight || sub == add || sub == remove) {
-    args["dry_run"] = dry_run;
-    args["force"] = force;
+    args[key(Arg::dry_run)] = dry_run;
+    args[key(Arg::force)] = force;
   }
-  if (sub == set_weight || sub == add) args["weight"] = weight;
+  if (sub == set_weight || sub == add) args[key(Arg::weight)] = weight;
   if (sub == add) {
     json overrides;
     if (!parse_overrides(checks, overrides)) return kUsage;
-    args["id"] = id;
-    args["addresses"] = addresses;
-    args["check"] = overrides;
+    args[key(Arg::id)] = id;
+    args[key(Arg::addresses)] = addresses;
+    args[key(Arg::check)] = overrides;
   }
-  if (sub == history && !since.empty()) args["since"] = since;
+  if (sub == history && !since.empty()) args[key(Arg::since)] = since;
 
   json response;
   std::string error;
@@ -165,18 +200,18 @@ int main(int argc, char** argv) {
     case ClientStatus::ok:
       break;
   }
-  if (!response.value("ok", false)) {
-    fmt::print(stderr, "mirrorpoolctl: {}\n", response.value("error", "failed"));
-    if (response.contains("details")) {
-      for (const auto& line : response["details"])
+  if (!response.value(response_field::kOk, false)) {
+    fmt::print(stderr, "mirrorpoolctl: {}\n", response.value(response_field::kError, "failed"));
+    if (response.contains(response_field::kDetails)) {
+      for (const auto& line : response[response_field::kDetails])
         fmt::print(stderr, "{}\n", line.get<std::string>());
     }
     return kFailed;
   }
-  const json& result = response["result"];
+  const json& result = response[response_field::kResult];
   std::cout << (as_json ? result.dump(2) + "\n" : format_result(command, result));
   // A check that found the mirror broken is a failure for scripts too.
-  if (command == "check") {
+  if (command == Command::check) {
     for (const auto& report : result["reports"]) {
       if (!report.value("ok", false)) return kFailed;
     }

@@ -1,10 +1,10 @@
-// Endpoint (config.hh): an address and port as written in `listen`,
-// `http_listen` and `notify` — "192.0.2.1:53" or "[2001:db8::1]:53".
+// Endpoint: an address and port as written in `listen`, `http_listen` and
+// `notify` — "192.0.2.1:53" or "[2001:db8::1]:53".
+#include "dnsd/endpoint.hh"
+
 #include <netinet/in.h>
 
 #include <cstring>
-
-#include "dnsd/config.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -15,7 +15,7 @@
 
 #include <uv.h>
 
-#include "dnsd/config.hh"
+#include "dnsd/endpoint.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,4 +1,4 @@
-// mirrors.json in and out with nlohmann::json. nlohmann keeps no positions
+// Reading a mirrors.json with nlohmann::json. nlohmann keeps no positions
 // for parsed values, so the entries' line:col come from a small scan of the
 // text (entry_positions) and syntax errors from the parser's byte offset.
 #include "dnsd/mirrors_json.hh"
@@ -12,15 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "dnsd/atomic_file.hh"
+#include "dnsd/mirror_limits.hh"
 #include "zones/name.hh"
 
 namespace mirrorpool::dnsd {
 namespace {
 
 using nlohmann::json;
-
-constexpr uint32_t kMaxWeight = 1'000'000;  // as in [[pool.mirror]]
-constexpr size_t kMaxIdLength = 63;         // mirror ids: see is_valid_id in config.cc
 
 zones::SourcePos line_col(std::string_view text, size_t offset, const std::string& path) {
   offset = std::min(offset, text.size());
@@ -144,11 +142,11 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
     if (auto parsed = parse_url_prefix(*url)) {
       entry.url = *parsed;
       entry.id = parsed->host;
-      if (entry.id.size() > kMaxIdLength) {
+      if (entry.id.size() > kMaxMirrorIdLength) {
         r.error(
             fmt::format("the host of 'url_prefix' is the mirror id and must be at most {} "
                         "characters (got {})",
-                        kMaxIdLength, entry.id.size()));
+                        kMaxMirrorIdLength, entry.id.size()));
       }
     } else {
       r.error(
@@ -161,8 +159,8 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
   if (const auto weight = j.find("weight"); weight == j.end()) {
     r.error("missing required key 'weight'");
   } else if (!weight->is_number_integer() || weight->get<int64_t>() < 0 ||
-             weight->get<int64_t>() > kMaxWeight) {
-    r.error(fmt::format("'weight' must be an integer between 0 and {} (got {})", kMaxWeight,
+             weight->get<int64_t>() > kMaxMirrorWeight) {
+    r.error(fmt::format("'weight' must be an integer between 0 and {} (got {})", kMaxMirrorWeight,
                         weight->dump()));
   } else {
     entry.weight = weight->get<uint32_t>();
@@ -315,40 +313,6 @@ std::optional<std::vector<MirrorsJsonEntry>> load_mirrors_json(const std::string
     return std::nullopt;
   }
   return parse_mirrors_json(text, path, diags);
-}
-
-std::optional<std::string> export_mirrors_json(const PoolConfig& effective,
-                                               const health::HealthView& health,
-                                               std::string& error) {
-  const std::string pool = effective.def.name.to_text();
-  nlohmann::ordered_json mirrors = nlohmann::ordered_json::array();
-  for (const zones::MirrorDef& mirror : effective.def.mirrors) {
-    if (mirror.url_prefix.empty()) continue;
-    // Clients fetch url_prefix by the mirror's own host name and may land on
-    // any of its addresses, so one address down makes the URL unreliable.
-    const bool down =
-        std::any_of(mirror.addresses.begin(), mirror.addresses.end(), [&](const zones::Address& a) {
-          return !health.is_up(health::TargetKey{pool, mirror.id, a.text});
-        });
-    nlohmann::ordered_json entry;
-    entry["url_prefix"] = mirror.url_prefix;
-    if (!mirror.rsync_url.empty()) entry["rsync_url"] = mirror.rsync_url;
-    entry["weight"] = mirror.drained || down ? 0 : mirror.weight;
-    if (!mirror.email.empty()) entry["email"] = mirror.email;
-    if (!mirror.notes.empty()) entry["notes"] = mirror.notes;
-    mirrors.push_back(std::move(entry));
-  }
-  nlohmann::ordered_json root;
-  root["mirrors"] = std::move(mirrors);
-  std::string text = root.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-  if (text.size() > kMirrorsJsonMaxBytes) {
-    error = fmt::format(
-        "mirrors.json for pool '{}' would be {} bytes, over the limit of {} "
-        "bytes; shorten the notes or remove mirrors",
-        pool, text.size(), kMirrorsJsonMaxBytes);
-    return std::nullopt;
-  }
-  return text;
 }
 
 }  // namespace mirrorpool::dnsd

@@ -1,7 +1,7 @@
 // Tails-style mirrors.json (SPEC §6, shape: examples/mirrors.json): reading
-// the file a pool takes its mirrors from (`[pool] mirrors_json`), and writing
-// the current pool back in that shape for `export-mirrors-json`. How entries
-// merge with [[pool.mirror]] tables is the config parser's business.
+// the file a pool takes its mirrors from (`[pool] mirrors_json`). How entries
+// merge with [[pool.mirror]] tables is the config parser's business
+// (config_json.cc); writing a pool back in this shape is mirrors_json_export.hh.
 #pragma once
 
 #include <cstdint>
@@ -10,16 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include "dnsd/config.hh"
 #include "health/check_spec.hh"
-#include "health/health_view.hh"
 #include "zones/diagnostic.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
-
-// Tails' download page fetches mirrors.json from a size-limited location.
-inline constexpr size_t kMirrorsJsonMaxBytes = 8192;
 
 // "https://mirror.example.org:8443/tails/" taken apart for the check's defaults.
 struct UrlPrefix {
@@ -58,13 +53,5 @@ std::optional<std::vector<MirrorsJsonEntry>> parse_mirrors_json(std::string_view
 // Reads and parses the file at path.
 std::optional<std::vector<MirrorsJsonEntry>> load_mirrors_json(const std::string& path,
                                                                zones::Diagnostics& diags);
-
-// The pool as mirrors.json: every mirror that has a url_prefix (mirrors
-// defined only in TOML have no URL to publish and are left out), with its
-// effective weight, or 0 when it is drained or any of its addresses is down.
-// nullopt with `error` set when the text would exceed kMirrorsJsonMaxBytes.
-std::optional<std::string> export_mirrors_json(const PoolConfig& effective,
-                                               const health::HealthView& health,
-                                               std::string& error);
 
 }  // namespace mirrorpool::dnsd

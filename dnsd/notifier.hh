@@ -11,7 +11,7 @@
 
 #include <uv.h>
 
-#include "dnsd/config.hh"
+#include "dnsd/endpoint.hh"
 #include "dnsd/transfer_state.hh"
 #include "dnsd/tsig.hh"
 

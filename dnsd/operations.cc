@@ -12,7 +12,7 @@
 #include "dnsd/duration.hh"
 #include "dnsd/effective_config.hh"
 #include "dnsd/log.hh"
-#include "dnsd/mirrors_json.hh"
+#include "dnsd/mirrors_json_export.hh"
 #include "dnsd/model_loader.hh"
 #include "dnsd/reliability.hh"
 #include "dnsd/utc_time.hh"

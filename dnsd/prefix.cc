@@ -1,8 +1,8 @@
-// Prefix (config.hh): an address range for ACLs such as `allow_transfer` —
+// Prefix: an address range for ACLs such as `allow_transfer` —
 // "192.0.2.0/24", "2001:db8::/32", or a single address.
-#include <netinet/in.h>
+#include "dnsd/prefix.hh"
 
-#include "dnsd/config.hh"
+#include <netinet/in.h>
 
 namespace mirrorpool::dnsd {
 namespace {

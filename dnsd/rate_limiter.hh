@@ -18,9 +18,16 @@
 #include <memory>
 #include <string>
 
-#include "dnsd/config.hh"
-
 namespace mirrorpool::dnsd {
+
+// [server.rrl] of the config file.
+struct RrlConfig {
+  unsigned responses_per_second = 0;  // 0 = off
+  unsigned slip = 2;
+  unsigned ipv4_prefix = 24;
+  unsigned ipv6_prefix = 56;
+  bool operator==(const RrlConfig&) const = default;
+};
 
 class RateLimiter {
  public:

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "dnsd/config.hh"
+#include "dnsd/endpoint.hh"
 
 namespace mirrorpool::dnsd {
 

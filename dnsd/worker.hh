@@ -14,7 +14,6 @@
 
 #include <uv.h>
 
-#include "dnsd/config.hh"
 #include "dnsd/rate_limiter.hh"
 #include "dnsd/rng.hh"
 #include "dnsd/snapshot.hh"

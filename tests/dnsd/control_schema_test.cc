@@ -4,12 +4,14 @@
 // not take it, is refused with a message naming it, by the validator and by
 // the daemon's real dispatch into Operations. Also the depth limit and the
 // request envelope (version, command, args).
+#include <cstddef>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "dnsd/control_protocol.hh"
 #include "dnsd/control_schema.hh"
 #include "tests/dnsd/operations_harness.hh"
 
@@ -131,6 +133,23 @@ void refused(test::OperationsHarness& harness, const std::string& line, const st
   REQUIRE(reply.is_object());
   CHECK(reply["ok"] == false);
   CHECK(reply["error"] == error);
+}
+
+// The cases above are written out on purpose (they are the protocol's
+// contract); this keeps them and control_protocol.hh from drifting apart.
+TEST_CASE("the cases cover every command of the protocol and every arg it takes") {
+  REQUIRE(commands().size() == kCommands.size());
+  for (size_t i = 0; i < kCommands.size(); ++i) {
+    const CommandSpec& spec = kCommands[i];
+    const CommandCase& command = commands()[i];
+    CAPTURE(command.name);
+    CHECK(command.name == spec.name);
+    REQUIRE(command.fields.size() == spec.args.size());
+    for (size_t j = 0; j < spec.args.size(); ++j) {
+      CHECK(command.fields[j].name == arg_key(spec.args[j].arg));
+      CHECK(command.fields[j].required == spec.args[j].required);
+    }
+  }
 }
 
 TEST_CASE("every command with what mirrorpoolctl sends passes the schema") {

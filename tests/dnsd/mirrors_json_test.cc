@@ -12,6 +12,7 @@
 
 #include "dnsd/config.hh"
 #include "dnsd/mirrors_json.hh"
+#include "dnsd/mirrors_json_export.hh"
 #include "temp_dir.hh"
 
 namespace mirrorpool::dnsd {

@@ -207,6 +207,15 @@ def rcode(response):
     return dns.rcode.to_text(response.rcode())
 
 
+def ctl_commands(ctl):
+    """{command: set of --flags} as the mirrorpoolctl binary `ctl` reports
+    them (its hidden --list-commands), so that tests of what describes the
+    commands compare against the binary, not a copy of the names."""
+    out = subprocess.run([ctl, "--list-commands"], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[0]: set(line.split()[1:]) for line in out.splitlines() if line}
+
+
 class Failures:
     """Collects check failures so that one run reports all of them."""
 

@@ -1,20 +1,22 @@
-"""The man pages describe exactly what exists: every config key that
-dnsd/config.cc reads is in mirrorpool.toml(5) and every key there is read;
-every mirrorpoolctl command and flag is in mirrorpoolctl(8) and the other way
-round; every mirrorpoold flag is in mirrorpoold(8)."""
+"""The man pages describe exactly what exists: every config key that the
+config parser (dnsd/config*.cc) reads is in mirrorpool.toml(5) and every key
+there is read; every mirrorpoolctl command and flag (as `mirrorpoolctl
+--list-commands` reports them) is in mirrorpoolctl(8) and the other way round;
+every mirrorpoold flag is in mirrorpoold(8)."""
 
+import glob
 import os
 import re
 import subprocess
 
-from harness import Failures
+from harness import Failures, ctl_commands
 
 ROOT = os.environ.get("SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 CTL = os.environ.get("MIRRORPOOLCTL", "mirrorpoolctl")
 DAEMON = os.environ.get("MIRRORPOOLD", "mirrorpoold")
 MAN = os.path.join(ROOT, "packaging", "man")
 
-# TableReader accessors in dnsd/config.cc take the key as their first argument
+# TableReader accessors in dnsd/config*.cc take the key as their first argument
 # ("r.integer(\"port\", ..."); read_name/read_url_path take the reader first.
 ACCESSOR = re.compile(
     r"\b\w+\s*\.\s*(string|strings|integer|read_integer|duration|find|table|tables|"
@@ -24,8 +26,10 @@ HELPER = re.compile(r"\b(?:read_name|read_url_path)\s*\(\s*\w+\s*,\s*\"([a-z0-9_
 
 def code_keys():
     """(keys, tables): scalar keys and table names read by the config loader."""
-    with open(os.path.join(ROOT, "dnsd", "config.cc")) as f:
-        text = f.read()
+    text = ""
+    for path in sorted(glob.glob(os.path.join(ROOT, "dnsd", "config*.cc"))):
+        with open(path) as f:
+            text += f.read()
     keys, tables = set(), set()
     for method, key in ACCESSOR.findall(text):
         (tables if method in ("table", "tables") else keys).add(key)
@@ -65,15 +69,6 @@ def help_text(*args):
     return subprocess.run(args, capture_output=True, text=True).stdout
 
 
-def ctl_commands():
-    """{command: set of --flags}, from mirrorpoolctl --help and COMMAND --help."""
-    out = help_text(CTL, "--help")
-    block = re.split(r"(?i)^subcommands:", out, maxsplit=1, flags=re.M)[1]
-    commands = re.findall(r"^\s+([a-z][a-z-]*)\s", block, re.M)
-    return {c: set(re.findall(r"(--[a-z][a-z-]*)", help_text(CTL, c, "--help"))) - {"--help"}
-            for c in commands}
-
-
 def man_commands():
     """{command: set of --flags} from the COMMANDS section of mirrorpoolctl(8)."""
     text = section(read("mirrorpoolctl.8"), "COMMANDS")
@@ -107,8 +102,8 @@ def main():
     compare(f, "config keys", keys, mkeys)
     compare(f, "config tables", tables, mtables)
 
-    commands = ctl_commands()
-    f.check(len(commands) >= 10, f"mirrorpoolctl --help lists the commands ({sorted(commands)})")
+    commands = ctl_commands(CTL)
+    f.check(len(commands) >= 10, f"mirrorpoolctl --list-commands lists the commands ({sorted(commands)})")
     mcommands = man_commands()
     compare(f, "mirrorpoolctl commands", set(commands), set(mcommands))
     for command in sorted(set(commands) & set(mcommands)):

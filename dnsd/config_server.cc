@@ -1,0 +1,242 @@
+// The [server], [tsig.NAME] and [[zone]] tables of the config file: where the
+// daemon listens and how, the TSIG keys, and each zone with its secondaries.
+#include <algorithm>
+
+#include "dnsd/config_parser.hh"
+#include "dnsd/duration.hh"
+
+namespace mirrorpool::dnsd::config_detail {
+namespace {
+
+bool is_base64(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return false;
+  size_t padding = 0;
+  while (padding < 2 && text[text.size() - 1 - padding] == '=') ++padding;
+  for (size_t i = 0; i < text.size() - padding; ++i) {
+    const char c = text[i];
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+using std::chrono::days;
+using std::chrono::milliseconds;
+
+std::optional<Endpoint> Parser::endpoint(TableReader& r, std::string_view key, const Item& item) {
+  auto parsed = Endpoint::parse(item.text);
+  if (!parsed) {
+    reporter_.error(item.where,
+                    fmt::format("{} has an invalid endpoint \"{}\" (expected ADDRESS:PORT such "
+                                "as \"192.0.2.1:53\" or \"[2001:db8::1]:53\")",
+                                r.name(key), item.text));
+  }
+  return parsed;
+}
+
+void Parser::read_server(TableReader& top, ServerConfig& server) {
+  const toml::table* table = top.table("server");
+  const toml::table empty;
+  TableReader r = reader(table ? *table : empty, "[server]");
+  if (auto items = r.strings("listen")) {
+    if (items->empty()) {
+      reporter_.error(r.key_where("listen"),
+                      "'listen' in [server] is empty: the server would answer nobody");
+    }
+    for (const Item& item : *items) {
+      auto parsed = endpoint(r, "listen", item);
+      if (!parsed) continue;
+      const bool duplicate =
+          std::any_of(server.listen.begin(), server.listen.end(), [&](const Endpoint& e) {
+            return e.address.text == parsed->address.text && e.port == parsed->port;
+          });
+      if (duplicate) {
+        reporter_.error(item.where,
+                        fmt::format("'listen' in [server] lists \"{}\" twice", item.text));
+        continue;
+      }
+      server.listen.push_back(std::move(*parsed));
+    }
+  } else if (!r.find("listen")) {
+    reporter_.error(table ? r.where() : toml::source_region{{1, 1}, {1, 1}, {}},
+                    "missing required key 'listen' in [server]");
+  }
+  r.read_integer("workers", server.workers, 0, 256);
+  if (auto text = r.string("control_socket")) server.control_socket = *text;
+  if (auto text = r.string("state_dir")) server.state_dir = *text;
+  if (auto text = r.string("user")) server.user = *text;
+  if (const toml::node* node = r.find("http_listen")) {
+    if (!node->is_string()) {
+      r.wrong_type("http_listen", *node, "a string");
+    } else if (auto parsed =
+                   endpoint(r, "http_listen", Item{node->as_string()->get(), node->source()})) {
+      const bool taken =
+          std::any_of(server.listen.begin(), server.listen.end(), [&](const Endpoint& e) {
+            return e.address.text == parsed->address.text && e.port == parsed->port;
+          });
+      if (taken) {
+        reporter_.error(node->source(),
+                        fmt::format("'http_listen' in [server] conflicts with DNS listen "
+                                    "endpoint \"{}\"",
+                                    parsed->text));
+      }
+      server.http_listen = std::move(*parsed);
+    }
+  }
+  if (auto timeout = r.duration("tcp_idle_timeout", milliseconds(1), days(1))) {
+    server.tcp_idle_timeout_ms = static_cast<unsigned>(timeout->count());
+  }
+  if (auto timeout = r.duration("tcp_query_timeout", milliseconds(1), days(1))) {
+    server.tcp_query_timeout_ms = static_cast<unsigned>(timeout->count());
+  }
+  r.read_integer("tcp_max_clients", server.tcp_max_clients, 1, 1'000'000);
+  r.read_integer("udp_max_size", server.udp_max_size, 512, 65535);
+  if (const toml::table* rrl = r.table("rrl")) {
+    TableReader rr = reader(*rrl, "[server.rrl]");
+    rr.read_integer("responses_per_second", server.rrl.responses_per_second, 0, 1'000'000);
+    rr.read_integer("slip", server.rrl.slip, 0, 10);
+    rr.read_integer("ipv4_prefix", server.rrl.ipv4_prefix, 8, 32);
+    rr.read_integer("ipv6_prefix", server.rrl.ipv6_prefix, 16, 128);
+    rr.report_unknown_keys();
+  }
+  r.report_unknown_keys();
+}
+
+void Parser::read_tsig_keys(TableReader& top, std::map<std::string, TsigKey>& keys) {
+  const toml::table* table = top.table("tsig");
+  if (!table) return;
+  for (auto&& [name, node] : *table) {
+    const std::string context = fmt::format("[tsig.{}]", name.str());
+    if (!node.is_table()) {
+      reporter_.error(node.source(),
+                      fmt::format("'{}' in [tsig] must be a table, written {}, not {}", name.str(),
+                                  context, type_name(node)));
+      continue;
+    }
+    // TSIG key names travel on the wire as domain names.
+    const std::string_view text = name.str();
+    if (!zones::Name::from_text(text.ends_with('.') ? std::string(text)
+                                                    : fmt::format("{}.", text))) {
+      reporter_.error(name.source(),
+                      fmt::format("TSIG key name '{}' is not a valid domain name", text));
+    }
+    TableReader r = reader(*node.as_table(), context);
+    TsigKey key;
+    key.name = std::string(text);
+    key.algorithm = "hmac-sha256";
+    if (auto algorithm = r.choice<std::string_view>(
+            "algorithm", {{"hmac-sha256", "hmac-sha256"}, {"hmac-sha512", "hmac-sha512"}})) {
+      key.algorithm = std::string(*algorithm);
+    }
+    if (auto secret = r.string("secret")) {
+      if (is_base64(*secret)) {
+        key.secret = *secret;
+      } else {
+        reporter_.error(r.find("secret")->source(),
+                        fmt::format("'secret' in {} is not valid base64", context));
+      }
+    } else if (!r.find("secret")) {
+      r.missing("secret");
+    }
+    r.report_unknown_keys();
+    keys.emplace(key.name, std::move(key));
+  }
+}
+
+void Parser::read_zones(TableReader& top, Config& config) {
+  const auto tables = top.tables("zone");
+  if (tables.empty() && !top.find("zone")) {
+    reporter_.error(toml::source_region{{1, 1}, {1, 1}, {}},
+                    "no [[zone]] defined: at least one zone is required");
+  }
+  for (const toml::table* table : tables) {
+    TableReader r = reader(*table, "[[zone]]");
+    ZoneConfig zone;
+    zone.pos = reporter_.pos(r.where());
+    bool ok = true;
+    if (auto origin = read_name(r, "origin")) {
+      zone.origin = *origin;
+      const auto first = std::find_if(config.zones.begin(), config.zones.end(),
+                                      [&](const ZoneConfig& z) { return z.origin == *origin; });
+      if (first != config.zones.end()) {
+        reporter_.error(r.find("origin")->source(),
+                        fmt::format("duplicate zone origin '{}' (first defined at line {})",
+                                    origin->to_text(), first->pos.line));
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    if (auto file = r.string("file")) {
+      zone.file = resolve(*file);
+    } else {
+      if (!r.find("file")) r.missing("file");
+      ok = false;
+    }
+    if (auto items = r.strings("notify")) {
+      for (const Item& item : *items) {
+        // The DNS port is the obvious default for a secondary.
+        auto parsed = Endpoint::parse(item.text);
+        if (!parsed) {
+          if (auto address = zones::Address::parse(item.text)) {
+            parsed = Endpoint{*address, 53, item.text};
+          }
+        }
+        if (parsed) {
+          zone.notify.push_back(std::move(*parsed));
+        } else {
+          reporter_.error(item.where,
+                          fmt::format("'notify' in [[zone]] has an invalid endpoint \"{}\" "
+                                      "(expected ADDRESS or ADDRESS:PORT)",
+                                      item.text));
+        }
+      }
+    }
+    if (auto items = r.strings("allow_transfer")) {
+      for (const Item& item : *items) {
+        if (auto prefix = Prefix::parse(item.text)) {
+          zone.allow_transfer.push_back(std::move(*prefix));
+        } else {
+          reporter_.error(
+              item.where,
+              fmt::format("'allow_transfer' in [[zone]] has an invalid prefix \"{}\" (expected "
+                          "ADDRESS or ADDRESS/LENGTH with no bits set past LENGTH)",
+                          item.text));
+        }
+      }
+    }
+    if (auto tsig = r.string("tsig")) {
+      if (config.tsig.contains(*tsig)) {
+        zone.tsig = *tsig;
+      } else {
+        reporter_.error(r.find("tsig")->source(),
+                        fmt::format("'tsig' in [[zone]] names an undefined key '{}' (define it "
+                                    "in a [tsig.{}] table)",
+                                    *tsig, *tsig));
+      }
+    }
+    r.report_unknown_keys();
+    if (ok) config.zones.push_back(std::move(zone));
+  }
+}
+
+// An absolute domain name ("dl.pool.example."), reported when absent or bad.
+std::optional<zones::Name> Parser::read_name(TableReader& r, std::string_view key) {
+  auto text = r.string(key);
+  if (!text) {
+    if (!r.find(key)) r.missing(key);
+    return std::nullopt;
+  }
+  auto name = zones::Name::from_text(*text);
+  if (!name) {
+    reporter_.error(r.find(key)->source(),
+                    fmt::format("{} is not a valid absolute domain name: \"{}\"{}", r.name(key),
+                                *text, text->ends_with('.') ? "" : " (it must end with a dot)"));
+  }
+  return name;
+}
+
+}  // namespace mirrorpool::dnsd::config_detail

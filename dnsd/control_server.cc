@@ -246,6 +246,9 @@ void ControlServer::finish(Connection* conn, const nlohmann::json& response) {
 }
 
 void ControlServer::start_timer(Connection* conn, std::chrono::milliseconds after) {
+  // The loop's clock was read before this callback began, and building a
+  // large reply can take a while: the client's time starts now.
+  uv_update_time(loop_);
   uv_timer_start(
       &conn->timer,
       [](uv_timer_t* t) {

@@ -142,11 +142,12 @@ TEST_CASE("a client that does not read its large reply is dropped within the rep
   REQUIRE(f.runner.run_until([&] { return f.server.connections() == 1; }, 1s));
   const auto queued = Clock::now();
   // Nothing is read meanwhile: the server must give up by itself.
+  // The reply is queued after `queued`, once it is built (seconds, on a busy
+  // machine under the sanitizers): the close comes a full timeout later.
   REQUIRE(f.runner.run_until([&] { return f.server.connections() == 0; },
-                             ControlServer::kReplyTimeout + 2s));
+                             ControlServer::kReplyTimeout + 10s));
   const auto waited = Clock::now() - queued;
-  CHECK(waited > ControlServer::kReplyTimeout - 1s);  // the timer, not an error
-  CHECK(waited < ControlServer::kReplyTimeout + 2s);
+  CHECK(waited >= ControlServer::kReplyTimeout);  // the timer, not an error
   // What the socket had buffered is readable, then the end: no full reply.
   REQUIRE(f.until_closed(idle, 1s));
   CHECK(idle.received.size() < (8u << 20));

@@ -219,6 +219,9 @@ class Daemon {
         in.reloads_failed = reloads_failed_;
         in.last_reload_ok = last_reload_ok_;
         in.journal_failures = ops_->journal_failures();
+        in.notify_sent = primary_->notifier().sent();
+        in.notify_answered = primary_->notifier().answered();
+        in.notify_given_up = primary_->notifier().given_up();
         response.content_type = std::string(MetricsWriter::kContentType);
         response.body = render_metrics(in);
       } else if (path == "/status.json") {

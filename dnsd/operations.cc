@@ -170,6 +170,13 @@ Change Operations::set_file_config(const Config& file_config,
   for (const PoolConfig& pool : file_config_.pools) {
     uses_reliability_ |= pool.weight_policy == WeightPolicy::reliability;
   }
+  Change change;
+  change.model = refresh_effective();
+  change.targets = probe_targets(effective_);
+  return change;
+}
+
+std::shared_ptr<const zones::Model> Operations::refresh_effective() {
   const bool seen_changed = first_seen_from_journal(state_, history_);
   const std::vector<MirrorKey> forgotten = forget_removals(state_, file_config_);
   for (const MirrorKey& key : forgotten) {
@@ -182,13 +189,6 @@ Change Operations::set_file_config(const Config& file_config,
     std::string error;
     if (!save_admin_state(state_dir_, state_, error)) log(LogLevel::error, "{}", error);
   }
-  Change change;
-  change.model = refresh_effective();
-  change.targets = probe_targets(effective_);
-  return change;
-}
-
-std::shared_ptr<const zones::Model> Operations::refresh_effective() {
   std::vector<std::string> warnings;
   Config effective = compute_effective(state_, warnings);
   for (const std::string& w : warnings) log(LogLevel::warning, "state: {}", w);

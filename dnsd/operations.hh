@@ -91,8 +91,10 @@ class Operations {
   std::optional<Target> find_mirror(const ControlArgs& args,
                                     const ControlServer::Reply& reply) const;
   Config compute_effective(const AdminState& state, std::vector<std::string>& warnings) const;
-  // The effective config and model of the current state and file (the file's
-  // own when the state does not validate), into effective_.
+  // Settles the state against the file config and the journal (first-seen
+  // times, forgotten removals; saved when they changed), then computes the
+  // effective config into effective_. Returns its model (the file's own when
+  // the state does not validate).
   std::shared_ptr<const zones::Model> refresh_effective();
   // Validates, optionally refuses (unless args.force), persists and applies
   // (unless args.dry_run) a changed state. The snapshot built to check it is

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "dnsd/change.hh"
 #include "dnsd/config.hh"
 #include "dnsd/control_server.hh"
 #include "dnsd/http_server.hh"
@@ -96,30 +98,22 @@ class Daemon {
   explicit Daemon(Loaded loaded)
       : config_(std::move(loaded.config)), model_(std::move(loaded.model)) {
     uv_loop_init(&loop_);
-    publisher_.emplace(&loop_);
     primary_.emplace(&loop_);
+    publisher_.emplace(&loop_, snapshot_options(config_), &*primary_);
     prober_.emplace(&loop_, [this](std::shared_ptr<const health::HealthView> view,
                                    std::vector<health::Transition> transitions,
                                    std::vector<std::string> notices) {
       on_health(std::move(view), transitions, notices);
     });
-    ops_.emplace(*publisher_, *prober_,
-                 Operations::Hooks{
-                     [this](const Config& effective, std::shared_ptr<const zones::Model> model) {
-                       prober_->set_targets(probe_targets(effective));
-                       // Nothing is published before the first probe round: the
-                       // first snapshot, and the serial it gets, reflect real health.
-                       if (!serving_) {
-                         pending_model_ = std::move(model);
-                         pending_options_ = snapshot_options(effective);
-                         return;
-                       }
-                       publisher_->set_model(std::move(model), snapshot_options(effective),
-                                             prober_->view());
-                     },
-                     [this](zones::Diagnostics& diags) { return reload(diags); }});
+    ops_.emplace(
+        Operations::Hooks{[this](Change change) { apply(std::move(change)); },
+                          [this](zones::Diagnostics& diags) { return reload(diags); },
+                          [this](const std::string& pool, const std::string& mirror,
+                                 std::function<void(std::vector<health::CheckReport>)> done) {
+                            return prober_->check_now(pool, mirror, std::move(done));
+                          }});
     control_.emplace(&loop_, [this](const ControlRequest& request, ControlServer::Reply reply) {
-      ops_->handle(request, std::move(reply));
+      ops_->handle(request, served(), std::move(reply));
     });
   }
 
@@ -153,12 +147,11 @@ class Daemon {
       schedule_trim();
     });
     primary_->configure(config_);
-    publisher_->set_preparer([this](Snapshot& snapshot) { primary_->prepare(snapshot); });
     // Serving DNS matters more than recording the start: a full disk is
     // logged (and counted) by the journal, and the daemon starts anyway.
     ops_->record_event(JournalKind::start, "daemon started", error);
     log_warnings(config_);
-    ops_->set_file_config(config_, model_);
+    apply(ops_->set_file_config(config_, model_));
     install_signals();
 
     // Answers wait for the first probe round so that the first one is not a guess.
@@ -170,8 +163,8 @@ class Daemon {
     control_.reset();
     ops_.reset();
     prober_.reset();
-    primary_.reset();
     publisher_.reset();
+    primary_.reset();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
     return kExitOk;
@@ -226,11 +219,14 @@ class Daemon {
         in.reloads_failed = reloads_failed_;
         in.last_reload_ok = last_reload_ok_;
         in.journal_failures = ops_->journal_failures();
+        in.notify_sent = primary_->notifier().sent();
+        in.notify_answered = primary_->notifier().answered();
+        in.notify_given_up = primary_->notifier().given_up();
         response.content_type = std::string(MetricsWriter::kContentType);
         response.body = render_metrics(in);
       } else if (path == "/status.json") {
         response.content_type = "application/json";
-        response.body = ops_->status().dump(2) + "\n";
+        response.body = ops_->status(served()).dump(2) + "\n";
       } else {
         response.status = 404;
         response.body = "not found: try /metrics or /status.json\n";
@@ -243,7 +239,8 @@ class Daemon {
   void start_serving() {
     // Published before serving_ is set: the workers are not started yet, so
     // they take this snapshot at start rather than through their mailbox.
-    publisher_->set_model(std::move(pending_model_), pending_options_, prober_->view());
+    publisher_->submit(
+        Change{std::move(pending_model_), std::nullopt, prober_->view(), nullptr, nullptr});
     serving_ = true;
     for (auto& w : workers_) w->start(publisher_->current());
     release_zone_records();
@@ -275,8 +272,37 @@ class Daemon {
       log(t.up ? LogLevel::info : LogLevel::warning, "{} {} {}: {}", t.key.mirror, t.key.address,
           arrow(t.up), t.reason);
     }
-    ops_->record_transitions(transitions);
-    publisher_->set_health(std::move(view));
+    // One change: the new health, with the reliability weights it moved.
+    Change change = ops_->record_transitions(transitions);
+    change.health = std::move(view);
+    serve(std::move(change));
+  }
+
+  // What is served now, for the control commands and /status.json.
+  Operations::Served served() const {
+    return {publisher_->current(), prober_->view(), publisher_->options()};
+  }
+
+  // Operations' changes (a config file loaded, an operator's command): the
+  // prober takes the probe targets first, so that the health the change is
+  // published with already judges them (an address new to it: down until
+  // probed). Never called from inside the prober's own publication.
+  void apply(Change change) {
+    if (change.targets) prober_->set_targets(std::move(*change.targets));
+    change.health = prober_->view();
+    serve(std::move(change));
+  }
+
+  // Every change goes to the publisher, except before the first probe round:
+  // nothing is published before it, so that the first snapshot, and the
+  // serial it gets, reflect real health; the latest model waits for
+  // start_serving.
+  void serve(Change change) {
+    if (serving_) {
+      publisher_->submit(std::move(change));
+    } else if (change.model) {
+      pending_model_ = std::move(change.model);
+    }
   }
 
   // The snapshot a publication replaces is freed only once every worker has
@@ -357,7 +383,7 @@ class Daemon {
     model_ = std::move(loaded->model);
     primary_->configure(config_);
     log_warnings(config_);
-    ops_->set_file_config(config_, model_);
+    apply(ops_->set_file_config(config_, model_));
     // Before the first probe round the new model waits, unencoded, for
     // start_serving, which releases the records itself.
     if (serving_) release_zone_records();
@@ -383,8 +409,8 @@ class Daemon {
   uv_loop_t loop_{};
   Config config_;
   std::shared_ptr<const zones::Model> model_;
-  std::optional<Publisher> publisher_;
   std::optional<Primary> primary_;
+  std::optional<Publisher> publisher_;
   std::optional<health::Prober> prober_;
   std::optional<Operations> ops_;
   std::optional<ControlServer> control_;
@@ -397,7 +423,6 @@ class Daemon {
   bool serving_ = false;
   // The model to publish once the first probe round is in (see start_serving).
   std::shared_ptr<const zones::Model> pending_model_;
-  SnapshotOptions pending_options_;
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   static constexpr uint64_t kTrimDelayMs = 1000;
   uv_timer_t trim_timer_{};

@@ -96,6 +96,11 @@ std::string render_metrics(const MetricsInputs& in) {
            sum(in, [](const Stats& s) -> const Counter& { return s.transfers_ixfr_current; }));
   w.sample({{"type", "refused"}},
            sum(in, [](const Stats& s) -> const Counter& { return s.transfers_refused; }));
+  w.counter("mirrorpool_notify_total",
+            "NOTIFY messages to secondaries: tries sent, answered, given up after the last try.");
+  w.sample({{"result", "sent"}}, in.notify_sent);
+  w.sample({{"result", "answered"}}, in.notify_answered);
+  w.sample({{"result", "given_up"}}, in.notify_given_up);
 
   const auto& served = in.snapshot ? served_pools(*in.snapshot) : std::vector<ServedPool>{};
   w.counter("mirrorpool_pool_answers_total", "Pool answers (A or AAAA with addresses) per pool.");

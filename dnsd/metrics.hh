@@ -1,6 +1,6 @@
 // What /metrics shows (Prometheus text format): query counters summed over
 // the workers, what each pool serves, each mirror's and address's state,
-// probe totals and latency, degraded episodes, reloads and transfers. Built on
+// probe totals and latency, degraded episodes, reloads, transfers and NOTIFY. Built on
 // the main loop when scraped; never touches the query path.
 #pragma once
 
@@ -25,6 +25,11 @@ struct MetricsInputs {
   uint64_t reloads_failed = 0;
   bool last_reload_ok = true;
   uint64_t journal_failures = 0;
+  // NOTIFY messages to secondaries (notifier.hh): tries sent, answered, and
+  // given up on after the last try.
+  uint64_t notify_sent = 0;
+  uint64_t notify_answered = 0;
+  uint64_t notify_given_up = 0;
 };
 
 std::string render_metrics(const MetricsInputs& in);

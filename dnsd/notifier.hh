@@ -37,6 +37,8 @@ class Notifier {
   // Closes the sockets and the timer; pending NOTIFYs are dropped.
   void close();
 
+  // Totals for /metrics (mirrorpool_notify_total): tries sent, answers
+  // received, and NOTIFYs dropped after kTries unanswered tries.
   uint64_t sent() const { return sent_; }
   uint64_t answered() const { return answered_; }
   uint64_t given_up() const { return given_up_; }

@@ -87,6 +87,16 @@ bool first_seen_from_journal(AdminState& state, const std::vector<JournalEntry>&
   return changed;
 }
 
+// Every mirror's weight, pool by pool: all that a health transition can
+// change in the effective config.
+std::vector<uint32_t> mirror_weights(const Config& config) {
+  std::vector<uint32_t> weights;
+  for (const PoolConfig& pool : config.pools) {
+    for (const zones::MirrorDef& m : pool.def.mirrors) weights.push_back(m.weight);
+  }
+  return weights;
+}
+
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   for (const std::string& x : list) {
     if (x == item) return true;
@@ -96,8 +106,7 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
 
 }  // namespace
 
-Operations::Operations(Publisher& publisher, health::Prober& prober, Hooks hooks)
-    : publisher_(publisher), prober_(prober), hooks_(std::move(hooks)) {}
+Operations::Operations(Hooks hooks) : hooks_(std::move(hooks)) {}
 
 bool Operations::open(const std::string& state_dir, std::string& error) {
   state_dir_ = state_dir;
@@ -153,14 +162,21 @@ Config Operations::compute_effective(const AdminState& state,
   return apply_admin(file_config_, state, history_, now(), warnings);
 }
 
-void Operations::set_file_config(const Config& file_config,
-                                 std::shared_ptr<const zones::Model> file_model) {
+Change Operations::set_file_config(const Config& file_config,
+                                   std::shared_ptr<const zones::Model> file_model) {
   file_config_ = file_config;
   file_model_ = std::move(file_model);
   uses_reliability_ = false;
   for (const PoolConfig& pool : file_config_.pools) {
     uses_reliability_ |= pool.weight_policy == WeightPolicy::reliability;
   }
+  Change change;
+  change.model = refresh_effective();
+  change.targets = probe_targets(effective_);
+  return change;
+}
+
+std::shared_ptr<const zones::Model> Operations::refresh_effective() {
   const bool seen_changed = first_seen_from_journal(state_, history_);
   const std::vector<MirrorKey> forgotten = forget_removals(state_, file_config_);
   for (const MirrorKey& key : forgotten) {
@@ -185,7 +201,7 @@ void Operations::set_file_config(const Config& file_config,
     model = file_model_;
   }
   effective_ = std::move(effective);
-  hooks_.apply(effective_, model);
+  return model;
 }
 
 bool Operations::append(const JournalEntry& entry, std::string& error) {
@@ -211,7 +227,7 @@ bool Operations::record_event(JournalKind kind, const std::string& what, std::st
   return append(JournalEntry{now(), "daemon", kind, "", "", "", what, ""}, error);
 }
 
-void Operations::record_transitions(const std::vector<health::Transition>& transitions) {
+Change Operations::record_transitions(const std::vector<health::Transition>& transitions) {
   std::string error;  // logged and counted by append; a probe result has no one to tell
   for (const health::Transition& t : transitions) {
     append(
@@ -220,7 +236,12 @@ void Operations::record_transitions(const std::vector<health::Transition>& trans
         error);
   }
   // A failure lowers a reliability weight at once; recovery does not raise it.
-  if (uses_reliability_ && !transitions.empty()) set_file_config(file_config_, file_model_);
+  Change change;
+  if (!uses_reliability_ || transitions.empty()) return change;
+  const std::vector<uint32_t> before = mirror_weights(effective_);
+  auto model = refresh_effective();
+  if (mirror_weights(effective_) != before) change.model = std::move(model);
+  return change;
 }
 
 std::optional<Operations::Target> Operations::find_mirror(const ControlArgs& args,
@@ -246,7 +267,7 @@ std::optional<Operations::Target> Operations::find_mirror(const ControlArgs& arg
 }
 
 void Operations::commit(AdminState next, JournalEntry entry, const std::string& pool,
-                        const ControlArgs& args, const std::string& message,
+                        const ControlArgs& args, const std::string& message, const Served& served,
                         const ControlServer::Reply& reply) {
   std::vector<std::string> warnings;
   Config effective = compute_effective(next, warnings);
@@ -262,13 +283,14 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
   // are not answered before their first probes: the candidate counts them down.
   std::set<health::TargetKey> probed;
   for (const health::Target& t : probe_targets(effective_)) probed.insert(t.key);
+  std::vector<health::Target> targets = probe_targets(effective);
   std::vector<health::TargetKey> unprobed;
-  for (const health::Target& t : probe_targets(effective)) {
+  for (const health::Target& t : targets) {
     if (!probed.contains(t.key)) unprobed.push_back(t.key);
   }
-  const auto current = publisher_.current();
-  const auto candidate = build_snapshot(*model, prober_.view()->with_unprobed_down(unprobed),
-                                        current.get(), publisher_.options());
+  const auto& current = served.snapshot;
+  auto candidate = build_snapshot(*model, served.health->with_unprobed_down(unprobed),
+                                  current.get(), served.options);
   const ServedPool* before = find_served(*current, pool);
   const ServedPool* after = find_served(*candidate, pool);
   if (!args.force) {
@@ -316,37 +338,40 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
   }
   state_ = std::move(next);
   effective_ = std::move(effective);
-  hooks_.apply(effective_, model);
+  // What was checked is what is served: the candidate is not built again.
+  hooks_.apply(
+      Change{std::move(model), std::move(targets), nullptr, std::move(candidate), current});
   log(LogLevel::info, "{} by {}{}", message, entry.who,
       entry.reason.empty() ? "" : ": " + entry.reason);
   reply(control_ok(result));
 }
 
-void Operations::handle(const ControlRequest& request, ControlServer::Reply reply) {
+void Operations::handle(const ControlRequest& request, const Served& served,
+                        ControlServer::Reply reply) {
   const Command command = request.call.command;
   // Changes compare answer sets before and after: there are none to compare
   // until the first probe round has been published.
-  if (!publisher_.current() && command != Command::status && command != Command::history &&
+  if (!served.snapshot && command != Command::status && command != Command::history &&
       command != Command::check) {
     reply(control_error("not serving yet: the first probe round is still running"));
     return;
   }
   switch (command) {
     case Command::status:
-      reply(control_ok(status()));
+      reply(control_ok(status(served)));
       return;
     case Command::drain:
     case Command::undrain:
-      cmd_drain(request, command == Command::drain, reply);
+      cmd_drain(request, command == Command::drain, served, reply);
       return;
     case Command::set_weight:
-      cmd_set_weight(request, reply);
+      cmd_set_weight(request, served, reply);
       return;
     case Command::add:
-      cmd_add(request, reply);
+      cmd_add(request, served, reply);
       return;
     case Command::remove:
-      cmd_remove(request, reply);
+      cmd_remove(request, served, reply);
       return;
     case Command::check:
       cmd_check(request, reply);
@@ -355,7 +380,7 @@ void Operations::handle(const ControlRequest& request, ControlServer::Reply repl
       cmd_history(request, reply);
       return;
     case Command::export_mirrors_json:
-      cmd_export(request, reply);
+      cmd_export(request, served, reply);
       return;
     case Command::reload:
       cmd_reload(reply);
@@ -376,7 +401,7 @@ void Operations::cmd_reload(const ControlServer::Reply& reply) {
       details));
 }
 
-void Operations::cmd_drain(const ControlRequest& request, bool drain,
+void Operations::cmd_drain(const ControlRequest& request, bool drain, const Served& served,
                            const ControlServer::Reply& reply) {
   const ControlArgs& args = request.call.args;
   const auto t = find_mirror(args, reply);
@@ -398,10 +423,12 @@ void Operations::cmd_drain(const ControlRequest& request, bool drain,
   commit(std::move(next),
          {now(), request.who(), drain ? JournalKind::drain : JournalKind::undrain, pool, id, "",
           drain ? "drained" : "undrained", note},
-         pool, args, fmt::format("{} {} in {}", drain ? "drained" : "undrained", id, pool), reply);
+         pool, args, fmt::format("{} {} in {}", drain ? "drained" : "undrained", id, pool), served,
+         reply);
 }
 
-void Operations::cmd_set_weight(const ControlRequest& request, const ControlServer::Reply& reply) {
+void Operations::cmd_set_weight(const ControlRequest& request, const Served& served,
+                                const ControlServer::Reply& reply) {
   const ControlArgs& args = request.call.args;
   const auto t = find_mirror(args, reply);
   if (!t) return;
@@ -413,10 +440,12 @@ void Operations::cmd_set_weight(const ControlRequest& request, const ControlServ
   commit(std::move(next),
          {now(), request.who(), JournalKind::set_weight, pool, mirror.id, "",
           fmt::format("weight {}→{}", mirror.weight, weight), args.note},
-         pool, args, fmt::format("weight of {} in {} set to {}", mirror.id, pool, weight), reply);
+         pool, args, fmt::format("weight of {} in {} set to {}", mirror.id, pool, weight), served,
+         reply);
 }
 
-void Operations::cmd_add(const ControlRequest& request, const ControlServer::Reply& reply) {
+void Operations::cmd_add(const ControlRequest& request, const Served& served,
+                         const ControlServer::Reply& reply) {
   const ControlArgs& args = request.call.args;
   const std::string& pool_arg = args.pool;
   const PoolConfig* pool = nullptr;
@@ -462,10 +491,11 @@ void Operations::cmd_add(const ControlRequest& request, const ControlServer::Rep
   commit(std::move(next),
          {now(), request.who(), JournalKind::add, added.pool, added.id, "",
           fmt::format("added {} weight {}", addresses, added.weight), args.note},
-         added.pool, args, fmt::format("added {} to {}", added.id, added.pool), reply);
+         added.pool, args, fmt::format("added {} to {}", added.id, added.pool), served, reply);
 }
 
-void Operations::cmd_remove(const ControlRequest& request, const ControlServer::Reply& reply) {
+void Operations::cmd_remove(const ControlRequest& request, const Served& served,
+                            const ControlServer::Reply& reply) {
   const ControlArgs& args = request.call.args;
   const auto t = find_mirror(args, reply);
   if (!t) return;
@@ -480,7 +510,7 @@ void Operations::cmd_remove(const ControlRequest& request, const ControlServer::
   next.mirrors.erase({pool, id});
   commit(std::move(next),
          {now(), request.who(), JournalKind::remove, pool, id, "", "removed", args.note}, pool,
-         args, fmt::format("removed {} from {}", id, pool), reply);
+         args, fmt::format("removed {} from {}", id, pool), served, reply);
 }
 
 void Operations::cmd_check(const ControlRequest& request, const ControlServer::Reply& reply) {
@@ -489,7 +519,7 @@ void Operations::cmd_check(const ControlRequest& request, const ControlServer::R
   const std::string& pool = t->pool;
   const std::string& id = t->mirror->id;
   const bool started =
-      prober_.check_now(pool, id, [reply, id](std::vector<health::CheckReport> reports) {
+      hooks_.check(pool, id, [reply, id](std::vector<health::CheckReport> reports) {
         json out = json::array();
         for (const health::CheckReport& r : reports) {
           json steps = json::array();
@@ -552,7 +582,7 @@ void Operations::cmd_history(const ControlRequest& request,
   reply(control_ok({{"entries", out}, {"warnings", warnings}}));
 }
 
-void Operations::cmd_export(const ControlRequest& request,
+void Operations::cmd_export(const ControlRequest& request, const Served& served,
                             const ControlServer::Reply& reply) const {
   const std::string& pool_arg = request.call.args.pool;
   const PoolConfig* pool = nullptr;
@@ -569,7 +599,7 @@ void Operations::cmd_export(const ControlRequest& request,
     return;
   }
   std::string error;
-  auto text = export_mirrors_json(*pool, *prober_.view(), error);
+  auto text = export_mirrors_json(*pool, *served.health, error);
   if (!text) {
     reply(control_error(error));
     return;
@@ -577,9 +607,9 @@ void Operations::cmd_export(const ControlRequest& request,
   reply(control_ok({{"text", *text}}));
 }
 
-json Operations::status() const {
-  const auto snapshot = publisher_.current();
-  const auto health = prober_.view();
+json Operations::status(const Served& served) const {
+  const auto& snapshot = served.snapshot;
+  const auto& health = served.health;
   json pools = json::array();
   for (const PoolConfig& pc : effective_.pools) {
     const std::string pool = pc.def.name.to_text();

@@ -1,8 +1,11 @@
 // The operator's side of the daemon (SPEC §6): run-time changes (drain,
 // weights, added and removed mirrors) persisted in state_dir, the journal of
 // health changes and admin actions, and every control command. It decides
-// what configuration is served — the file's, with the run-time changes
-// applied — and hands it to the daemon through Hooks::apply. Main loop only.
+// what configuration is served — the file's, with the run-time changes and
+// reliability weights applied — and says so as a Change (change.hh): returned
+// for a config file and for probe transitions, handed to Hooks::apply for a
+// control command. It reads what is served as a value (Served) and never
+// holds the publisher or the prober. Main loop only.
 #pragma once
 
 #include <functional>
@@ -14,10 +17,12 @@
 #include <nlohmann/json.hpp>
 
 #include "dnsd/admin_state.hh"
+#include "dnsd/change.hh"
 #include "dnsd/config.hh"
 #include "dnsd/control_server.hh"
 #include "dnsd/journal.hh"
-#include "dnsd/publisher.hh"
+#include "dnsd/snapshot.hh"
+#include "health/health_view.hh"
 #include "health/prober.hh"
 #include "zones/pool.hh"
 
@@ -25,14 +30,26 @@ namespace mirrorpool::dnsd {
 
 class Operations {
  public:
+  // What is served now: the commands that compare answers before and after
+  // a change, and status, read it.
+  struct Served {
+    std::shared_ptr<const Snapshot> snapshot;  // null until the first publication
+    std::shared_ptr<const health::HealthView> health = std::make_shared<health::HealthView>();
+    SnapshotOptions options;
+  };
   struct Hooks {
-    // Serve this effective config and model from now on (publish + probe).
-    std::function<void(const Config& effective, std::shared_ptr<const zones::Model> model)> apply;
+    // Serve this change from now on: an operator's change, acknowledged once
+    // apply returns. It carries the probe targets and the snapshot checked.
+    std::function<void(Change change)> apply;
     // Re-read config and zones, all or nothing; diagnostics on failure.
     std::function<bool(zones::Diagnostics& diags)> reload;
+    // Probes a mirror now (health::Prober::check_now); false when it is not probed.
+    std::function<bool(const std::string& pool, const std::string& mirror,
+                       std::function<void(std::vector<health::CheckReport>)> done)>
+        check;
   };
 
-  Operations(Publisher& publisher, health::Prober& prober, Hooks hooks);
+  explicit Operations(Hooks hooks);
 
   // Start-up, before serving: loads state.json (a corrupt file is reported,
   // kept aside as state.json.corrupt, and the daemon starts from config) and
@@ -40,24 +57,28 @@ class Operations {
   bool open(const std::string& state_dir, std::string& error);
 
   // A config file was loaded (start or reload): computes the effective
-  // config and applies it.
-  void set_file_config(const Config& file_config, std::shared_ptr<const zones::Model> file_model);
+  // config. Returns its model and probe targets, to be served.
+  Change set_file_config(const Config& file_config, std::shared_ptr<const zones::Model> file_model);
   // Keeps the file model without its zone records (zones::without_records),
   // once a published snapshot has them encoded.
   void release_zone_records();
 
   // Health transitions go to the journal; reliability weights follow them.
-  void record_transitions(const std::vector<health::Transition>& transitions);
+  // Returns the model with the new weights when some weight moved, else an
+  // empty change. Never probe targets: a reliability weight is never 0, so
+  // the probed addresses stay, and the prober that reported the transitions
+  // need not be called back.
+  Change record_transitions(const std::vector<health::Transition>& transitions);
   // false with `error` set when the journal could not be written: a command
   // that needs its entry (reload) then fails.
   bool record_event(JournalKind kind, const std::string& what, std::string& error);
   // Journal writes that failed (full disk, I/O error), for /metrics.
   uint64_t journal_failures() const { return journal_failures_; }
 
-  void handle(const ControlRequest& request, ControlServer::Reply reply);
+  void handle(const ControlRequest& request, const Served& served, ControlServer::Reply reply);
 
   // What `status --json` and /status.json show.
-  nlohmann::json status() const;
+  nlohmann::json status(const Served& served) const;
   const Config& effective() const { return effective_; }
 
  private:
@@ -70,24 +91,33 @@ class Operations {
   std::optional<Target> find_mirror(const ControlArgs& args,
                                     const ControlServer::Reply& reply) const;
   Config compute_effective(const AdminState& state, std::vector<std::string>& warnings) const;
+  // Settles the state against the file config and the journal (first-seen
+  // times, forgotten removals; saved when they changed), then computes the
+  // effective config into effective_. Returns its model (the file's own when
+  // the state does not validate).
+  std::shared_ptr<const zones::Model> refresh_effective();
   // Validates, optionally refuses (unless args.force), persists and applies
-  // (unless args.dry_run) a changed state.
+  // (unless args.dry_run) a changed state. The snapshot built to check it is
+  // the one applied.
   void commit(AdminState next, JournalEntry entry, const std::string& pool, const ControlArgs& args,
-              const std::string& message, const ControlServer::Reply& reply);
+              const std::string& message, const Served& served, const ControlServer::Reply& reply);
   bool append(const JournalEntry& entry, std::string& error);
   void forget_old_history(TimePoint now);
 
-  void cmd_drain(const ControlRequest& request, bool drain, const ControlServer::Reply& reply);
-  void cmd_set_weight(const ControlRequest& request, const ControlServer::Reply& reply);
-  void cmd_add(const ControlRequest& request, const ControlServer::Reply& reply);
-  void cmd_remove(const ControlRequest& request, const ControlServer::Reply& reply);
+  void cmd_drain(const ControlRequest& request, bool drain, const Served& served,
+                 const ControlServer::Reply& reply);
+  void cmd_set_weight(const ControlRequest& request, const Served& served,
+                      const ControlServer::Reply& reply);
+  void cmd_add(const ControlRequest& request, const Served& served,
+               const ControlServer::Reply& reply);
+  void cmd_remove(const ControlRequest& request, const Served& served,
+                  const ControlServer::Reply& reply);
   void cmd_check(const ControlRequest& request, const ControlServer::Reply& reply);
   void cmd_history(const ControlRequest& request, const ControlServer::Reply& reply) const;
-  void cmd_export(const ControlRequest& request, const ControlServer::Reply& reply) const;
+  void cmd_export(const ControlRequest& request, const Served& served,
+                  const ControlServer::Reply& reply) const;
   void cmd_reload(const ControlServer::Reply& reply);
 
-  Publisher& publisher_;
-  health::Prober& prober_;
   Hooks hooks_;
   std::string state_dir_;
   AdminState state_;

@@ -75,8 +75,13 @@ void Primary::prepare(Snapshot& snapshot) {
     }
     const auto cfg = zones_.find(zone.apex);
     if (cfg == zones_.end() || cfg->second.notify.empty()) continue;
-    notifier_.notify(zone.name, zone.current->soa, cfg->second.notify, cfg->second.key);
+    announcements_.push_back({zone.name, zone.current->soa, cfg->second.notify, cfg->second.key});
   }
+}
+
+void Primary::announce() {
+  for (const Announcement& a : announcements_) notifier_.notify(a.zone, a.soa, a.targets, a.key);
+  announcements_.clear();
 }
 
 void Primary::close() {

@@ -1,7 +1,8 @@
-// mirrorpool as a (hidden) primary: before each snapshot is published it
-// chooses the zones' serials (serials.hh), attaches the transfer data
-// (transfer_state.hh), and afterwards sends NOTIFY for every zone whose
-// serial changed (notifier.hh). Main loop only; owned by the daemon.
+// mirrorpool as a (hidden) primary, two stages of every publication
+// (publisher.hh): before a snapshot is published it chooses the zones' serials
+// (serials.hh) and attaches the transfer data (transfer_state.hh); once it is
+// published it sends NOTIFY for every zone whose serial changed (notifier.hh).
+// Main loop only; owned by the daemon.
 #pragma once
 
 #include <map>
@@ -28,9 +29,17 @@ class Primary {
   // The state directory is read at the first call only.
   void configure(const Config& config);
 
-  // The publisher's prepare step (Publisher::set_preparer): final serials,
-  // persisted before publication, and transfer data into `snapshot`.
+  // The publisher's prepare stage: final serials, persisted before
+  // publication, and transfer data into `snapshot`. Remembers the zones whose
+  // serial changed for announce.
   void prepare(Snapshot& snapshot);
+
+  // The publisher's announce stage, once the prepared snapshot is published:
+  // NOTIFY to the secondaries of each zone prepare found changed.
+  void announce();
+
+  // NOTIFY messages sent, answered and given up on, for /metrics.
+  const Notifier& notifier() const { return notifier_; }
 
   void close();
 
@@ -46,6 +55,14 @@ class Primary {
   TransferHistory history_;
   Notifier notifier_;
   std::map<std::string, Zone> zones_;  // by apex, canonical wire
+  // Found by prepare, sent by announce: one per changed zone with secondaries.
+  struct Announcement {
+    std::string zone;  // presentation form
+    ZoneRecord soa;    // with the new serial
+    std::vector<Endpoint> targets;
+    std::optional<TsigKeyMaterial> key;
+  };
+  std::vector<Announcement> announcements_;
 };
 
 }  // namespace mirrorpool::dnsd

@@ -1,10 +1,12 @@
 #include "dnsd/publisher.hh"
 
 #include "dnsd/log.hh"
+#include "dnsd/primary.hh"
 
 namespace mirrorpool::dnsd {
 
-Publisher::Publisher(uv_loop_t* loop) {
+Publisher::Publisher(uv_loop_t* loop, const SnapshotOptions& options, Primary* primary)
+    : options_(options), primary_(primary) {
   uv_timer_init(loop, &timer_);
   timer_.data = this;
 }
@@ -15,20 +17,20 @@ void Publisher::close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
 }
 
-void Publisher::set_model(std::shared_ptr<const zones::Model> model, const SnapshotOptions& options,
-                          std::shared_ptr<const health::HealthView> view) {
-  model_ = std::move(model);
-  options_ = options;
-  health_ = std::move(view);
-  rebuild();
-}
-
 void Publisher::release_zone_records() {
   if (model_) model_ = std::make_shared<const zones::Model>(zones::without_records(*model_));
 }
 
-void Publisher::set_health(std::shared_ptr<const health::HealthView> view) {
-  health_ = std::move(view);
+void Publisher::submit(Change change) {
+  if (change.health) health_ = std::move(change.health);
+  if (change.model) {
+    model_ = std::move(change.model);
+    // The decider's snapshot is this one only while it sits on the snapshot
+    // it was built on.
+    const bool reusable = change.built && change.built_on == current_;
+    publish(reusable ? std::move(change.built) : build());
+    return;
+  }
   if (timer_armed_ || !model_) return;
   timer_armed_ = true;
   // The first health change after a quiet period is published at once (failover
@@ -42,18 +44,22 @@ void Publisher::set_health(std::shared_ptr<const health::HealthView> view) {
       [](uv_timer_t* t) {
         auto* self = static_cast<Publisher*>(t->data);
         self->timer_armed_ = false;
-        self->rebuild();
+        self->publish(self->build());
       },
       delay, 0);
 }
 
-void Publisher::rebuild() {
+std::shared_ptr<Snapshot> Publisher::build() const {
+  return build_snapshot(*model_, *health_, current_.get(), options_);
+}
+
+void Publisher::publish(std::shared_ptr<Snapshot> next) {
   last_build_ms_ = uv_now(timer_.loop);
-  auto next = build_snapshot(*model_, *health_, current_.get(), options_);
-  if (preparer_) preparer_(*next);
+  if (primary_ != nullptr) primary_->prepare(*next);
   log_degraded_changes(current_.get(), *next);
   current_ = std::move(next);
   for (const Listener& listener : listeners_) listener(current_);
+  if (primary_ != nullptr) primary_->announce();
 }
 
 void Publisher::log_degraded_changes(const Snapshot* before, const Snapshot& after) {

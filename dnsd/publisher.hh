@@ -1,7 +1,17 @@
-// Joins the model and the health view into snapshots and hands each new one to
-// the workers. Lives on the daemon's main loop: every method must be called on
-// that loop's thread. Rebuilds caused by health are coalesced to at most one
-// per kCoalesce so that a flapping pool cannot keep the builder busy.
+// The one way anything new reaches the workers: takes each Change
+// (change.hh), builds one snapshot from it, and publishes that snapshot in
+// named stages:
+//   build    build_snapshot(model, health, current), unless the change brings
+//            the snapshot its decider built already;
+//   prepare  the primary's serials and transfer data (Primary::prepare), on
+//            disk before anyone can see them;
+//   publish  the pointer swap, then every listener (the workers' mailboxes);
+//   announce the primary's NOTIFY of every zone whose serial changed
+//            (Primary::announce), after publication.
+// Lives on the daemon's main loop: every method must be called on that loop's
+// thread. Health-only changes are coalesced to at most one rebuild per
+// kCoalesce so that a flapping pool cannot keep the builder busy; a change
+// with a model is published at once.
 #pragma once
 
 #include <chrono>
@@ -11,38 +21,36 @@
 
 #include <uv.h>
 
+#include "dnsd/change.hh"
 #include "dnsd/snapshot.hh"
 #include "health/health_view.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
 
+class Primary;
+
 class Publisher {
  public:
   static constexpr std::chrono::milliseconds kCoalesce{100};
   using Listener = std::function<void(const std::shared_ptr<const Snapshot>&)>;
-  // Completes a freshly built snapshot before anyone sees it (serials and
-  // transfer data: primary.hh).
-  using Preparer = std::function<void(Snapshot&)>;
 
-  explicit Publisher(uv_loop_t* loop);
+  // `primary` (may be null: no serials chosen, no transfers, no NOTIFY) must
+  // outlive the publisher. `options` hold for every snapshot: the settings
+  // they come from take effect at restart.
+  Publisher(uv_loop_t* loop, const SnapshotOptions& options, Primary* primary = nullptr);
   ~Publisher();
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
   // Receives every published snapshot (on the main loop thread).
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
-  void set_preparer(Preparer preparer) { preparer_ = std::move(preparer); }
 
-  // A new model (start-up, reload, run-time change) with the health of its
-  // targets: rebuilds and publishes at once. The health comes along because
-  // a model can bring targets new to the prober, which must be published as
-  // it judges them (not probed yet: down), never as unknown (served).
-  void set_model(std::shared_ptr<const zones::Model> model, const SnapshotOptions& options,
-                 std::shared_ptr<const health::HealthView> view);
-
-  // New health: rebuilds within kCoalesce.
-  void set_health(std::shared_ptr<const health::HealthView> view);
+  // Serves `change` from now on (its targets are the prober's business).
+  // Before the first model nothing is built: the health is kept for it. A
+  // change with a model is published before submit returns; a health-only
+  // one within kCoalesce.
+  void submit(Change change);
 
   // Number of times a pool family entered degraded mode (fewer than
   // min_healthy healthy addresses), for metrics.
@@ -57,18 +65,19 @@ class Publisher {
   void close();
 
  private:
-  void rebuild();
+  std::shared_ptr<Snapshot> build() const;
+  void publish(std::shared_ptr<Snapshot> next);
   void log_degraded_changes(const Snapshot* before, const Snapshot& after);
 
   uv_timer_t timer_{};
   bool timer_armed_ = false;
-  uint64_t last_build_ms_ = 0;  // loop time of the last rebuild
+  uint64_t last_build_ms_ = 0;  // loop time of the last publication
   std::shared_ptr<const zones::Model> model_;
   std::shared_ptr<const health::HealthView> health_ = std::make_shared<health::HealthView>();
   SnapshotOptions options_;
+  Primary* primary_;
   std::shared_ptr<const Snapshot> current_;
   std::vector<Listener> listeners_;
-  Preparer preparer_;
   uint64_t degraded_episodes_ = 0;
 };
 

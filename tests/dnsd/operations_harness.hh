@@ -1,8 +1,10 @@
-// An Operations wired as daemon.cc wires it, for tests and the control fuzz
-// target: a Publisher and a Prober on a private uv loop, state_dir in a fresh
-// temporary directory, and a small config (two pools, m1 in both) read by the
-// real loaders. Nothing leaves the process: the prober has no targets, so
-// `check` answers that the mirror is not probed, and `reload` is refused.
+// An Operations as daemon.cc wires it, without the daemon, for tests and the
+// control fuzz target: state_dir in a fresh temporary directory and a small
+// config (two pools, m1 in both) read by the real loaders. The changes it
+// decides are kept (changes()) and served the way the Publisher serves them
+// (the snapshot that comes with a change, else one built from it), under a
+// health the test sets. Nothing is probed: `check` answers that the mirror is
+// not probed, and `reload` fails unless the test says how it goes.
 // Test support only; no doctest here, so that the fuzz target can use it.
 #pragma once
 
@@ -11,45 +13,49 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include <uv.h>
 #include <nlohmann/json.hpp>
 
+#include "dnsd/change.hh"
 #include "dnsd/config.hh"
 #include "dnsd/control_server.hh"
 #include "dnsd/model_loader.hh"
 #include "dnsd/operations.hh"
-#include "dnsd/publisher.hh"
-#include "health/prober.hh"
+#include "dnsd/snapshot.hh"
+#include "health/health_view.hh"
 
 namespace mirrorpool::test {
 
 class OperationsHarness {
  public:
-  OperationsHarness() {
+  // `config_text` is a mirrorpool.toml beside the harness's pool.example.zone.
+  explicit OperationsHarness(std::string_view config_text = kConfig) {
     std::string pattern =
         (std::filesystem::temp_directory_path() / "mirrorpool-ops-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
     write("pool.example.zone", kZone);
-    write("mirrorpool.toml", kConfig);
-    uv_loop_init(&loop_);
-    publisher_.emplace(&loop_);
-    prober_.emplace(&loop_, [](auto&&...) {});
-    ops_.emplace(*publisher_, *prober_,
-                 dnsd::Operations::Hooks{
-                     [this](const dnsd::Config&, std::shared_ptr<const zones::Model> model) {
-                       publisher_->set_model(std::move(model), {}, prober_->view());
-                     },
-                     [](zones::Diagnostics& diags) {
-                       diags.push_back({{}, "this harness does not reload"});
-                       return false;
-                     }});
+    write("mirrorpool.toml", config_text);
+    ops_.emplace(dnsd::Operations::Hooks{
+        [this](dnsd::Change change) {
+          serve(change);
+          changes_.push_back(std::move(change));
+        },
+        [this](zones::Diagnostics& diags) {
+          if (!reload) {
+            diags.push_back({{}, "this harness does not reload"});
+            return false;
+          }
+          return reload(diags);
+        },
+        [](const std::string&, const std::string&, auto&&) { return false; }});
     zones::Diagnostics diags;
     auto config = dnsd::load_config(dir_ + "/mirrorpool.toml", diags);
     auto model = config ? dnsd::load_model(*config, diags) : nullptr;
@@ -58,18 +64,13 @@ class OperationsHarness {
       throw std::runtime_error("operations harness: " +
                                (diags.empty() ? error : diags.front().to_string()));
     }
-    ops_->set_file_config(*config, model);
+    config_ = *config;
+    model_ = model;
+    serve(ops_->set_file_config(*config, model));
   }
 
   ~OperationsHarness() {
-    // Newest first, then the close callbacks, as daemon.cc does.
     ops_.reset();
-    prober_->stop();
-    publisher_->close();
-    prober_.reset();
-    publisher_.reset();
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    uv_loop_close(&loop_);
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
@@ -87,19 +88,38 @@ class OperationsHarness {
     dnsd::answer_control_line(
         line, caller,
         [this](const dnsd::ControlRequest& request, dnsd::ControlServer::Reply reply) {
-          ops_->handle(request, std::move(reply));
+          ops_->handle(request, served_, std::move(reply));
         },
         [&out](nlohmann::json response) { out = std::move(response); });
     return out;
   }
 
- private:
-  static constexpr const char* kZone = R"($ORIGIN pool.example.
-$TTL 3600
-@   IN SOA ns1 hostmaster 1 3600 900 604800 300
-@   IN NS  ns1
-ns1 IN A   192.0.2.53
-)";
+  dnsd::Operations& ops() { return *ops_; }
+  // What Operations handed to Hooks::apply, oldest first.
+  const std::vector<dnsd::Change>& changes() const { return changes_; }
+  // What is served: the last change's snapshot, under health().
+  const dnsd::Operations::Served& served() const { return served_; }
+  // The health the next changes are served under (as if the prober judged so).
+  void set_health(health::HealthView view) {
+    served_.health = std::make_shared<const health::HealthView>(std::move(view));
+  }
+  // Serves `change` as the daemon does (Publisher::submit).
+  void serve(const dnsd::Change& change) {
+    if (change.health) served_.health = change.health;
+    if (!change.model) return;
+    served_.snapshot = change.built && change.built_on == served_.snapshot
+                           ? change.built
+                           : dnsd::build_snapshot(*change.model, *served_.health,
+                                                  served_.snapshot.get(), served_.options);
+  }
+  const std::string& dir() const { return dir_; }
+  std::string state_dir() const { return dir_ + "/state"; }
+  // The config and model as loaded from the files.
+  const dnsd::Config& file_config() const { return config_; }
+  const std::shared_ptr<const zones::Model>& file_model() const { return model_; }
+  // How `reload` goes (Hooks::reload); unset, it fails with one diagnostic.
+  std::function<bool(zones::Diagnostics&)> reload;
+
   static constexpr const char* kConfig = R"(
 [server]
 listen = ["127.0.0.1:5353"]
@@ -134,14 +154,23 @@ id = "m1"
 addresses = ["192.0.2.11"]
 )";
 
+ private:
+  static constexpr const char* kZone = R"($ORIGIN pool.example.
+$TTL 3600
+@   IN SOA ns1 hostmaster 1 3600 900 604800 300
+@   IN NS  ns1
+ns1 IN A   192.0.2.53
+)";
+
   void write(const std::string& name, std::string_view text) {
     std::ofstream(dir_ + "/" + name) << text;
   }
 
   std::string dir_;
-  uv_loop_t loop_{};
-  std::optional<dnsd::Publisher> publisher_;
-  std::optional<health::Prober> prober_;
+  dnsd::Config config_;
+  std::shared_ptr<const zones::Model> model_;
+  dnsd::Operations::Served served_;
+  std::vector<dnsd::Change> changes_;
   std::optional<dnsd::Operations> ops_;
 };
 

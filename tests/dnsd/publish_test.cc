@@ -251,6 +251,13 @@ class Client {
   std::thread thread_;
 };
 
+// A probe result: new health, nothing else.
+Change health_change(const std::vector<bool>& up) {
+  Change change;
+  change.health = health_with(up);
+  return change;
+}
+
 // Runs the loop until the publisher has a snapshot other than `before`.
 bool run_until_published(uv_loop_t* loop, const Publisher& publisher, const Snapshot* before) {
   const auto deadline = Clock::now() + 5s;
@@ -262,16 +269,63 @@ bool run_until_published(uv_loop_t* loop, const Publisher& publisher, const Snap
 
 }  // namespace
 
+TEST_CASE("a change publishes the snapshot its decider built, unless another came first") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  Publisher publisher(&loop, SnapshotOptions{});
+  std::vector<const Snapshot*> published;
+  publisher.add_listener(
+      [&published](const std::shared_ptr<const Snapshot>& s) { published.push_back(s.get()); });
+  const auto model = make_model();
+  const auto down = health_with({false, true, true, true});
+
+  // Nothing to build before the first model: health alone waits for it.
+  publisher.submit(health_change({true, true, true, true}));
+  CHECK(publisher.current() == nullptr);
+  Change start;
+  start.model = model;
+  publisher.submit(std::move(start));
+  REQUIRE(published.size() == 1);
+  const auto first = publisher.current();
+
+  // Built on the current snapshot: published as it is, at once.
+  Change decided;
+  decided.model = model;
+  decided.health = down;
+  decided.built = build_snapshot(*model, *down, first.get(), publisher.options());
+  decided.built_on = first;
+  const Snapshot* built = decided.built.get();
+  publisher.submit(std::move(decided));
+  CHECK(publisher.current().get() == built);
+  CHECK(published.size() == 2);
+
+  // Built on a snapshot that is no longer current: built again.
+  Change stale;
+  stale.model = model;
+  stale.built = build_snapshot(*model, *down, first.get(), publisher.options());
+  stale.built_on = first;
+  const Snapshot* stale_built = stale.built.get();
+  publisher.submit(std::move(stale));
+  CHECK(publisher.current() != nullptr);
+  CHECK(publisher.current().get() != stale_built);
+  CHECK(published.size() == 3);
+
+  publisher.close();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
 TEST_CASE("workers answer from every snapshot the publisher swaps in under load") {
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);
-  Publisher publisher(&loop);
+  Publisher publisher(&loop, SnapshotOptions{});
   std::vector<std::unique_ptr<Worker>> workers;
   publisher.add_listener([&workers](const std::shared_ptr<const Snapshot>& snapshot) {
     for (auto& w : workers) w->offer(snapshot);
   });
-  publisher.set_model(make_model(), SnapshotOptions{},
-                      std::make_shared<const health::HealthView>());
+  Change start;
+  start.model = make_model();
+  publisher.submit(std::move(start));
   REQUIRE(publisher.current() != nullptr);
 
   // Two workers on one port, as the daemon binds them (SO_REUSEPORT).
@@ -311,7 +365,7 @@ TEST_CASE("workers answer from every snapshot the publisher swaps in under load"
     std::vector<bool> up(kMirrors.size());
     for (size_t i = 0; i < up.size(); ++i) up[i] = (rng() % 2) == 0;
     const Snapshot* before = publisher.current().get();
-    publisher.set_health(health_with(up));
+    publisher.submit(health_change(up));
     REQUIRE(run_until_published(&loop, publisher, before));
     std::vector<const Stats*> stats;
     for (const auto& w : workers) w->collect_stats(stats);
@@ -324,7 +378,7 @@ TEST_CASE("workers answer from every snapshot the publisher swaps in under load"
   // The last snapshot reaches every worker: only m2 is answered, over UDP
   // from many source ports (spread over both workers) and over TCP.
   const Snapshot* before = publisher.current().get();
-  publisher.set_health(health_with({false, true, false, false}));
+  publisher.submit(health_change({false, true, false, false}));
   REQUIRE(run_until_published(&loop, publisher, before));
   const AddressSet only_m2 = {"192.0.2.102"};
   int consecutive = 0;

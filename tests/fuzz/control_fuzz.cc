@@ -2,8 +2,8 @@
 // files, which a crash or a careless edit may leave damaged: the request line,
 // journal lines and state.json. The request line goes where the daemon sends
 // it: through answer_control_line into a real Operations (operations_harness:
-// its own loop, config and state_dir, fresh for each input), so the handlers
-// run too. Both files carry a SHA-256 that random bytes never match, so each
+// its own config and state_dir, fresh for each input), so the handlers run
+// too. Both files carry a SHA-256 that random bytes never match, so each
 // input is also tried re-sealed with a correct checksum to reach the field
 // validation behind it; what parses must format back to text that parses to
 // the same thing.

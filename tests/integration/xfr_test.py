@@ -2,7 +2,7 @@
 knotd transfer the zone with TSIG, follow a mirror's failure and repair through
 NOTIFY and IXFR, never see the serial go back across a restart of mirrorpoold;
 transfers without the key, with a bad key, or from outside allow_transfer are
-refused."""
+refused. /metrics counts the NOTIFY messages."""
 
 import base64
 import json
@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import time
+import urllib.request
 
 import dns.message
 import dns.opcode
@@ -50,6 +51,7 @@ listen = ["127.0.0.1:{port}"]
 workers = 2
 control_socket = "{dir}/control.sock"
 state_dir = "{dir}/state"
+http_listen = "127.0.0.1:HPORT"
 user = "root"
 
 [tsig.xfr-key]
@@ -114,6 +116,14 @@ def pool_set(secondary):
     return out
 
 
+def notify_counts(hport):
+    """mirrorpool_notify_total by result, from /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{hport}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return {m[0]: float(m[1]) for m in
+            re.findall(r'^mirrorpool_notify_total\{result="(\w+)"\} (\S+)$', text, re.M)}
+
+
 def our_serial(server):
     return server.query("pool.example.", "SOA").answer[0][0].serial
 
@@ -159,7 +169,7 @@ def enable_transfers_on_reload(f, config):
 
 def main():
     f = Failures()
-    mport = free_port()
+    mport, hport = free_port(), free_port()
     listeners = {a: listen(a, mport) for a in MIRRORS + [V6_MIRROR]}
     port = free_port()
     # Each secondary transfers from its own address, so our log tells them apart.
@@ -170,7 +180,8 @@ def main():
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
     notify = ", ".join(f'"127.0.0.1:{p}"' for p in (nsd.port, knot.port, silent.getsockname()[1]))
-    config = (CONFIG.replace("MPORT", str(mport)).replace("NOTIFY", notify)
+    config = (CONFIG.replace("MPORT", str(mport)).replace("HPORT", str(hport))
+              .replace("NOTIFY", notify)
               .replace("SECRET", SECRET).replace("OTHER", other_secret))
     secondaries = (nsd, knot)
     everything = set(MIRRORS) | {V6_MIRROR}
@@ -210,6 +221,10 @@ def main():
             f.check(re.search(r"NOTIFY of pool\.example\. serial \d+ answered by 127\.0\.0\.1:"
                               + str(silent.getsockname()[1]), server.log()) is not None,
                     "the answer is logged")
+            counts = notify_counts(hport)
+            f.check(counts.get("sent", 0) >= 3 and counts.get("answered", 0) >= 1
+                    and counts.get("given_up") == 0,
+                    f"/metrics counts the NOTIFY tries and answers, none given up yet ({counts})")
 
             # --- initial transfer, TSIG-signed, by both secondaries
             serial = our_serial(server)

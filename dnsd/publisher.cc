@@ -1,6 +1,7 @@
 #include "dnsd/publisher.hh"
 
 #include "dnsd/log.hh"
+#include "dnsd/uv_cast.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -12,7 +13,7 @@ Publisher::Publisher(uv_loop_t* loop) {
 Publisher::~Publisher() = default;
 
 void Publisher::close() {
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  uv_close(as_handle(&timer_), nullptr);
 }
 
 void Publisher::set_model(std::shared_ptr<const zones::Model> model, const SnapshotOptions& options,

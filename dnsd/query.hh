@@ -40,7 +40,8 @@ struct Query {
   // The client, owned by the caller; null when there is none (tests, benchmarks).
   const sockaddr* client = nullptr;
   QueryKind kind = QueryKind::malformed;
-  // Read for the kinds normal, axfr and ixfr only (one question, sections walked).
+  // Read for the kinds normal, bad_edns, axfr and ixfr only: one question,
+  // the other sections walked.
   Edns edns;
   size_t question_end = 0;  // offset just past the question
   size_t tsig_at = 0;       // where the TSIG record starts, when it is the last additional; 0: none

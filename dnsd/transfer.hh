@@ -15,8 +15,6 @@
 #include <string>
 #include <vector>
 
-#include <sys/socket.h>
-
 #include "dnsd/query.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/stats.hh"

@@ -12,6 +12,14 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
 bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     const ssize_t n = write(fd, data.data(), data.size());
@@ -21,14 +29,6 @@ bool write_all(int fd, std::string_view data) {
   }
   return true;
 }
-
-std::string directory_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-}  // namespace
 
 bool write_file_atomically(const std::string& path, std::string_view content, std::string& error) {
   const std::string tmp = path + ".tmp";

@@ -1,12 +1,17 @@
 // Crash-safe whole-file replacement: write a temporary file beside the target,
 // fsync it, rename it over the target, fsync the directory. After a crash the
-// file is either the old or the new version, never a mix.
+// file is either the old or the new version, never a mix. Also the plain
+// whole-buffer write that it and the journal's appends share.
 #pragma once
 
 #include <string>
 #include <string_view>
 
 namespace mirrorpool::dnsd {
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR; false (errno
+// set) on any other failure.
+bool write_all(int fd, std::string_view data);
 
 // Returns false with `error` set ("path: strerror") on failure; the target is
 // then unchanged.

@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 
 #include "dnsd/log.hh"
+#include "dnsd/uv_cast.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -102,7 +103,7 @@ bool ControlServer::listen(const std::string& path, uid_t owner_uid, gid_t owner
   listening_ = true;
   int rc = uv_pipe_bind(&pipe_, path.c_str());
   if (rc == 0) {
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&pipe_), 16, [](uv_stream_t* s, int status) {
+    rc = uv_listen(as_stream(&pipe_), 16, [](uv_stream_t* s, int status) {
       if (status == 0) static_cast<ControlServer*>(s->data)->on_connection();
     });
   }
@@ -123,7 +124,7 @@ bool ControlServer::listen(const std::string& path, uid_t owner_uid, gid_t owner
 void ControlServer::close() {
   if (!listening_) return;
   listening_ = false;
-  uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
+  uv_close(as_handle(&pipe_), nullptr);
   if (!path_.empty()) unlink(path_.c_str());
   for (Connection* conn : connections_) close_connection(conn);
 }
@@ -141,15 +142,14 @@ void ControlServer::on_connection() {
   conn->write.data = conn;
   uv_pipe_init(loop_, &conn->pipe, 0);
   uv_timer_init(loop_, &conn->timer);
-  if (uv_accept(reinterpret_cast<uv_stream_t*>(&pipe_),
-                reinterpret_cast<uv_stream_t*>(&conn->pipe)) != 0) {
+  if (uv_accept(as_stream(&pipe_), as_stream(&conn->pipe)) != 0) {
     close_connection(conn);
     return;
   }
   uv_os_fd_t fd = -1;
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&conn->pipe), &fd) != 0 ||
+  if (uv_fileno(as_handle(&conn->pipe), &fd) != 0 ||
       getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
     close_connection(conn);
     return;
@@ -158,7 +158,7 @@ void ControlServer::on_connection() {
   conn->caller.pid = cred.pid;
   start_timer(conn, kRequestTimeout);
   uv_read_start(
-      reinterpret_cast<uv_stream_t*>(&conn->pipe),
+      as_stream(&conn->pipe),
       [](uv_handle_t*, size_t suggested, uv_buf_t* buf) {
         buf->base = new char[suggested];
         buf->len = suggested;
@@ -176,8 +176,8 @@ void ControlServer::on_connection() {
 void ControlServer::refuse() {
   auto* pipe = new uv_pipe_t();
   uv_pipe_init(loop_, pipe, 0);
-  auto* client = reinterpret_cast<uv_stream_t*>(pipe);
-  if (uv_accept(reinterpret_cast<uv_stream_t*>(&pipe_), client) == 0) {
+  auto* client = as_stream(pipe);
+  if (uv_accept(as_stream(&pipe_), client) == 0) {
     std::string line = control_error(fmt::format("too many control clients ({}); try again later",
                                                  kMaxConnections))
                            .dump() +
@@ -185,8 +185,7 @@ void ControlServer::refuse() {
     const uv_buf_t buf = uv_buf_init(line.data(), static_cast<unsigned>(line.size()));
     uv_try_write(client, &buf, 1);
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(client),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+  uv_close(as_handle(client), [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
   // Once per episode, not once per refused client.
   if (!full_logged_) {
     log(LogLevel::warning, "control: {} clients connected; refusing more until one leaves",
@@ -199,7 +198,7 @@ void ControlServer::on_read(Connection* conn, ssize_t nread) {
   if (conn->answered) return;
   const auto newline = conn->in.find('\n');
   if (newline == std::string::npos && nread >= 0 && conn->in.size() <= kMaxRequest) return;
-  uv_read_stop(reinterpret_cast<uv_stream_t*>(&conn->pipe));
+  uv_read_stop(as_stream(&conn->pipe));
   uv_timer_stop(&conn->timer);
   if (newline == std::string::npos && nread < 0) {
     close_connection(conn);  // gone without a request
@@ -233,11 +232,10 @@ void ControlServer::finish(Connection* conn, const nlohmann::json& response) {
   }
   conn->out += '\n';
   uv_buf_t buf = uv_buf_init(conn->out.data(), static_cast<unsigned>(conn->out.size()));
-  const int rc = uv_write(&conn->write, reinterpret_cast<uv_stream_t*>(&conn->pipe), &buf, 1,
-                          [](uv_write_t* req, int) {
-                            auto* c = static_cast<Connection*>(req->data);
-                            c->server->close_connection(c);
-                          });
+  const int rc = uv_write(&conn->write, as_stream(&conn->pipe), &buf, 1, [](uv_write_t* req, int) {
+    auto* c = static_cast<Connection*>(req->data);
+    c->server->close_connection(c);
+  });
   if (rc != 0) {
     close_connection(conn);
     return;
@@ -278,8 +276,8 @@ void ControlServer::close_connection(Connection* conn) {
     auto* c = static_cast<Connection*>(h->data);
     if (--c->open_handles == 0) c->server->forget(c);
   };
-  uv_close(reinterpret_cast<uv_handle_t*>(&conn->timer), on_closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&conn->pipe), on_closed);
+  uv_close(as_handle(&conn->timer), on_closed);
+  uv_close(as_handle(&conn->pipe), on_closed);
 }
 
 void ControlServer::forget(Connection* conn) {

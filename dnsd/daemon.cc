@@ -31,6 +31,7 @@
 #include "dnsd/publisher.hh"
 #include "dnsd/service_notify.hh"
 #include "dnsd/sockets.hh"
+#include "dnsd/uv_cast.hh"
 #include "dnsd/worker.hh"
 #include "health/prober.hh"
 
@@ -310,7 +311,7 @@ class Daemon {
   // parsed model. The heap they leave is handed back to the system a second
   // later, at most once a second however often snapshots change.
   void schedule_trim() {
-    if (uv_is_active(reinterpret_cast<uv_handle_t*>(&trim_timer_))) return;
+    if (uv_is_active(as_handle(&trim_timer_))) return;
     uv_timer_start(
         &trim_timer_, [](uv_timer_t*) { malloc_trim(0); }, kTrimDelayMs, 0);
   }
@@ -401,9 +402,9 @@ class Daemon {
     control_->close();
     if (http_) http_->close();
     for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
-      uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
+      uv_close(as_handle(s), nullptr);
     }
-    uv_close(reinterpret_cast<uv_handle_t*>(&trim_timer_), nullptr);
+    uv_close(as_handle(&trim_timer_), nullptr);
   }
 
   uv_loop_t loop_{};

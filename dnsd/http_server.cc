@@ -11,6 +11,7 @@
 
 #include "dnsd/http_request.hh"
 #include "dnsd/log.hh"
+#include "dnsd/uv_cast.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -18,15 +19,6 @@ namespace {
 
 constexpr int kBacklog = 128;
 constexpr size_t kReadChunk = 4096;
-
-template <typename T>
-uv_handle_t* as_handle(T* h) {
-  return reinterpret_cast<uv_handle_t*>(h);
-}
-template <typename T>
-uv_stream_t* as_stream(T* h) {
-  return reinterpret_cast<uv_stream_t*>(h);
-}
 
 std::string_view reason_phrase(int status) {
   switch (status) {

@@ -52,16 +52,6 @@ std::string canonical(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 // A crash can leave a last line without its newline; the next line must not
 // be glued to it, or a good entry would be lost with the torn one.
 bool end_with_newline(int fd) {

@@ -7,16 +7,12 @@
 #include <ctime>
 
 #include "dnsd/log.hh"
+#include "dnsd/uv_cast.hh"
 #include "dnsd/wire.hh"
 
 namespace mirrorpool::dnsd {
 
 namespace {
-
-void put16(std::vector<uint8_t>& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
 
 bool same_endpoint(const sockaddr* from, const Endpoint& target) {
   const sockaddr_storage want = target.sockaddr();
@@ -78,12 +74,7 @@ void Notifier::notify(const std::string& zone, const ZoneRecord& soa,
                       const std::vector<Endpoint>& targets,
                       const std::optional<TsigKeyMaterial>& key) {
   std::erase_if(pending_, [&](const Pending& p) { return p.zone == zone; });
-  uint32_t serial = 0;
-  if (soa.rdata.size() >= 20) {
-    for (size_t i = soa.rdata.size() - 20; i < soa.rdata.size() - 16; ++i) {
-      serial = (serial << 8) | static_cast<uint8_t>(soa.rdata[i]);
-    }
-  }
+  const uint32_t serial = soa.rdata.size() >= kSoaTimersSize ? soa_rdata_serial(soa.rdata) : 0;
   const uint64_t now = uv_now(loop_);
   for (const Endpoint& target : targets) {
     Pending p;
@@ -107,8 +98,7 @@ void Notifier::notify(const std::string& zone, const ZoneRecord& soa,
     m.insert(m.end(), soa.owner.begin(), soa.owner.end());
     put16(m, kTypeSoa);
     put16(m, kClassIn);
-    put16(m, static_cast<uint16_t>(soa.ttl >> 16));
-    put16(m, static_cast<uint16_t>(soa.ttl));
+    put32(m, soa.ttl);
     put16(m, static_cast<uint16_t>(soa.rdata.size()));
     m.insert(m.end(), soa.rdata.begin(), soa.rdata.end());
     pending_.push_back(std::move(p));
@@ -194,8 +184,8 @@ void Notifier::on_response(const uint8_t* data, size_t size, const sockaddr* fro
 
 void Notifier::close() {
   pending_.clear();
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
-  for (Socket* s : {&v4_, &v6_}) uv_close(reinterpret_cast<uv_handle_t*>(&s->handle), nullptr);
+  uv_close(as_handle(&timer_), nullptr);
+  for (Socket* s : {&v4_, &v6_}) uv_close(as_handle(&s->handle), nullptr);
 }
 
 }  // namespace mirrorpool::dnsd

@@ -2,15 +2,15 @@
 #include "dnsd/primary.hh"
 
 #include "dnsd/log.hh"
+#include "dnsd/wire.hh"
 
 namespace mirrorpool::dnsd {
 
 namespace {
 
 void set_soa_serial(ZoneRecord& soa, uint32_t serial) {
-  if (soa.rdata.size() < 20) return;
-  const size_t at = soa.rdata.size() - 20;
-  for (size_t i = 0; i < 4; ++i) soa.rdata[at + i] = static_cast<char>(serial >> (24 - 8 * i));
+  if (soa.rdata.size() < kSoaTimersSize) return;
+  set32(soa.rdata.data() + soa.rdata.size() - kSoaTimersSize, serial);
 }
 
 }  // namespace

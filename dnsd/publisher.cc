@@ -2,6 +2,7 @@
 
 #include "dnsd/log.hh"
 #include "dnsd/primary.hh"
+#include "dnsd/uv_cast.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -14,7 +15,7 @@ Publisher::Publisher(uv_loop_t* loop, const SnapshotOptions& options, Primary* p
 Publisher::~Publisher() = default;
 
 void Publisher::close() {
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  uv_close(as_handle(&timer_), nullptr);
 }
 
 void Publisher::release_zone_records() {

@@ -16,41 +16,10 @@ namespace {
 
 // CNAME chains longer than this are cut short: they are loops or abuse.
 constexpr unsigned kMaxChase = 8;
-constexpr size_t kMaxTcpMessage = 65535;
-constexpr size_t kMinUdpMessage = 512;
 // RFC 8482 HINFO RDATA: CPU "RFC8482", OS "".
 constexpr char kHinfoRdata[] = "\x07RFC8482\x00";
 constexpr size_t kHinfoRdataSize = sizeof kHinfoRdata - 1;
 constexpr uint16_t kMaxPointer = 0x3fff;
-
-QtypeSlot qtype_slot(uint16_t qtype) noexcept {
-  switch (qtype) {
-    case kTypeA:
-      return QtypeSlot::a;
-    case kTypeNs:
-      return QtypeSlot::ns;
-    case kTypeCname:
-      return QtypeSlot::cname;
-    case kTypeSoa:
-      return QtypeSlot::soa;
-    case kTypeMx:
-      return QtypeSlot::mx;
-    case kTypeTxt:
-      return QtypeSlot::txt;
-    case kTypeAaaa:
-      return QtypeSlot::aaaa;
-    case kTypeSrv:
-      return QtypeSlot::srv;
-    case kTypeAny:
-      return QtypeSlot::any;
-    case kTypeAxfr:
-      return QtypeSlot::axfr;
-    case kTypeIxfr:
-      return QtypeSlot::ixfr;
-    default:
-      return QtypeSlot::other;
-  }
-}
 
 // True when `offset` is the start of a label of the uncompressed name `name`.
 bool is_label_start(std::string_view name, size_t offset) noexcept {
@@ -147,8 +116,8 @@ class Response {
       : snapshot_(snapshot), rng_(rng), stats_(stats), writer_(out, limit), limit_(limit) {}
 
   void start(const Header& query, const Question* question, uint8_t rcode) noexcept {
-    id_ = query.id;
-    flags_ = static_cast<uint16_t>(kFlagQr | (query.flags & (0x7800 | kFlagRd)));
+    header_.id = query.id;
+    header_.flags = static_cast<uint16_t>(kFlagQr | (query.flags & (0x7800 | kFlagRd)));
     rcode_ = rcode;
     for (int i = 0; i < 6; ++i) writer_.u16(0);
     if (question != nullptr) {
@@ -156,7 +125,7 @@ class Response {
       writer_.bytes(question->name.view());
       writer_.u16(question->qtype);
       writer_.u16(question->qclass);
-      qdcount_ = 1;
+      header_.qdcount = 1;
     }
     body_start_ = writer_.position();
   }
@@ -174,9 +143,8 @@ class Response {
   void answer(const Question& question, const WireName& qname) noexcept {
     compressor_.add(qname.view(), kHeaderSize);
     const uint16_t qtype = question.qtype;
-    if ((question.qclass != kClassIn && question.qclass != kClassAny) || qtype == kTypeAxfr ||
-        qtype == kTypeIxfr) {
-      // Other classes are not served, and zone transfers are not answered here.
+    if (question.qclass != kClassIn && question.qclass != kClassAny) {
+      // Other classes are not served.
       rcode_ = kRcodeRefused;
       return;
     }
@@ -205,11 +173,11 @@ class Response {
       // requires glue in a referral); otherwise the client must retry over TCP.
       if (in_additional_ && !overflow_before_additional_ && !referral_) {
         writer_.rewind(additional_start_);
-        arcount_ = 0;
+        header_.arcount = 0;
       } else {
         writer_.rewind(body_start_);
-        ancount_ = nscount_ = arcount_ = 0;
-        flags_ |= kFlagTc;
+        header_.ancount = header_.nscount = header_.arcount = 0;
+        header_.flags |= kFlagTc;
         stats_.truncated.add();
       }
     }
@@ -222,16 +190,16 @@ class Response {
       writer_.u8(0);  // version
       writer_.u16(dnssec_ok_ ? 0x8000 : 0);
       writer_.u16(0);
-      ++arcount_;
+      ++header_.arcount;
     }
-    if (aa_) flags_ |= kFlagAa;
-    flags_ |= rcode_ & 0xf;
-    writer_.patch16(0, id_);
-    writer_.patch16(2, flags_);
-    writer_.patch16(4, qdcount_);
-    writer_.patch16(6, ancount_);
-    writer_.patch16(8, nscount_);
-    writer_.patch16(10, arcount_);
+    if (aa_) header_.flags |= kFlagAa;
+    header_.flags |= rcode_ & 0xf;
+    writer_.patch16(0, header_.id);
+    writer_.patch16(2, header_.flags);
+    writer_.patch16(4, header_.qdcount);
+    writer_.patch16(6, header_.ancount);
+    writer_.patch16(8, header_.nscount);
+    writer_.patch16(10, header_.arcount);
     stats_.by_rcode[rcode_ < stats_.by_rcode.size() ? rcode_ : 0].add();
     return writer_.position();
   }
@@ -272,7 +240,7 @@ class Response {
         return;
       }
       if (const EncodedRRset* rrset = zone.find(node, qtype)) {
-        write_rrset(zone, owner, *rrset, ancount_);
+        write_rrset(zone, owner, *rrset, header_.ancount);
         if (qtype == kTypeNs && node.apex) glue(zone, *rrset);
         return;
       }
@@ -281,8 +249,8 @@ class Response {
         negative(zone);
         return;
       }
-      const size_t rdata_at = write_rrset(zone, owner, *cname, ancount_);
-      const std::string_view target = zone.bytes(*cname).substr(10);
+      const size_t rdata_at = write_rrset(zone, owner, *cname, header_.ancount);
+      const std::string_view target = zone.bytes(*cname).substr(kRrFixedSize);
       if (step + 1 >= kMaxChase || !target_name.assign(target) ||
           target_name.label_count() < zone.apex_labels ||
           target_name.suffix(zone.apex_labels) != zone.apex) {
@@ -297,7 +265,7 @@ class Response {
     aa_ = false;
     referral_ = true;
     const EncodedRRset* ns = zone.find(zone.nodes[cut], kTypeNs);
-    write_rrset(zone, zone.node_name(cut), *ns, nscount_);
+    write_rrset(zone, zone.node_name(cut), *ns, header_.nscount);
     glue(zone, *ns);
   }
 
@@ -325,7 +293,7 @@ class Response {
     for (size_t i = 0; i < count; ++i) {
       compressor_.write(writer_, owner);
       writer_.bytes(records.substr(picked[i] * family.record_size, family.record_size));
-      ++ancount_;
+      ++header_.ancount;
     }
     stats_.pool_answers[std::min(pool_index, stats_.pool_answers.size() - 1)].add();
   }
@@ -338,13 +306,13 @@ class Response {
     std::string_view rrs =
         rrset.type == kTypeSoa ? std::string_view(soa_->record) : zone.bytes(rrset);
     size_t rdata_at = 0;
-    while (rrs.size() >= 10) {
-      const size_t rdlength = (static_cast<uint8_t>(rrs[8]) << 8) | static_cast<uint8_t>(rrs[9]);
+    while (rrs.size() >= kRrFixedSize) {
+      const size_t rdlength = get16(rrs.data() + kRdlengthAt);
       compressor_.write(writer_, owner);
-      rdata_at = writer_.position() + 10;
-      writer_.bytes(rrs.substr(0, 10 + rdlength));
+      rdata_at = writer_.position() + kRrFixedSize;
+      writer_.bytes(rrs.substr(0, kRrFixedSize + rdlength));
       ++count;
-      rrs.remove_prefix(std::min(rrs.size(), 10 + rdlength));
+      rrs.remove_prefix(std::min(rrs.size(), kRrFixedSize + rdlength));
     }
     return rdata_at;
   }
@@ -353,7 +321,7 @@ class Response {
     begin_additional();
     for (uint32_t i = ns.glue_begin; i < ns.glue_end; ++i) {
       const GlueRef& ref = zone.glue[i];
-      write_rrset(zone, zone.node_name(ref.node), zone.rrsets[ref.rrset], arcount_);
+      write_rrset(zone, zone.node_name(ref.node), zone.rrsets[ref.rrset], header_.arcount);
     }
   }
 
@@ -361,7 +329,7 @@ class Response {
   void negative(const EncodedZone& zone) noexcept {
     compressor_.write(writer_, zone.apex);
     writer_.bytes(soa_->negative);
-    ++nscount_;
+    ++header_.nscount;
   }
 
   void hinfo(std::string_view owner, uint32_t ttl) noexcept {
@@ -371,7 +339,7 @@ class Response {
     writer_.u32(ttl);
     writer_.u16(kHinfoRdataSize);
     writer_.bytes(kHinfoRdata, kHinfoRdataSize);
-    ++ancount_;
+    ++header_.ancount;
   }
 
   void begin_additional() noexcept {
@@ -389,12 +357,7 @@ class Response {
   const ZoneSoa* soa_ = nullptr;  // of the zone being answered from
   size_t body_start_ = 0;
   size_t additional_start_ = 0;
-  uint16_t id_ = 0;
-  uint16_t flags_ = 0;
-  uint16_t qdcount_ = 0;
-  uint16_t ancount_ = 0;
-  uint16_t nscount_ = 0;
-  uint16_t arcount_ = 0;
+  Header header_;  // of the response, written last
   uint8_t rcode_ = kRcodeNoError;
   bool aa_ = false;
   bool edns_ = false;
@@ -406,70 +369,57 @@ class Response {
 
 }  // namespace
 
-size_t respond(std::span<const uint8_t> query, const Snapshot& snapshot, Rng& rng,
-               Transport transport, std::span<uint8_t> out, Stats& stats) noexcept {
-  (transport == Transport::udp ? stats.udp_queries : stats.tcp_queries).add();
-  Header header;
-  if (!parse_header(query, header)) {
-    stats.malformed.add();
-    return 0;
-  }
-  if (header.qr()) {
-    stats.qr_set.add();
-    return 0;
-  }
-  if (out.size() < kMinUdpMessage) return 0;
-
-  Question question;
-  size_t pos = kHeaderSize;
-  const bool have_question = header.qdcount >= 1 && parse_question(query, pos, question);
-  const size_t limit_for_errors = kMinUdpMessage;
-
-  if (header.opcode() != 0) {
-    // We are the primary: like NSD for its own zones, a NOTIFY sent to us is
-    // refused (no secondary zones here); other opcodes are not implemented.
-    Response response(snapshot, rng, stats, out, limit_for_errors);
-    response.start(header, header.qdcount == 1 && have_question ? &question : nullptr,
-                   header.opcode() == kOpcodeNotify ? kRcodeRefused : kRcodeNotImp);
+size_t respond(const Query& query, const Snapshot& snapshot, Rng& rng, std::span<uint8_t> out,
+               Stats& stats) noexcept {
+  if (out.size() < kMinUdpMessageSize) return 0;
+  const Header& header = query.header;
+  // Error answers: header and question at most, within the smallest UDP
+  // limit whatever the transport.
+  auto error = [&](const Question* question, uint8_t rcode) noexcept {
+    Response response(snapshot, rng, stats, out, kMinUdpMessageSize);
+    response.start(header, question, rcode);
     return response.finish();
+  };
+  switch (query.kind) {
+    case QueryKind::malformed:
+    case QueryKind::response:
+    case QueryKind::axfr:
+    case QueryKind::ixfr:
+      return 0;
+    case QueryKind::notify:
+    case QueryKind::bad_opcode:
+      // We are the primary: like NSD for its own zones, a NOTIFY sent to us is
+      // refused (no secondary zones here); other opcodes are not implemented.
+      return error(header.qdcount == 1 && query.has_question ? &query.question : nullptr,
+                   query.kind == QueryKind::notify ? kRcodeRefused : kRcodeNotImp);
+    case QueryKind::bad_qdcount:
+      return error(nullptr, kRcodeFormErr);
+    case QueryKind::bad_edns:
+      return error(&query.question, kRcodeFormErr);
+    case QueryKind::normal:
+      break;
   }
-  if (header.qdcount != 1) {
-    Response response(snapshot, rng, stats, out, limit_for_errors);
-    response.start(header, nullptr, kRcodeFormErr);
-    return response.finish();
-  }
-  if (!have_question) {
-    stats.malformed.add();
-    return 0;
-  }
-  stats.by_qtype[static_cast<size_t>(qtype_slot(question.qtype))].add();
 
-  Edns edns;
-  if (parse_edns(query, pos, header, edns) != EdnsStatus::ok) {
-    Response response(snapshot, rng, stats, out, limit_for_errors);
-    response.start(header, &question, kRcodeFormErr);
-    return response.finish();
-  }
-
-  size_t limit = kMinUdpMessage;
-  if (transport == Transport::tcp) {
-    limit = kMaxTcpMessage;
+  const Edns& edns = query.edns;
+  size_t limit = kMinUdpMessageSize;
+  if (query.transport == Transport::tcp) {
+    limit = kMaxMessageSize;
   } else if (edns.present) {
-    limit =
-        std::max<size_t>(kMinUdpMessage, std::min<size_t>(edns.udp_size, snapshot.udp_max_size()));
+    limit = std::max<size_t>(kMinUdpMessageSize,
+                             std::min<size_t>(edns.udp_size, snapshot.udp_max_size()));
   }
   limit = std::min(limit, out.size());
 
   Response response(snapshot, rng, stats, out, limit);
-  response.start(header, &question, kRcodeNoError);
+  response.start(header, &query.question, kRcodeNoError);
   response.set_edns(edns);
   if (edns.present && edns.version > 0) {
     response.set_rcode(kRcodeBadVers);
     return response.finish();
   }
   WireName qname;
-  question.name.lowercase_into(qname);
-  response.answer(question, qname);
+  query.question.name.lowercase_into(qname);
+  response.answer(query.question, qname);
   return response.finish();
 }
 
@@ -479,18 +429,9 @@ size_t truncate_to_question(std::span<uint8_t> response) noexcept {
   size_t end = kHeaderSize;
   Question question;
   if (header.qdcount >= 1 && !parse_question(response, end, question)) return 0;
-  const auto flags = static_cast<uint16_t>(header.flags | kFlagTc);
-  const uint16_t qdcount = header.qdcount >= 1 ? 1 : 0;
-  const uint8_t patch[10] = {static_cast<uint8_t>(flags >> 8),
-                             static_cast<uint8_t>(flags),
-                             0,
-                             static_cast<uint8_t>(qdcount),
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0};
+  uint8_t patch[10] = {};
+  set16(patch, static_cast<uint16_t>(header.flags | kFlagTc));
+  set16(patch + 2, header.qdcount >= 1 ? 1 : 0);
   std::memcpy(response.data() + 2, patch, sizeof patch);
   return end;
 }

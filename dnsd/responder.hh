@@ -6,21 +6,22 @@
 #include <cstdint>
 #include <span>
 
+#include "dnsd/query.hh"
 #include "dnsd/rng.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/stats.hh"
 
 namespace mirrorpool::dnsd {
 
-enum class Transport : uint8_t { udp, tcp };
-
-// Writes the response to `query` into `out` and returns its length, or 0 when
-// the query must be dropped (unparseable, or QR set). Over UDP the response is
-// limited to 512 bytes, or to the client's EDNS size capped by the snapshot's
+// Writes the answer to `query` (parsed by parse_query) into `out` and returns
+// its length, or 0 when the responder does not answer it: a dropped kind
+// (malformed, response) or a transfer. Over UDP the response is limited to
+// 512 bytes, or to the client's EDNS size capped by the snapshot's
 // udp_max_size, and truncated (TC) when the answer does not fit; over TCP the
 // limit is out.size() (at most 65535). out must hold at least 512 bytes.
-size_t respond(std::span<const uint8_t> query, const Snapshot& snapshot, Rng& rng,
-               Transport transport, std::span<uint8_t> out, Stats& stats) noexcept;
+// Counts answers by rcode, and truncations.
+size_t respond(const Query& query, const Snapshot& snapshot, Rng& rng, std::span<uint8_t> out,
+               Stats& stats) noexcept;
 
 // Cuts a response made by respond() down to its header and question with TC
 // set, and returns the new length: the "slip" answer of rate limiting, which

@@ -16,16 +16,6 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-void put16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
-
-void put32(std::string& out, uint32_t v) {
-  put16(out, static_cast<uint16_t>(v >> 16));
-  put16(out, static_cast<uint16_t>(v));
-}
-
 // TYPE CLASS TTL RDLENGTH RDATA: a record without its owner.
 void encode_record(std::string& out, uint16_t type, uint32_t ttl, std::string_view rdata) {
   put16(out, type);
@@ -145,10 +135,11 @@ EncodedZone encode_zone(const zones::Zone& zone, const ZonePools& pools) {
     if (rrset.type != kTypeNs) continue;
     rrset.glue_begin = static_cast<uint32_t>(out.glue.size());
     std::string_view rrs = out.bytes(rrset);
-    while (rrs.size() >= 10) {
-      const size_t rdlength = (static_cast<uint8_t>(rrs[8]) << 8) | static_cast<uint8_t>(rrs[9]);
+    while (rrs.size() >= kRrFixedSize) {
+      const size_t rdlength = get16(rrs.data() + kRdlengthAt);
       WireName target;
-      if (target.assign(rrs.substr(10, rdlength)) && wire_in(target, out.apex, out.apex_labels)) {
+      if (target.assign(rrs.substr(kRrFixedSize, rdlength)) &&
+          wire_in(target, out.apex, out.apex_labels)) {
         const uint32_t node = out.names.find(target.view());
         if (node != NameTable::kNotFound) {
           for (uint32_t i = out.nodes[node].rrset_begin; i < out.nodes[node].rrset_end; ++i) {
@@ -161,17 +152,15 @@ EncodedZone encode_zone(const zones::Zone& zone, const ZonePools& pools) {
           }
         }
       }
-      rrs.remove_prefix(std::min(rrs.size(), 10 + rdlength));
+      rrs.remove_prefix(std::min(rrs.size(), kRrFixedSize + rdlength));
     }
     rrset.glue_end = static_cast<uint32_t>(out.glue.size());
   }
 
   const zones::Record& soa = zone.soa();
-  uint32_t minimum = 0;
   const size_t n = soa.rdata.size();
-  for (size_t i = n >= 4 ? n - 4 : n; i < n; ++i) {
-    minimum = (minimum << 8) | static_cast<uint8_t>(soa.rdata[i]);
-  }
+  // MINIMUM, the last of the SOA's timers.
+  const uint32_t minimum = n >= 4 ? get32(soa.rdata.data() + n - 4) : 0;
   encode_record(out.negative_soa, kTypeSoa, std::min(soa.ttl, minimum), soa.rdata);
   return out;
 }
@@ -248,7 +237,7 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
 
   const bool v4 = family == AF_INET;
   const size_t address_size = v4 ? 4 : 16;
-  encoded.record_size = 10 + address_size;
+  encoded.record_size = kRrFixedSize + address_size;
   for (const Candidate* c : chosen) {
     encoded.weights.push_back(c->weight);
     const auto* bytes = reinterpret_cast<const char*>(c->address->bytes.data());
@@ -265,7 +254,8 @@ Snapshot::Snapshot(EncodedZones zones, std::vector<EncodedPool> pools,
     : zones_(std::move(zones)),
       pools_(std::move(pools)),
       served_(std::move(served)),
-      udp_max_size_(std::clamp(options.udp_max_size, 512u, 65535u)) {
+      udp_max_size_(
+          std::clamp<unsigned>(options.udp_max_size, kMinUdpMessageSize, kMaxMessageSize)) {
   soas_.reserve(zones_.size());
   for (size_t i = 0; i < zones_.size(); ++i) {
     const EncodedZone& z = *zones_[i];
@@ -338,29 +328,19 @@ namespace {
 // The serial inside an SOA record stored as TYPE CLASS TTL RDLENGTH RDATA: the
 // first of the five 32-bit fields that end the RDATA.
 size_t soa_serial_at(std::string_view record) noexcept {
-  return record.size() - 20;
-}
-
-uint32_t get32(std::string_view bytes, size_t at) noexcept {
-  uint32_t v = 0;
-  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(bytes[at + i]);
-  return v;
-}
-
-void set32(std::string& bytes, size_t at, uint32_t v) noexcept {
-  for (size_t i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>(v >> (24 - 8 * i));
+  return record.size() - kSoaTimersSize;
 }
 
 }  // namespace
 
 uint32_t Snapshot::serial(size_t zone) const noexcept {
-  return get32(soas_[zone].negative, soa_serial_at(soas_[zone].negative));
+  return get32(soas_[zone].negative.data() + soa_serial_at(soas_[zone].negative));
 }
 
 void Snapshot::set_serial(size_t zone, uint32_t serial) noexcept {
   ZoneSoa& soa = soas_[zone];
-  set32(soa.negative, soa_serial_at(soa.negative), serial);
-  if (!soa.record.empty()) set32(soa.record, soa_serial_at(soa.record), serial);
+  set32(soa.negative.data() + soa_serial_at(soa.negative), serial);
+  if (!soa.record.empty()) set32(soa.record.data() + soa_serial_at(soa.record), serial);
 }
 
 const std::vector<ServedPool>& served_pools(const Snapshot& snapshot) {

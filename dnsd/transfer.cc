@@ -20,25 +20,8 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-constexpr size_t kMaxMessage = 65535;
-constexpr size_t kMaxUdpMessage = 512;
-
-uint16_t get16(std::span<const uint8_t> msg, size_t at) {
-  return static_cast<uint16_t>((msg[at] << 8) | msg[at + 1]);
-}
-
-void put16(std::vector<uint8_t>& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-void put32(std::vector<uint8_t>& out, uint32_t v) {
-  put16(out, static_cast<uint16_t>(v >> 16));
-  put16(out, static_cast<uint16_t>(v));
-}
-
 size_t record_size(const ZoneRecord& r) {
-  return r.owner.size() + 10 + r.rdata.size();
+  return r.owner.size() + kRrFixedSize + r.rdata.size();
 }
 
 zones::Address address_of(const sockaddr* from) {
@@ -94,8 +77,7 @@ class MessageStream {
     m.insert(m.end(), r.rdata.begin(), r.rdata.end());
     ++count_;
     ++records_;
-    m[6] = static_cast<uint8_t>(count_ >> 8);
-    m[7] = static_cast<uint8_t>(count_);
+    set16(m.data() + 6, count_);
     return true;
   }
 
@@ -137,15 +119,17 @@ class MessageStream {
 
 // The serial in the SOA the client put in the authority section of an IXFR
 // request (RFC 1995 §3), if it is there.
-std::optional<uint32_t> client_serial(std::span<const uint8_t> msg, size_t pos,
-                                      const Header& header) {
+std::optional<uint32_t> client_serial(const Query& query) {
+  const Header& header = query.header;
+  const std::span<const uint8_t> msg = query.wire;
   if (header.nscount == 0) return std::nullopt;
+  size_t pos = query.question_end;
   for (unsigned i = 0; i <= header.ancount; ++i) {
     WireName owner;
-    if (!read_name(msg, pos, owner) || pos + 10 > msg.size()) return std::nullopt;
-    const uint16_t type = get16(msg, pos);
-    const size_t rdlength = get16(msg, pos + 8);
-    pos += 10;
+    if (!read_name(msg, pos, owner) || pos + kRrFixedSize > msg.size()) return std::nullopt;
+    const uint16_t type = get16(msg.data() + pos);
+    const size_t rdlength = get16(msg.data() + pos + kRdlengthAt);
+    pos += kRrFixedSize;
     if (pos + rdlength > msg.size()) return std::nullopt;
     if (i < header.ancount) {
       pos += rdlength;
@@ -157,7 +141,7 @@ std::optional<uint32_t> client_serial(std::span<const uint8_t> msg, size_t pos,
     if (!read_name(msg, pos, mname) || !read_name(msg, pos, rname) || pos + 4 > msg.size()) {
       return std::nullopt;
     }
-    return (uint32_t{get16(msg, pos)} << 16) | get16(msg, pos + 2);
+    return get32(msg.data() + pos);
   }
   return std::nullopt;
 }
@@ -167,11 +151,7 @@ std::optional<uint32_t> client_serial(std::span<const uint8_t> msg, size_t pos,
 std::optional<std::vector<const ZoneDiff*>> chain_from(const ZoneTransfer& zone, uint32_t serial) {
   for (size_t i = 0; i < zone.diffs.size(); ++i) {
     const std::string& soa = zone.diffs[i]->old_soa.rdata;
-    if (soa.size() < 20) continue;
-    const auto* p = reinterpret_cast<const uint8_t*>(soa.data() + soa.size() - 20);
-    const uint32_t old_serial =
-        (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-    if (old_serial != serial) continue;
+    if (soa.size() < kSoaTimersSize || soa_rdata_serial(soa) != serial) continue;
     std::vector<const ZoneDiff*> chain;
     for (size_t j = i; j < zone.diffs.size(); ++j) chain.push_back(zone.diffs[j].get());
     return chain;
@@ -219,29 +199,12 @@ const char* kind_name(TransferAnswer::Kind kind) {
 
 }  // namespace
 
-bool is_transfer_query(std::span<const uint8_t> query) noexcept {
-  Header header;
-  if (!parse_header(query, header) || header.qr() || header.opcode() != 0 || header.qdcount != 1) {
-    return false;
-  }
-  size_t pos = kHeaderSize;
-  Question question;
-  return parse_question(query, pos, question) &&
-         (question.qtype == kTypeAxfr || question.qtype == kTypeIxfr);
-}
-
-TransferAnswer answer_transfer(std::span<const uint8_t> query, const zones::Address& client,
-                               Transport transport, const Snapshot& snapshot, uint64_t now) {
+TransferAnswer answer_transfer(const Query& query, const zones::Address& client,
+                               const Snapshot& snapshot, uint64_t now) {
   TransferAnswer answer;
-  Header header;
-  Question question;
-  size_t pos = kHeaderSize;
-  if (!parse_header(query, header) || !parse_question(query, pos, question)) {
-    answer.kind = TransferAnswer::Kind::formerr;
-    answer.why = "malformed request";
-    return answer;
-  }
-  const bool udp = transport == Transport::udp;
+  const Header& header = query.header;
+  const Question& question = query.question;
+  const bool udp = query.transport == Transport::udp;
   const TransferState* state = snapshot.transfers().get();
   static const std::vector<TsigKeyMaterial> kNoKeys;
   const TsigCheck tsig = tsig_check(query, state ? state->keys : kNoKeys, now);
@@ -262,7 +225,7 @@ TransferAnswer answer_transfer(std::span<const uint8_t> query, const zones::Addr
     return std::move(answer);
   };
   const size_t tsig_room = signer ? tsig_record_size(*tsig.key) : 0;
-  MessageStream errors(header, question, kMaxUdpMessage);
+  MessageStream errors(header, question, kMinUdpMessageSize);
   auto refuse = [&](TransferAnswer::Kind kind, uint8_t rcode, std::string why) {
     answer.kind = kind;
     answer.why = std::move(why);
@@ -307,10 +270,10 @@ TransferAnswer answer_transfer(std::span<const uint8_t> query, const zones::Addr
 
   const ZoneVersion& version = *zone->current;
   answer.serial = version.serial;
-  const size_t budget = udp ? kMaxUdpMessage - tsig_room : kMaxMessage - tsig_room;
+  const size_t budget = (udp ? kMinUdpMessageSize : kMaxMessageSize) - tsig_room;
   MessageStream stream(header, question, std::min(budget, kTransferMessageSize));
   if (question.qtype == kTypeIxfr) {
-    const auto serial = client_serial(query, pos, header);
+    const auto serial = client_serial(query);
     if (!serial) {
       return refuse(TransferAnswer::Kind::formerr, kRcodeFormErr, "IXFR without the client's SOA");
     }
@@ -347,7 +310,7 @@ TransferAnswer answer_transfer(std::span<const uint8_t> query, const zones::Addr
   if (!add_full(stream, version)) {
     answer.kind = TransferAnswer::Kind::refused;
     answer.why = "a record too large for a message";
-    return finish(MessageStream(header, question, kMaxUdpMessage).error(kRcodeServFail));
+    return finish(MessageStream(header, question, kMinUdpMessageSize).error(kRcodeServFail));
   }
   answer.records = stream.records();
   return finish(stream.take());
@@ -370,12 +333,12 @@ bool TransferDesk::may_log_refusal(uint64_t now) {
   return false;
 }
 
-std::vector<std::vector<uint8_t>> TransferDesk::serve(std::span<const uint8_t> query,
-                                                      const sockaddr* from, Transport transport,
-                                                      const Snapshot& snapshot, Stats& stats) {
+std::vector<std::vector<uint8_t>> TransferDesk::serve(const Query& query, const Snapshot& snapshot,
+                                                      Stats& stats) {
   const auto now = static_cast<uint64_t>(std::time(nullptr));
-  TransferAnswer answer = answer_transfer(query, address_of(from), transport, snapshot, now);
-  const char* over = transport == Transport::udp ? "UDP" : "TCP";
+  const sockaddr* from = query.client;
+  TransferAnswer answer = answer_transfer(query, address_of(from), snapshot, now);
+  const char* over = query.transport == Transport::udp ? "UDP" : "TCP";
   switch (answer.kind) {
     case TransferAnswer::Kind::axfr:
       stats.transfers_axfr.add();

@@ -1,8 +1,8 @@
 // Zone transfers out: AXFR (RFC 5936) and IXFR (RFC 1995) answered from the
 // transfer data attached to a snapshot, with access control (allow_transfer,
-// TSIG per RFC 8945) and signed responses. Runs on a worker thread but off
-// the normal query path: the worker routes only transfer requests here, so
-// this code may allocate.
+// TSIG per RFC 8945) and signed responses. Runs on a serving thread but
+// off the normal query path: process_query routes only transfer requests
+// here, so this code may allocate.
 //
 // Access, per zone: a request with a TSIG record that fails verification gets
 // NOTAUTH with the TSIG error; otherwise the client must be inside one of
@@ -15,9 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <sys/socket.h>
-
-#include "dnsd/responder.hh"
+#include "dnsd/query.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/stats.hh"
 #include "zones/pool.hh"
@@ -47,26 +45,21 @@ struct TransferAnswer {
   std::string why;  // for refusals: the reason, for the log
 };
 
-// True when `query` asks for AXFR or IXFR with opcode QUERY and QR clear:
-// the worker hands those to answer_transfer instead of respond(). Never
-// allocates; false for anything unparseable (respond() deals with that).
-bool is_transfer_query(std::span<const uint8_t> query) noexcept;
+// Answers a transfer request (a query of kind axfr or ixfr) from `client` at
+// time `now` (seconds since the epoch). Over UDP only IXFR is served, as one
+// message (RFC 1995 §2).
+TransferAnswer answer_transfer(const Query& query, const zones::Address& client,
+                               const Snapshot& snapshot, uint64_t now);
 
-// Answers a transfer request from `client` at time `now` (seconds since the
-// epoch). Over UDP only IXFR is served, as one message (RFC 1995 §2).
-TransferAnswer answer_transfer(std::span<const uint8_t> query, const zones::Address& client,
-                               Transport transport, const Snapshot& snapshot, uint64_t now);
-
-// A worker's transfer desk: answers, counts in the worker's Stats, logs each
-// transfer served and each refusal (at most kLogBurst refusals per
-// kLogWindowSeconds, then a count of those left out). Worker thread only.
+// A serving thread's transfer desk: answers, counts in the thread's Stats,
+// logs each transfer served and each refusal (at most kLogBurst refusals per
+// kLogWindowSeconds, then a count of those left out). That thread only.
 class TransferDesk {
  public:
   static constexpr unsigned kLogBurst = 10;
   static constexpr uint64_t kLogWindowSeconds = 10;
 
-  std::vector<std::vector<uint8_t>> serve(std::span<const uint8_t> query, const sockaddr* from,
-                                          Transport transport, const Snapshot& snapshot,
+  std::vector<std::vector<uint8_t>> serve(const Query& query, const Snapshot& snapshot,
                                           Stats& stats);
 
  private:

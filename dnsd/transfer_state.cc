@@ -19,28 +19,19 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-uint16_t get16(std::string_view b, size_t at) {
-  return static_cast<uint16_t>((static_cast<uint8_t>(b[at]) << 8) |
-                               static_cast<uint8_t>(b[at + 1]));
-}
-
 // Appends every record of `bytes` (TYPE CLASS TTL RDLENGTH RDATA, back to back) under `owner`.
 void read_records(std::string_view owner, std::string_view bytes, std::vector<ZoneRecord>& out) {
-  while (bytes.size() >= 10) {
-    const size_t rdlength = get16(bytes, 8);
-    if (bytes.size() < 10 + rdlength) break;
+  while (bytes.size() >= kRrFixedSize) {
+    const size_t rdlength = get16(bytes.data() + kRdlengthAt);
+    if (bytes.size() < kRrFixedSize + rdlength) break;
     ZoneRecord r;
     r.owner = std::string(owner);
-    r.type = get16(bytes, 0);
-    r.ttl = (uint32_t{get16(bytes, 4)} << 16) | get16(bytes, 6);
-    r.rdata = std::string(bytes.substr(10, rdlength));
+    r.type = get16(bytes.data());
+    r.ttl = get32(bytes.data() + 4);
+    r.rdata = std::string(bytes.substr(kRrFixedSize, rdlength));
     out.push_back(std::move(r));
-    bytes.remove_prefix(10 + rdlength);
+    bytes.remove_prefix(kRrFixedSize + rdlength);
   }
-}
-
-void put(std::string& out, uint32_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
 
 }  // namespace
@@ -143,11 +134,11 @@ FileRecords::FileRecords(uint64_t load_id, size_t count, std::string digest)
     : load_id_(load_id), count_(count), digest_(std::move(digest)), has_records_(false) {}
 
 void FileRecords::pack(std::string& packed, const ZoneRecord& r) {
-  put(packed, static_cast<uint32_t>(r.owner.size()), 1);
+  packed.push_back(static_cast<char>(r.owner.size()));
   packed.append(r.owner);
-  put(packed, r.type, 2);
-  put(packed, r.ttl, 4);
-  put(packed, static_cast<uint32_t>(r.rdata.size()), 2);
+  put16(packed, r.type);
+  put32(packed, r.ttl);
+  put16(packed, static_cast<uint16_t>(r.rdata.size()));
   packed.append(r.rdata);
 }
 
@@ -160,9 +151,9 @@ bool FileRecords::each(const std::function<bool(const ZoneRecord&)>& f) const {
     const size_t owner_length = static_cast<uint8_t>(rest[0]);
     r.owner.assign(rest.substr(1, owner_length));
     rest.remove_prefix(1 + owner_length);
-    r.type = get16(rest, 0);
-    r.ttl = (uint32_t{get16(rest, 2)} << 16) | get16(rest, 4);
-    const size_t rdlength = get16(rest, 6);
+    r.type = get16(rest.data());
+    r.ttl = get32(rest.data() + 2);
+    const size_t rdlength = get16(rest.data() + 6);
     r.rdata.assign(rest.substr(8, rdlength));
     rest.remove_prefix(8 + rdlength);
     if (!f(r)) return false;
@@ -220,7 +211,8 @@ std::string content_digest(const ZoneVersion& version) {
   sha.update(version.file->digest());
   // The serial is the first of the five numbers that end SOA RDATA.
   ZoneRecord soa = version.soa;
-  if (soa.rdata.size() >= 20) std::fill_n(soa.rdata.end() - 20, 4, '\0');
+  if (soa.rdata.size() >= kSoaTimersSize)
+    set32(soa.rdata.data() + soa.rdata.size() - kSoaTimersSize, 0);
   std::string data;
   FileRecords::pack(data, soa);
   sha.update(data);

@@ -14,19 +14,6 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-void put16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
-
-void put48(std::string& out, uint64_t v) {
-  for (int shift = 40; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-uint16_t get16(std::span<const uint8_t> msg, size_t at) {
-  return static_cast<uint16_t>((msg[at] << 8) | msg[at + 1]);
-}
-
 std::string lowercase(std::string_view wire) {
   std::string out(wire);
   for (char& c : out) {
@@ -83,22 +70,9 @@ void append_record(std::vector<uint8_t>& message, std::string_view key_name,
   put16(rr, error);
   put16(rr, static_cast<uint16_t>(other.size()));
   rr.append(other);
-  const size_t rdlength = rr.size() - rdlength_at - 2;
-  rr[rdlength_at] = static_cast<char>(rdlength >> 8);
-  rr[rdlength_at + 1] = static_cast<char>(rdlength);
+  set16(rr.data() + rdlength_at, static_cast<uint16_t>(rr.size() - rdlength_at - 2));
   message.insert(message.end(), rr.begin(), rr.end());
-  const uint16_t arcount = static_cast<uint16_t>((message[10] << 8 | message[11]) + 1);
-  message[10] = static_cast<uint8_t>(arcount >> 8);
-  message[11] = static_cast<uint8_t>(arcount);
-}
-
-// Skips one resource record at pos; false when it runs past the message.
-bool skip_record(std::span<const uint8_t> msg, size_t& pos) {
-  WireName owner;
-  if (!read_name(msg, pos, owner) || pos + 10 > msg.size()) return false;
-  const size_t rdlength = get16(msg, pos + 8);
-  pos += 10 + rdlength;
-  return pos <= msg.size();
+  set16(message.data() + 10, static_cast<uint16_t>(get16(message.data() + 10) + 1));
 }
 
 }  // namespace
@@ -155,43 +129,32 @@ uint16_t TsigCheck::error() const noexcept {
   return 0;
 }
 
-TsigCheck tsig_check(std::span<const uint8_t> msg, const std::vector<TsigKeyMaterial>& keys,
-                     uint64_t now) {
+TsigCheck tsig_check(const Query& query, const std::vector<TsigKeyMaterial>& keys, uint64_t now) {
   TsigCheck check;
-  Header header;
-  if (!parse_header(msg, header) || header.arcount == 0) return check;
-  size_t pos = kHeaderSize;
-  for (unsigned i = 0; i < header.qdcount; ++i) {
-    WireName name;
-    if (!read_name(msg, pos, name) || pos + 4 > msg.size()) return check;
-    pos += 4;
-  }
-  const unsigned before_last = header.ancount + header.nscount + header.arcount - 1u;
-  for (unsigned i = 0; i < before_last; ++i) {
-    if (!skip_record(msg, pos)) return check;
-  }
-  const size_t start = pos;
+  if (query.tsig_at == 0) return check;
+  const std::span<const uint8_t> msg = query.wire;
+  const size_t start = query.tsig_at;
+  size_t pos = start;
   WireName owner;
-  if (!read_name(msg, pos, owner) || pos + 10 > msg.size()) return check;
-  if (get16(msg, pos) != kTypeTsig) return check;
+  if (!read_name(msg, pos, owner) || pos + kRrFixedSize > msg.size()) return check;
   check.status = TsigCheck::Status::malformed;
-  const size_t rdlength = get16(msg, pos + 8);
-  pos += 10;
+  const size_t rdlength = get16(msg.data() + pos + kRdlengthAt);
+  pos += kRrFixedSize;
   const size_t end = pos + rdlength;
   if (end != msg.size()) return check;
   WireName algorithm;
+  // Time signed (48 bits), fudge, MAC size.
   if (!read_name(msg, pos, algorithm) || pos + 10 > end) return check;
-  uint64_t time = 0;
-  for (size_t i = 0; i < 6; ++i) time = (time << 8) | msg[pos + i];
-  const uint16_t fudge = get16(msg, pos + 6);
-  const size_t mac_size = get16(msg, pos + 8);
+  const uint64_t time = get48(msg.data() + pos);
+  const uint16_t fudge = get16(msg.data() + pos + 6);
+  const size_t mac_size = get16(msg.data() + pos + 8);
   pos += 10;
   if (pos + mac_size + 6 > end) return check;
   const std::string mac(reinterpret_cast<const char*>(msg.data() + pos), mac_size);
   pos += mac_size;
-  const uint16_t original_id = get16(msg, pos);
-  const uint16_t error = get16(msg, pos + 2);
-  const size_t other_size = get16(msg, pos + 4);
+  const uint16_t original_id = get16(msg.data() + pos);
+  const uint16_t error = get16(msg.data() + pos + 2);
+  const size_t other_size = get16(msg.data() + pos + 4);
   pos += 6;
   if (pos + other_size != end) return check;
   const std::string_view other(reinterpret_cast<const char*>(msg.data() + pos), other_size);
@@ -210,11 +173,8 @@ TsigCheck tsig_check(std::span<const uint8_t> msg, const std::vector<TsigKeyMate
   if (check.key == nullptr) return check;
 
   std::string data(reinterpret_cast<const char*>(msg.data()), start);
-  data[0] = static_cast<char>(original_id >> 8);
-  data[1] = static_cast<char>(original_id);
-  const uint16_t arcount = static_cast<uint16_t>(header.arcount - 1);
-  data[10] = static_cast<char>(arcount >> 8);
-  data[11] = static_cast<char>(arcount);
+  set16(data.data(), original_id);
+  set16(data.data() + 10, static_cast<uint16_t>(query.header.arcount - 1));
   append_variables(data, owner.view(), algorithm.view(), time, fudge, error, other, false);
   const std::string expected = hmac(*check.key, data);
   if (expected.size() != mac.size() || expected.empty() ||
@@ -231,7 +191,7 @@ TsigCheck tsig_check(std::span<const uint8_t> msg, const std::vector<TsigKeyMate
 size_t tsig_record_size(const TsigKeyMaterial& key) {
   // Owner, TYPE CLASS TTL RDLENGTH, algorithm, time fudge macsize, MAC,
   // original id, error, other length, other data (6 for BADTIME).
-  return key.name.size() + 10 + key.algorithm_name().size() + 10 + key.mac_size() + 6 + 6;
+  return key.name.size() + kRrFixedSize + key.algorithm_name().size() + 10 + key.mac_size() + 6 + 6;
 }
 
 TsigSigner::TsigSigner(const TsigKeyMaterial& key, std::optional<std::string> request_mac,
@@ -251,7 +211,7 @@ void TsigSigner::sign(std::vector<uint8_t>& message, uint16_t error) {
   data.append(reinterpret_cast<const char*>(message.data()), message.size());
   append_variables(data, key_.name, key_.algorithm_name(), now_, kTsigFudge, error, other, !first_);
   const std::string mac = hmac(key_, data);
-  const uint16_t id = static_cast<uint16_t>(message[0] << 8 | message[1]);
+  const uint16_t id = get16(message.data());
   append_record(message, key_.name, key_.algorithm_name(), now_, kTsigFudge, mac, id, error, other);
   prior_mac_ = mac;
   chained_ = true;
@@ -259,7 +219,7 @@ void TsigSigner::sign(std::vector<uint8_t>& message, uint16_t error) {
 }
 
 void tsig_append_error(std::vector<uint8_t>& message, const TsigCheck& check, uint16_t error) {
-  const uint16_t id = static_cast<uint16_t>(message[0] << 8 | message[1]);
+  const uint16_t id = get16(message.data());
   append_record(message, check.key_name, check.algorithm, check.time_signed, check.fudge, {}, id,
                 error, {});
 }

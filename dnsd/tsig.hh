@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "dnsd/query.hh"
+
 namespace mirrorpool::dnsd {
 
 struct TsigKey;
 
-inline constexpr uint16_t kTypeTsig = 250;
-inline constexpr uint8_t kRcodeNotAuth = 9;
 inline constexpr uint16_t kTsigBadSig = 16;
 inline constexpr uint16_t kTsigBadKey = 17;
 inline constexpr uint16_t kTsigBadTime = 18;
@@ -50,10 +50,9 @@ struct TsigCheck {
   uint16_t error() const noexcept;  // the TSIG error code to answer with
 };
 
-// Checks the TSIG record of `msg` (the last additional record, if any)
-// against `keys` at time `now` (seconds since the epoch).
-TsigCheck tsig_check(std::span<const uint8_t> msg, const std::vector<TsigKeyMaterial>& keys,
-                     uint64_t now);
+// Checks the TSIG record of `query` (the last additional record, found by
+// parse_query) against `keys` at time `now` (seconds since the epoch).
+TsigCheck tsig_check(const Query& query, const std::vector<TsigKeyMaterial>& keys, uint64_t now);
 
 // The size of the TSIG record a signer appends with this key.
 size_t tsig_record_size(const TsigKeyMaterial& key);

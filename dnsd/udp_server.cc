@@ -10,14 +10,11 @@
 #include <random>
 
 #include "dnsd/log.hh"
-#include "dnsd/responder.hh"
 
 namespace mirrorpool::dnsd {
 
 namespace {
 
-// The largest UDP datagram: room every answer has while it is written.
-constexpr size_t kDatagramMax = 65535;
 // Answers start on cache lines.
 constexpr size_t kAnswerAlign = 64;
 // A longer query is cut short by the kernel (MSG_TRUNC) and dropped as
@@ -41,7 +38,11 @@ uint64_t monotonic_ms() noexcept {
 }  // namespace
 
 UdpServer::UdpServer(unsigned worker, int fd, RateLimiter* rrl)
-    : worker_(worker), fd_(fd), rrl_(rrl) {}
+    : fd_(fd),
+      rrl_(rrl),
+      queries_(stats_,
+               std::random_device{}() ^ (uint64_t{worker} << 32) ^ static_cast<uint64_t>(fd), rrl) {
+}
 
 UdpServer::~UdpServer() {
   stop();
@@ -49,12 +50,12 @@ UdpServer::~UdpServer() {
 
 void UdpServer::start(std::shared_ptr<const Snapshot> initial) {
   snapshot_ = std::move(initial);
-  queries_ = std::make_unique_for_overwrite<uint8_t[]>(kQuerySlot * kBatch);
+  datagrams_ = std::make_unique_for_overwrite<uint8_t[]>(kQuerySlot * kBatch);
   // kBatch - 1 answers of at most a datagram each, aligned, leave room for a
   // whole datagram more.
-  answers_ = std::make_unique_for_overwrite<uint8_t[]>((kDatagramMax + kAnswerAlign) * kBatch);
+  answers_ = std::make_unique_for_overwrite<uint8_t[]>((kMaxMessageSize + kAnswerAlign) * kBatch);
   for (size_t i = 0; i < kBatch; ++i) {
-    query_iov_[i] = {queries_.get() + i * kQuerySlot, kQueryMax};
+    query_iov_[i] = {datagrams_.get() + i * kQuerySlot, kQueryMax};
     query_msgs_[i].msg_hdr.msg_name = &query_peers_[i];
     query_msgs_[i].msg_hdr.msg_iov = &query_iov_[i];
     query_msgs_[i].msg_hdr.msg_iovlen = 1;
@@ -102,8 +103,6 @@ void UdpServer::take_mail() {
 }
 
 void UdpServer::run() {
-  rng_ = std::make_unique<Rng>(std::random_device{}() ^ (uint64_t{worker_} << 32) ^
-                               static_cast<uint64_t>(fd_));
   while (!stopping_.load(std::memory_order_relaxed)) {
     for (mmsghdr& m : query_msgs_) m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     const int n = recvmmsg(fd_, query_msgs_.data(), kBatch, MSG_WAITFORONE, nullptr);
@@ -117,11 +116,10 @@ void UdpServer::run() {
     for (size_t i = 0; i < static_cast<size_t>(n > 0 ? n : 0); ++i) {
       const msghdr& h = query_msgs_[i].msg_hdr;
       if ((h.msg_flags & MSG_TRUNC) != 0) {
-        stats_.udp_queries.add();
-        stats_.malformed.add();
+        queries_.count_cut_datagram();
         continue;
       }
-      answer({queries_.get() + i * kQuerySlot, query_msgs_[i].msg_len},
+      answer({datagrams_.get() + i * kQuerySlot, query_msgs_[i].msg_len},
              static_cast<sockaddr*>(h.msg_name), h.msg_namelen, now);
     }
     flush();
@@ -134,49 +132,29 @@ void UdpServer::run() {
 
 void UdpServer::answer(std::span<const uint8_t> query, sockaddr* peer, socklen_t peer_length,
                        uint64_t now_ms) noexcept {
-  if (is_transfer_query(query)) {
-    // IXFR over UDP (RFC 1995 §2): one datagram, at most 512 bytes.
-    stats_.udp_queries.add();
-    for (const std::vector<uint8_t>& m :
-         transfers_.serve(query, peer, Transport::udp, *snapshot_, stats_)) {
-      if (sendto(fd_, m.data(), m.size(), MSG_DONTWAIT, peer, peer_length) < 0) {
-        stats_.udp_send_failed.add();
-      }
-    }
-    return;
-  }
-
-  RateLimiter::Decision limit;
-  if (rrl_ != nullptr) {
-    limit = rrl_->check(peer, now_ms);
-    if (limit.episode_start) {
-      stats_.rrl_episodes.add();
-      if (rrl_episode_count_ < rrl_episodes_.size()) {
-        std::memcpy(&rrl_episodes_[rrl_episode_count_++], peer, peer_length);
-      } else {
-        ++rrl_episodes_unlisted_;
-      }
-    }
-    if (limit.verdict == RateLimiter::Verdict::drop) {
-      stats_.udp_queries.add();
-      stats_.rrl_dropped.add();
-      return;
+  const std::span<uint8_t> slot{answers_.get() + answers_used_, kMaxMessageSize};
+  const QueryProcessor::Result result =
+      queries_.process(query, Transport::udp, peer, *snapshot_, slot, now_ms);
+  if (result.rrl_episode_start) {
+    if (rrl_episode_count_ < rrl_episodes_.size()) {
+      std::memcpy(&rrl_episodes_[rrl_episode_count_++], peer, peer_length);
+    } else {
+      ++rrl_episodes_unlisted_;
     }
   }
-
-  const std::span<uint8_t> slot{answers_.get() + answers_used_, kDatagramMax};
-  size_t n = respond(query, *snapshot_, *rng_, Transport::udp, slot, stats_);
-  if (n != 0 && limit.verdict == RateLimiter::Verdict::slip) {
-    n = truncate_to_question(slot.first(n));
-    stats_.rrl_slipped.add();
+  // IXFR over UDP (RFC 1995 §2): one datagram, at most 512 bytes, sent at once.
+  for (const std::vector<uint8_t>& m : result.transfer) {
+    if (sendto(fd_, m.data(), m.size(), MSG_DONTWAIT, peer, peer_length) < 0) {
+      stats_.udp_send_failed.add();
+    }
   }
-  if (n == 0) return;
+  if (result.length == 0) return;
   // The peer stays in query_peers_ until the batch is sent.
   answer_msgs_[answer_count_].msg_hdr.msg_name = peer;
   answer_msgs_[answer_count_].msg_hdr.msg_namelen = peer_length;
-  answer_iov_[answer_count_] = {slot.data(), n};
+  answer_iov_[answer_count_] = {slot.data(), result.length};
   ++answer_count_;
-  answers_used_ += (n + kAnswerAlign - 1) / kAnswerAlign * kAnswerAlign;
+  answers_used_ += (result.length + kAnswerAlign - 1) / kAnswerAlign * kAnswerAlign;
 }
 
 void UdpServer::flush() noexcept {

@@ -16,11 +16,10 @@
 #include <span>
 #include <thread>
 
+#include "dnsd/process_query.hh"
 #include "dnsd/rate_limiter.hh"
-#include "dnsd/rng.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/stats.hh"
-#include "dnsd/transfer.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -57,7 +56,6 @@ class UdpServer {
   // Logs the prefixes that began to be rate limited since the last call.
   void log_rrl_episodes();
 
-  unsigned worker_;
   int fd_;
   RateLimiter* rrl_;
   std::thread thread_;
@@ -69,10 +67,9 @@ class UdpServer {
 
   // Thread state below.
   std::shared_ptr<const Snapshot> snapshot_;
-  std::unique_ptr<Rng> rng_;
   // Buffers are left uninitialised: only the pages that a datagram or an
   // answer touches become resident.
-  std::unique_ptr<uint8_t[]> queries_;  // kBatch query slots (udp_server.cc)
+  std::unique_ptr<uint8_t[]> datagrams_;  // kBatch query slots (udp_server.cc)
   std::array<sockaddr_storage, kBatch> query_peers_{};
   std::array<iovec, kBatch> query_iov_{};
   std::array<mmsghdr, kBatch> query_msgs_{};
@@ -92,7 +89,7 @@ class UdpServer {
   uint64_t rrl_next_log_ms_ = 0;
 
   Stats stats_;
-  TransferDesk transfers_;
+  QueryProcessor queries_;  // counts into stats_
 };
 
 }  // namespace mirrorpool::dnsd

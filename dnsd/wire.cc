@@ -8,17 +8,13 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
-uint16_t get16(std::span<const uint8_t> msg, size_t pos) noexcept {
-  return static_cast<uint16_t>((msg[pos] << 8) | msg[pos + 1]);
-}
-
 // Skips one resource record (owner, fixed fields, RDATA) at pos.
 bool skip_record(std::span<const uint8_t> msg, size_t& pos) noexcept {
   WireName owner;
   if (!read_name(msg, pos, owner)) return false;
-  if (msg.size() - pos < 10) return false;
-  const size_t rdlength = get16(msg, pos + 8);
-  pos += 10;
+  if (msg.size() - pos < kRrFixedSize) return false;
+  const size_t rdlength = get16(msg.data() + pos + kRdlengthAt);
+  pos += kRrFixedSize;
   if (msg.size() - pos < rdlength) return false;
   pos += rdlength;
   return true;
@@ -123,12 +119,13 @@ bool read_name(std::span<const uint8_t> msg, size_t& pos, WireName& name) noexce
 
 bool parse_header(std::span<const uint8_t> msg, Header& header) noexcept {
   if (msg.size() < kHeaderSize) return false;
-  header.id = get16(msg, 0);
-  header.flags = get16(msg, 2);
-  header.qdcount = get16(msg, 4);
-  header.ancount = get16(msg, 6);
-  header.nscount = get16(msg, 8);
-  header.arcount = get16(msg, 10);
+  const uint8_t* p = msg.data();
+  header.id = get16(p);
+  header.flags = get16(p + 2);
+  header.qdcount = get16(p + 4);
+  header.ancount = get16(p + 6);
+  header.nscount = get16(p + 8);
+  header.arcount = get16(p + 10);
   return true;
 }
 
@@ -136,38 +133,46 @@ bool parse_question(std::span<const uint8_t> msg, size_t& pos, Question& questio
   size_t cursor = pos;
   if (!read_name(msg, cursor, question.name)) return false;
   if (msg.size() - cursor < 4) return false;
-  question.qtype = get16(msg, cursor);
-  question.qclass = get16(msg, cursor + 2);
+  question.qtype = get16(msg.data() + cursor);
+  question.qclass = get16(msg.data() + cursor + 2);
   pos = cursor + 4;
   return true;
 }
 
-EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& header,
-                      Edns& edns) noexcept {
+EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& header, Edns& edns,
+                      size_t& tsig_at) noexcept {
   edns = Edns{};
+  tsig_at = 0;
   const unsigned skipped = unsigned{header.ancount} + header.nscount;
   for (unsigned i = 0; i < skipped; ++i) {
     if (!skip_record(msg, pos)) return EdnsStatus::malformed;
   }
+  EdnsStatus status = EdnsStatus::ok;
   for (unsigned i = 0; i < header.arcount; ++i) {
     const size_t start = pos;
     WireName owner;
-    if (!read_name(msg, pos, owner)) return EdnsStatus::malformed;
-    if (msg.size() - pos < 10) return EdnsStatus::malformed;
-    const uint16_t type = get16(msg, pos);
-    if (type == kTypeOpt) {
-      if (edns.present) return EdnsStatus::duplicate_opt;
-      // RFC 6891 6.1.1: the OPT owner must be the root.
-      if (owner.view().size() != 1) return EdnsStatus::malformed;
-      edns.present = true;
-      edns.udp_size = get16(msg, pos + 2);
-      edns.version = msg[pos + 5];
-      edns.dnssec_ok = (msg[pos + 6] & 0x80) != 0;
+    const EdnsStatus unreadable = status == EdnsStatus::ok ? EdnsStatus::malformed : status;
+    if (!read_name(msg, pos, owner) || msg.size() - pos < kRrFixedSize) return unreadable;
+    const uint16_t type = get16(msg.data() + pos);
+    if (type == kTypeOpt && status == EdnsStatus::ok) {
+      if (edns.present) {
+        status = EdnsStatus::duplicate_opt;
+      } else if (owner.view().size() != 1) {
+        // RFC 6891 6.1.1: the OPT owner must be the root.
+        status = EdnsStatus::malformed;
+      } else {
+        edns.present = true;
+        edns.udp_size = get16(msg.data() + pos + 2);
+        edns.version = msg[pos + 5];
+        edns.dnssec_ok = (msg[pos + 6] & 0x80) != 0;
+        edns.opt_at = start;
+      }
     }
+    if (type == kTypeTsig && i + 1 == header.arcount) tsig_at = start;
     pos = start;
-    if (!skip_record(msg, pos)) return EdnsStatus::malformed;
+    if (!skip_record(msg, pos)) return unreadable;
   }
-  return EdnsStatus::ok;
+  return status;
 }
 
 }  // namespace mirrorpool::dnsd

@@ -1,6 +1,8 @@
-// DNS wire format on the query path: header, question and EDNS parsing of
-// untrusted queries, and a bounded writer for responses. Pure, fixed-size
-// buffers only: nothing here allocates or throws.
+// The DNS wire format, said once for all of dnsd: its constants and sizes,
+// big-endian reads and writes, and on the query path header, question and
+// EDNS parsing of untrusted queries and a bounded writer for responses.
+// Pure, fixed-size buffers only: nothing here allocates or throws, except the
+// put* appenders, which grow a message built off the query path.
 #pragma once
 
 #include <cstddef>
@@ -23,6 +25,7 @@ inline constexpr uint16_t kTypeAaaa = 28;
 inline constexpr uint16_t kTypeSrv = 33;
 inline constexpr uint16_t kTypeOpt = 41;
 inline constexpr uint16_t kTypeDs = 43;
+inline constexpr uint16_t kTypeTsig = 250;
 inline constexpr uint16_t kTypeIxfr = 251;
 inline constexpr uint16_t kTypeAxfr = 252;
 inline constexpr uint16_t kTypeAny = 255;
@@ -38,11 +41,73 @@ inline constexpr uint8_t kRcodeServFail = 2;
 inline constexpr uint8_t kRcodeNxDomain = 3;
 inline constexpr uint8_t kRcodeNotImp = 4;
 inline constexpr uint8_t kRcodeRefused = 5;
+inline constexpr uint8_t kRcodeNotAuth = 9;
 inline constexpr uint8_t kRcodeBadVers = 16;  // extended: needs an OPT record
 
+// Sizes fixed by the wire format (RFC 1035).
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kMaxNameLength = 255;
+// TYPE, CLASS, TTL, RDLENGTH: what follows a record's owner name.
+inline constexpr size_t kRrFixedSize = 10;
+// Where RDLENGTH sits in that fixed part.
+inline constexpr size_t kRdlengthAt = 8;
+// A message's length is 16 bits: the TCP frame prefix and the largest datagram.
+inline constexpr size_t kMaxMessageSize = 65535;
+// Without EDNS a UDP message is at most this long; with EDNS the limit never
+// goes below it.
+inline constexpr size_t kMinUdpMessageSize = 512;
+// An SOA's RDATA ends with SERIAL REFRESH RETRY EXPIRE MINIMUM, 4 bytes each.
+inline constexpr size_t kSoaTimersSize = 20;
 inline constexpr size_t kOptSize = 11;  // root owner, no options
+
+// Big-endian numbers in byte strings of either char or uint8_t, the way the
+// wire writes them. Reads do not check bounds: callers have.
+template <typename Byte>
+constexpr uint16_t get16(const Byte* p) noexcept {
+  return static_cast<uint16_t>((static_cast<uint8_t>(p[0]) << 8) | static_cast<uint8_t>(p[1]));
+}
+template <typename Byte>
+constexpr uint32_t get32(const Byte* p) noexcept {
+  return (uint32_t{get16(p)} << 16) | get16(p + 2);
+}
+template <typename Byte>
+constexpr uint64_t get48(const Byte* p) noexcept {
+  return (uint64_t{get16(p)} << 32) | get32(p + 2);
+}
+template <typename Byte>
+constexpr void set16(Byte* p, uint16_t v) noexcept {
+  p[0] = static_cast<Byte>(v >> 8);
+  p[1] = static_cast<Byte>(v);
+}
+template <typename Byte>
+constexpr void set32(Byte* p, uint32_t v) noexcept {
+  set16(p, static_cast<uint16_t>(v >> 16));
+  set16(p + 2, static_cast<uint16_t>(v));
+}
+
+// Appends to a growing message: a std::string or a std::vector<uint8_t>.
+// Off the query path only (they allocate).
+template <typename Bytes>
+void put16(Bytes& out, uint16_t v) {
+  using Byte = typename Bytes::value_type;
+  out.push_back(static_cast<Byte>(v >> 8));
+  out.push_back(static_cast<Byte>(v));
+}
+template <typename Bytes>
+void put32(Bytes& out, uint32_t v) {
+  put16(out, static_cast<uint16_t>(v >> 16));
+  put16(out, static_cast<uint16_t>(v));
+}
+template <typename Bytes>
+void put48(Bytes& out, uint64_t v) {
+  put16(out, static_cast<uint16_t>(v >> 32));
+  put32(out, static_cast<uint32_t>(v));
+}
+
+// The serial of an SOA RDATA, which is at least kSoaTimersSize long.
+inline uint32_t soa_rdata_serial(std::string_view rdata) noexcept {
+  return get32(rdata.data() + rdata.size() - kSoaTimersSize);
+}
 
 inline constexpr uint16_t kFlagQr = 0x8000;
 inline constexpr uint16_t kFlagAa = 0x0400;
@@ -117,14 +182,19 @@ struct Edns {
   uint16_t udp_size = 0;
   uint8_t version = 0;
   bool dnssec_ok = false;
+  size_t opt_at = 0;  // where the OPT record starts, when present
 };
 
 enum class EdnsStatus : uint8_t { ok, malformed, duplicate_opt };
 
 // Skips the answer and authority sections starting at `pos` (just after the
 // question) and reads the OPT record, if any, from the additional section.
-EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& header,
-                      Edns& edns) noexcept;
+// Returns the first fault found, but walks on past a bad OPT record as far as
+// the records can be skipped, so that `tsig_at` is set whenever the last
+// additional record is a TSIG record (its owner and fixed part readable); it
+// is 0 otherwise.
+EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& header, Edns& edns,
+                      size_t& tsig_at) noexcept;
 
 // Writes into a caller-owned buffer up to a limit. A write that would pass
 // the limit is not performed and sets overflow(), so that callers can write a
@@ -147,12 +217,13 @@ class Writer {
 
   void u8(uint8_t v) noexcept { bytes(&v, 1); }
   void u16(uint16_t v) noexcept {
-    const uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    uint8_t b[2];
+    set16(b, v);
     bytes(b, 2);
   }
   void u32(uint32_t v) noexcept {
-    const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-                          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    uint8_t b[4];
+    set32(b, v);
     bytes(b, 4);
   }
   void bytes(std::string_view data) noexcept { bytes(data.data(), data.size()); }
@@ -166,10 +237,7 @@ class Writer {
   }
 
   // Overwrites two bytes already written (counts, flags).
-  void patch16(size_t at, uint16_t v) noexcept {
-    out_[at] = static_cast<uint8_t>(v >> 8);
-    out_[at + 1] = static_cast<uint8_t>(v);
-  }
+  void patch16(size_t at, uint16_t v) noexcept { set16(out_.data() + at, v); }
 
  private:
   std::span<uint8_t> out_;

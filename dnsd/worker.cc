@@ -6,15 +6,14 @@
 #include <random>
 
 #include "dnsd/log.hh"
-#include "dnsd/responder.hh"
-#include "dnsd/rng.hh"
+#include "dnsd/uv_cast.hh"
 
 namespace mirrorpool::dnsd {
 
 namespace {
 
-// A TCP message is at most 65535 bytes plus its two-byte length.
-constexpr size_t kTcpMaxFrame = 2 + 65535;
+// A TCP message plus its two-byte length.
+constexpr size_t kTcpMaxFrame = 2 + kMaxMessageSize;
 // Stop reading from a client that does not read its answers.
 constexpr size_t kTcpMaxQueuedBytes = 256 * 1024;
 // When the connection table is full, this many of the oldest connections are
@@ -27,15 +26,6 @@ struct TcpWrite {
   std::vector<uint8_t> data;
 };
 
-template <typename T>
-uv_handle_t* as_handle(T* h) {
-  return reinterpret_cast<uv_handle_t*>(h);
-}
-template <typename T>
-uv_stream_t* as_stream(T* h) {
-  return reinterpret_cast<uv_stream_t*>(h);
-}
-
 }  // namespace
 
 struct Worker::TcpListener {
@@ -47,6 +37,7 @@ struct Worker::TcpConnection {
   uv_tcp_t handle{};
   uv_timer_t timer{};  // the idle or the query timeout, whichever applies
   uv_shutdown_t shutdown{};
+  sockaddr_storage peer{};  // the client, read once when accepted
   Worker* worker = nullptr;
   TcpConnection* older = nullptr;  // neighbours in the worker's activity list
   TcpConnection* newer = nullptr;
@@ -61,7 +52,11 @@ struct Worker::TcpConnection {
 };
 
 Worker::Worker(unsigned index, WorkerSockets sockets, WorkerLimits limits, RateLimiter* rrl)
-    : index_(index), sockets_(std::move(sockets)), limits_(limits) {
+    : index_(index),
+      sockets_(std::move(sockets)),
+      limits_(limits),
+      // Over TCP nothing is rate limited: a TCP client cannot spoof its address.
+      queries_(stats_, std::random_device{}() ^ (uint64_t{index} << 32), nullptr) {
   for (int fd : sockets_.udp) udp_.push_back(std::make_unique<UdpServer>(index, fd, rrl));
   sockets_.udp.clear();  // the UDP servers own them now
 }
@@ -98,7 +93,6 @@ void Worker::start(std::shared_ptr<const Snapshot> initial) {
 }
 
 void Worker::run() {
-  rng_ = std::make_unique<Rng>(std::random_device{}() ^ (uint64_t{index_} << 32));
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
@@ -172,6 +166,9 @@ void Worker::on_accept(TcpListener* listener) {
     close_connection(conn);
     return;
   }
+  // If this fails the peer stays zero (no family): transfers are then refused.
+  int peer_length = sizeof conn->peer;
+  uv_tcp_getpeername(&conn->handle, reinterpret_cast<sockaddr*>(&conn->peer), &peer_length);
   start_reading(conn);
 }
 
@@ -246,29 +243,18 @@ void Worker::on_tcp_read(TcpConnection* conn, ssize_t nread) {
     if (conn->used - offset - 2 < len) break;
     const std::span<const uint8_t> query{conn->in.get() + offset + 2, len};
     offset += 2 + len;
+    const QueryProcessor::Result result =
+        queries_.process(query, Transport::tcp, reinterpret_cast<const sockaddr*>(&conn->peer),
+                         *snapshot_, {send_buffer_.get(), kMaxMessageSize}, 0);
+    // Each message behind its two-byte length (RFC 1035 §4.2.2).
     std::vector<uint8_t> frames;
-    if (is_transfer_query(query)) {
-      stats_.tcp_queries.add();
-      sockaddr_storage peer{};
-      int peer_len = sizeof peer;
-      uv_tcp_getpeername(&conn->handle, reinterpret_cast<sockaddr*>(&peer), &peer_len);
-      for (const std::vector<uint8_t>& m :
-           transfers_.serve(query, reinterpret_cast<const sockaddr*>(&peer), Transport::tcp,
-                            *snapshot_, stats_)) {
-        frames.push_back(static_cast<uint8_t>(m.size() >> 8));
-        frames.push_back(static_cast<uint8_t>(m.size()));
-        frames.insert(frames.end(), m.begin(), m.end());
-      }
-    } else {
-      const size_t n =
-          respond(query, *snapshot_, *rng_, Transport::tcp, {send_buffer_.get(), 65535}, stats_);
-      if (n == 0) continue;  // dropped, as over UDP
-      const std::span<const uint8_t> answer{send_buffer_.get(), n};
-      frames.reserve(2 + answer.size());
-      frames.push_back(static_cast<uint8_t>(answer.size() >> 8));
-      frames.push_back(static_cast<uint8_t>(answer.size()));
-      frames.insert(frames.end(), answer.begin(), answer.end());
-    }
+    frames.reserve(2 + result.length);
+    auto frame = [&frames](std::span<const uint8_t> m) {
+      put16(frames, static_cast<uint16_t>(m.size()));
+      frames.insert(frames.end(), m.begin(), m.end());
+    };
+    if (result.length != 0) frame({send_buffer_.get(), result.length});
+    for (const std::vector<uint8_t>& m : result.transfer) frame(m);
     if (!frames.empty() && !queue_write(conn, std::move(frames))) return;
   }
   if (offset > 0) {

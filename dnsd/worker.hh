@@ -14,11 +14,10 @@
 
 #include <uv.h>
 
+#include "dnsd/process_query.hh"
 #include "dnsd/rate_limiter.hh"
-#include "dnsd/rng.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/stats.hh"
-#include "dnsd/transfer.hh"
 #include "dnsd/udp_server.hh"
 
 namespace mirrorpool::dnsd {
@@ -84,7 +83,6 @@ class Worker {
 
   // Loop-thread state below.
   std::shared_ptr<const Snapshot> snapshot_;
-  std::unique_ptr<Rng> rng_;
   std::vector<std::unique_ptr<TcpListener>> tcp_;
   TcpConnection* oldest_ = nullptr;
   TcpConnection* newest_ = nullptr;
@@ -93,8 +91,8 @@ class Worker {
   std::unique_ptr<uint8_t[]> send_buffer_;  // one TCP response
 
   std::vector<std::unique_ptr<UdpServer>> udp_;
-  Stats stats_;  // TCP queries
-  TransferDesk transfers_;
+  Stats stats_;             // TCP queries and connections
+  QueryProcessor queries_;  // counts into stats_
 };
 
 }  // namespace mirrorpool::dnsd

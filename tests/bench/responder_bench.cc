@@ -1,5 +1,6 @@
-// The query path alone: respond() on the benchmark's zone and pool (the
-// same data query_bench.py serves), without sockets. Prints the user-space
+// The query path alone: its entry point, QueryProcessor::process (parse,
+// classify, respond()), on the benchmark's zone and pool (the same data
+// query_bench.py serves), without sockets. Prints the user-space
 // cost per query in nanoseconds, which the socket benchmark cannot separate
 // from the kernel's UDP path.
 //
@@ -17,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dnsd/responder.hh"
+#include "dnsd/process_query.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/wire.hh"
 #include "zones/zone.hh"
@@ -94,8 +95,8 @@ struct Row {
 // The fastest of five runs of count/5 queries: other load on the machine
 // only ever adds time. Exits non-zero if an answer is not the expected one.
 double ns_per_query(const Row& row, const Snapshot& snapshot, unsigned count) {
-  Rng rng(1);
   Stats stats;
+  QueryProcessor processor(stats, 1, nullptr);
   uint8_t out[1232];
   const unsigned per_run = std::max(1u, count / 5);
   double best = 0;
@@ -103,7 +104,8 @@ double ns_per_query(const Row& row, const Snapshot& snapshot, unsigned count) {
     size_t bad = 0;
     const auto start = std::chrono::steady_clock::now();
     for (unsigned i = 0; i < per_run; ++i) {
-      const size_t n = respond(row.packet, snapshot, rng, Transport::udp, out, stats);
+      const size_t n =
+          processor.process(row.packet, Transport::udp, nullptr, snapshot, out, 0).length;
       bad += n < kHeaderSize || (out[3] & 0xf) != row.rcode || out[6] != 0 || out[7] != row.answers;
     }
     const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
@@ -133,7 +135,7 @@ int main(int argc, char** argv) {
       {"www.pool.example A (static)", query("www.pool.example.", kTypeA), kRcodeNoError, 1},
       {"ftp.pool.example A (CNAME)", query("ftp.pool.example.", kTypeA), kRcodeNoError, 2},
       {"nx.pool.example A (NXDOMAIN)", query("nx.pool.example.", kTypeA), kRcodeNxDomain, 0}};
-  std::printf("respond() per query (fastest of 5 runs), %u extra names, %u queries per row\n",
+  std::printf("query path per query (fastest of 5 runs), %u extra names, %u queries per row\n",
               names, count);
   for (const Row& row : rows) {
     std::printf("  %-30s %7.1f ns\n", row.title, ns_per_query(row, *snapshot, count));

@@ -1,6 +1,7 @@
-// Tests of build_snapshot + respond(): hand-built zones and health, queries
-// built byte by byte, responses decoded with ldns and compared as sets.
-#include "dnsd/responder.hh"
+// Tests of build_snapshot + the query path (process_query, respond):
+// hand-built zones and health, queries built byte by byte, responses decoded
+// with ldns and compared as sets.
+#include "dnsd/process_query.hh"
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "dnsd/responder.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/wire.hh"
 #include "tests/dnsd/zone_builders.hh"
@@ -347,16 +349,20 @@ Reply decode(const uint8_t* data, size_t size) {
   return reply;
 }
 
+// Queries go in by the servers' own entry point, QueryProcessor::process.
 struct Server {
   std::shared_ptr<const Snapshot> snapshot;
-  Rng rng{12345};
   Stats stats;
+  QueryProcessor processor{stats, 12345, nullptr};
   uint8_t out[65535];
 
   explicit Server(std::shared_ptr<const Snapshot> s) : snapshot(std::move(s)) {}
+  // The processor counts into `stats`: a copy would count into the original's.
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
 
   size_t raw(const Bytes& query, Transport transport = Transport::udp) {
-    return respond(query, *snapshot, rng, transport, out, stats);
+    return processor.process(query, transport, nullptr, *snapshot, out, 0).length;
   }
   Reply ask(const Bytes& query, Transport transport = Transport::udp) {
     const size_t n = raw(query, transport);
@@ -618,8 +624,13 @@ TEST_CASE("REFUSED outside our zones and for other classes") {
   r = s.ask("www.example.org.", kTypeA, any_class);
   CHECK(r.rcode == kRcodeNoError);
   CHECK(r.answer.size() == 1);
-  r = s.ask("example.org.", kTypeAxfr);
-  CHECK(r.rcode == kRcodeRefused);
+  // A zone transfer is not answered from the zone: process_query hands it to
+  // the transfer code, which refuses it where transfers are not set up.
+  const QueryProcessor::Result transfer = s.processor.process(
+      make_query("example.org.", kTypeAxfr), Transport::tcp, nullptr, *s.snapshot, s.out, 0);
+  CHECK(transfer.length == 0);
+  REQUIRE(transfer.transfer.size() == 1);
+  CHECK((transfer.transfer[0][3] & 0xf) == kRcodeNotAuth);
 }
 
 TEST_CASE("ANY gets the RFC 8482 minimal answer") {
@@ -1158,7 +1169,7 @@ TEST_CASE("stats") {
   CHECK(s.stats.by_rcode[kRcodeRefused].get() == 1);
 }
 
-TEST_CASE("respond() does not allocate") {
+TEST_CASE("the query path does not allocate") {
   Server s = example_server();
   QueryOptions edns;
   edns.edns = true;
@@ -1181,7 +1192,10 @@ TEST_CASE("respond() does not allocate") {
       make_query("www.example.org.", kTypeA, QueryOptions{.edns = true, .version = 1}),
       make_query("www.example.org.", kTypeA, QueryOptions{.flags = 4 << 11}),
       make_query("www.example.org.", kTypeA, QueryOptions{.flags = kFlagQr}),
+      make_query("www.example.org.", kTypeA, QueryOptions{.flags = 2 << 11}),
       make_query("many.example.org.", kTypeAaaa),
+      Bytes(12, 0),  // no question: FORMERR
+      Bytes(5, 0),   // no header: dropped
   };
   size_t total = 0;
   g_allocations = 0;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "dnsd/query.hh"
 #include "dnsd/serials.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/transfer_state.hh"
@@ -104,6 +105,21 @@ Bytes query(uint16_t qtype, std::optional<uint32_t> ixfr_serial = std::nullopt) 
     q.insert(q.end(), rr.begin(), rr.end());
   }
   return q;
+}
+
+// The transfer code and TSIG take a parsed query: these parse the test's
+// bytes first, as process_query does.
+TransferAnswer answer_transfer(const Bytes& bytes, const zones::Address& client,
+                               Transport transport, const Snapshot& snapshot, uint64_t now) {
+  Query q;
+  parse_query(bytes, transport, nullptr, q);
+  return dnsd::answer_transfer(q, client, snapshot, now);
+}
+
+TsigCheck tsig_check(const Bytes& bytes, const std::vector<TsigKeyMaterial>& keys, uint64_t now) {
+  Query q;
+  parse_query(bytes, Transport::tcp, nullptr, q);
+  return dnsd::tsig_check(q, keys, now);
 }
 
 struct Rr {

@@ -186,29 +186,49 @@ TEST_CASE("EDNS parsing") {
   append(msg, {0, 1, 0, 1});
   const size_t after_question = msg.size();
   Edns edns;
+  size_t tsig_at = 0;
 
   SUBCASE("no additional records: no EDNS") {
     Bytes plain = header_bytes(0, 1, 0, 0, 0);
     append_name(plain);
     append(plain, {0, 1, 0, 1});
-    CHECK(parse_edns(plain, after_question, Header{0, 0, 1, 0, 0, 0}, edns) == EdnsStatus::ok);
+    CHECK(parse_edns(plain, after_question, Header{0, 0, 1, 0, 0, 0}, edns, tsig_at) ==
+          EdnsStatus::ok);
     CHECK_FALSE(edns.present);
   }
   SUBCASE("one OPT") {
     append_opt(msg, 4096, 0, true);
     Header h;
     REQUIRE(parse_header(msg, h));
-    REQUIRE(parse_edns(msg, after_question, h, edns) == EdnsStatus::ok);
+    REQUIRE(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::ok);
     CHECK(edns.present);
     CHECK(edns.udp_size == 4096);
     CHECK(edns.version == 0);
     CHECK(edns.dnssec_ok);
+    CHECK(edns.opt_at == after_question);
+    CHECK(tsig_at == 0);
+  }
+  SUBCASE("a TSIG record counts only as the last additional record") {
+    append_opt(msg, 1232, 0, false);
+    const size_t tsig_start = msg.size();
+    append(msg, {0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 1, 0});  // TSIG, one byte of RDATA
+    msg[11] = 2;
+    Header h;
+    REQUIRE(parse_header(msg, h));
+    REQUIRE(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::ok);
+    CHECK(edns.present);
+    CHECK(tsig_at == tsig_start);
+    append_opt(msg, 1232, 0, false);
+    msg[11] = 3;
+    REQUIRE(parse_header(msg, h));
+    CHECK(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::duplicate_opt);
+    CHECK(tsig_at == 0);
   }
   SUBCASE("version is reported") {
     append_opt(msg, 1232, 1, false);
     Header h;
     REQUIRE(parse_header(msg, h));
-    REQUIRE(parse_edns(msg, after_question, h, edns) == EdnsStatus::ok);
+    REQUIRE(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::ok);
     CHECK(edns.version == 1);
     CHECK_FALSE(edns.dnssec_ok);
   }
@@ -218,26 +238,26 @@ TEST_CASE("EDNS parsing") {
     msg[11] = 2;
     Header h;
     REQUIRE(parse_header(msg, h));
-    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::duplicate_opt);
+    CHECK(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::duplicate_opt);
   }
   SUBCASE("OPT owner must be the root") {
     append(msg, {0xc0, 12, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0});
     Header h;
     REQUIRE(parse_header(msg, h));
-    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::malformed);
+    CHECK(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::malformed);
   }
   SUBCASE("truncated OPT") {
     append_opt(msg, 1232, 0, false);
     msg.pop_back();
     Header h;
     REQUIRE(parse_header(msg, h));
-    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::malformed);
+    CHECK(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::malformed);
   }
   SUBCASE("RDATA longer than the message") {
     append(msg, {0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 8, 1, 2});
     Header h;
     REQUIRE(parse_header(msg, h));
-    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::malformed);
+    CHECK(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::malformed);
   }
   SUBCASE("answer and authority records are skipped, TSIG-like records ignored") {
     Bytes full = header_bytes(0, 1, 1, 1, 2);
@@ -249,7 +269,7 @@ TEST_CASE("EDNS parsing") {
     append_opt(full, 512, 0, false);
     Header h;
     REQUIRE(parse_header(full, h));
-    REQUIRE(parse_edns(full, after_question, h, edns) == EdnsStatus::ok);
+    REQUIRE(parse_edns(full, after_question, h, edns, tsig_at) == EdnsStatus::ok);
     CHECK(edns.present);
     CHECK(edns.udp_size == 512);
   }
@@ -258,7 +278,7 @@ TEST_CASE("EDNS parsing") {
     msg[11] = 3;
     Header h;
     REQUIRE(parse_header(msg, h));
-    CHECK(parse_edns(msg, after_question, h, edns) == EdnsStatus::malformed);
+    CHECK(parse_edns(msg, after_question, h, edns, tsig_at) == EdnsStatus::malformed);
   }
 }
 

@@ -1,7 +1,8 @@
-// Fuzzes the query path: wire parsing and respond() over UDP and TCP on one
-// fixed snapshot with a zone (delegation, CNAME, wildcard) and a pool. The
-// response must fit its buffer and limit, echo the query's ID and be a
-// response that respond() itself then drops.
+// Fuzzes the query path from its entry point (QueryProcessor::process: wire
+// parsing, classification, respond() and the transfer code) over UDP and TCP
+// on one fixed snapshot with a zone (delegation, CNAME, wildcard) and a
+// pool. The response must fit its buffer and limit, echo the query's ID and
+// be a response that the entry point itself then drops.
 #include <arpa/inet.h>
 
 #include <array>
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/responder.hh"
+#include "dnsd/process_query.hh"
 #include "dnsd/snapshot.hh"
 #include "dnsd/stats.hh"
 #include "dnsd/wire.hh"
@@ -85,9 +86,10 @@ std::shared_ptr<const Snapshot> make_snapshot() {
   return build_snapshot(model, health::HealthView{}, nullptr, SnapshotOptions{});
 }
 
-void respond_and_check(std::span<const uint8_t> query, const Snapshot& snapshot, Rng& rng,
-                       Transport transport, std::span<uint8_t> out, size_t limit, Stats& stats) {
-  const size_t n = respond(query, snapshot, rng, transport, out, stats);
+void respond_and_check(std::span<const uint8_t> query, QueryProcessor& processor,
+                       const Snapshot& snapshot, Transport transport, std::span<uint8_t> out,
+                       size_t limit) {
+  const size_t n = processor.process(query, transport, nullptr, snapshot, out, 0).length;
   fuzz::check(n <= limit, "response longer than its limit");
   if (n == 0) return;
   fuzz::check(n >= kHeaderSize, "response shorter than a header");
@@ -96,23 +98,24 @@ void respond_and_check(std::span<const uint8_t> query, const Snapshot& snapshot,
   fuzz::check((out[2] & 0x80) != 0, "response without QR");
   // A response fed back in is dropped: servers must not answer answers.
   std::array<uint8_t, 512> again{};
-  fuzz::check(respond(out.first(n), snapshot, rng, transport, again, stats) == 0,
-              "a response was answered");
+  const QueryProcessor::Result echo =
+      processor.process(out.first(n), transport, nullptr, snapshot, again, 0);
+  fuzz::check(echo.length == 0 && echo.transfer.empty(), "a response was answered");
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::shared_ptr<const Snapshot> snapshot = make_snapshot();
-  static Rng rng{1};
   static Stats stats;
+  static QueryProcessor processor(stats, 1, nullptr);
   static std::array<uint8_t, 65535> out;
   const std::span<const uint8_t> query(data, size);
   // UDP: at most the snapshot's EDNS size (1232 by default), never below 512.
-  respond_and_check(query, *snapshot, rng, Transport::udp, out, SnapshotOptions{}.udp_max_size,
-                    stats);
-  respond_and_check(query, *snapshot, rng, Transport::tcp, out, out.size(), stats);
+  respond_and_check(query, processor, *snapshot, Transport::udp, out,
+                    SnapshotOptions{}.udp_max_size);
+  respond_and_check(query, processor, *snapshot, Transport::tcp, out, out.size());
   // The smallest buffer respond() accepts, for both transports.
-  respond_and_check(query, *snapshot, rng, Transport::tcp, std::span(out).first(512), 512, stats);
+  respond_and_check(query, processor, *snapshot, Transport::tcp, std::span(out).first(512), 512);
   return 0;
 }

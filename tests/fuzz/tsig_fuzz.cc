@@ -1,10 +1,12 @@
 // Fuzzes TSIG verification of requests (transfers and NOTIFY from the
-// network): tsig_check on the raw bytes, and on the same bytes once signed
-// with a configured key, which reaches the MAC comparison and time checks.
+// network): tsig_check on the bytes as parse_query reads them, and on the
+// same bytes once signed with a configured key, which reaches the MAC
+// comparison and time checks.
 #include <string>
 #include <vector>
 
 #include "dnsd/config.hh"
+#include "dnsd/query.hh"
 #include "dnsd/tsig.hh"
 #include "tests/fuzz/fuzz_target.hh"
 
@@ -27,7 +29,9 @@ std::vector<TsigKeyMaterial> make_keys() {
 
 void check_one(std::span<const uint8_t> msg, const std::vector<TsigKeyMaterial>& keys,
                uint64_t now) {
-  const TsigCheck result = tsig_check(msg, keys, now);
+  Query query;
+  parse_query(msg, Transport::tcp, nullptr, query);
+  const TsigCheck result = tsig_check(query, keys, now);
   fuzz::check(result.tsig_start <= msg.size(), "the TSIG record starts past the message");
   const bool has_key =
       result.status == TsigCheck::Status::ok || result.status == TsigCheck::Status::bad_time;

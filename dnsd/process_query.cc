@@ -1,0 +1,107 @@
+// Counting, classifying and dispatching a query (process_query.hh).
+#include "dnsd/process_query.hh"
+
+#include <utility>
+
+#include "dnsd/responder.hh"
+
+namespace mirrorpool::dnsd {
+
+namespace {
+
+QtypeSlot qtype_slot(uint16_t qtype) noexcept {
+  switch (qtype) {
+    case kTypeA:
+      return QtypeSlot::a;
+    case kTypeNs:
+      return QtypeSlot::ns;
+    case kTypeCname:
+      return QtypeSlot::cname;
+    case kTypeSoa:
+      return QtypeSlot::soa;
+    case kTypeMx:
+      return QtypeSlot::mx;
+    case kTypeTxt:
+      return QtypeSlot::txt;
+    case kTypeAaaa:
+      return QtypeSlot::aaaa;
+    case kTypeSrv:
+      return QtypeSlot::srv;
+    case kTypeAny:
+      return QtypeSlot::any;
+    case kTypeAxfr:
+      return QtypeSlot::axfr;
+    case kTypeIxfr:
+      return QtypeSlot::ixfr;
+    default:
+      return QtypeSlot::other;
+  }
+}
+
+}  // namespace
+
+QueryProcessor::Result QueryProcessor::process(std::span<const uint8_t> packet, Transport transport,
+                                               const sockaddr* client, const Snapshot& snapshot,
+                                               std::span<uint8_t> out, uint64_t now_ms) noexcept {
+  Result result;
+  (transport == Transport::udp ? stats_.udp_queries : stats_.tcp_queries).add();
+  Query query;
+  parse_query(packet, transport, client, query);
+
+  // Transfers are neither rate limited nor answered from the snapshot's
+  // zones. Allocation can only fail here, where it ends the process as it
+  // would anywhere else in the daemon.
+  if (query.kind == QueryKind::axfr || query.kind == QueryKind::ixfr) {
+    stats_.by_qtype[static_cast<size_t>(qtype_slot(query.question.qtype))].add();
+    result.transfer = transfers_.serve(query, snapshot, stats_);
+    return result;
+  }
+
+  // Every other datagram counts against its client's rate, even one that
+  // gets no answer: a flood of garbage is a flood all the same.
+  RateLimiter::Verdict verdict = RateLimiter::Verdict::answer;
+  if (rrl_ != nullptr) {
+    const RateLimiter::Decision decision = rrl_->check(client, now_ms);
+    verdict = decision.verdict;
+    if (decision.episode_start) {
+      stats_.rrl_episodes.add();
+      result.rrl_episode_start = true;
+    }
+    if (verdict == RateLimiter::Verdict::drop) {
+      stats_.rrl_dropped.add();
+      return result;
+    }
+  }
+
+  switch (query.kind) {
+    case QueryKind::malformed:
+      stats_.malformed.add();
+      return result;
+    case QueryKind::response:
+      stats_.qr_set.add();
+      return result;
+    case QueryKind::normal:
+    case QueryKind::bad_edns:
+      stats_.by_qtype[static_cast<size_t>(qtype_slot(query.question.qtype))].add();
+      break;
+    case QueryKind::notify:
+    case QueryKind::bad_opcode:
+    case QueryKind::bad_qdcount:
+    case QueryKind::axfr:
+    case QueryKind::ixfr:
+      break;
+  }
+  result.length = respond(query, snapshot, rng_, out, stats_);
+  if (result.length != 0 && verdict == RateLimiter::Verdict::slip) {
+    result.length = truncate_to_question(out.first(result.length));
+    stats_.rrl_slipped.add();
+  }
+  return result;
+}
+
+void QueryProcessor::count_cut_datagram() noexcept {
+  stats_.udp_queries.add();
+  stats_.malformed.add();
+}
+
+}  // namespace mirrorpool::dnsd

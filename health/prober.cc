@@ -16,6 +16,11 @@
 //
 // check_now runs the same probes, traced, for one mirror on demand and judges
 // them with the same rules, but against copies: it never votes.
+//
+// One file because rounds, targets, the guard and publication are the
+// private parts of one class (Prober::Impl) on one loop; the probes
+// themselves (tcp_probe, http_probe), the state machine and the guard
+// (mass_failure) are in their own files.
 #include "health/prober.hh"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "dnsd/atomic_file.hh"
+#include "dnsd/common/atomic_file.hh"
 
 #include <cerrno>
 #include <cstring>

@@ -1,5 +1,5 @@
 // SHA-256 through OpenSSL's one-shot EVP digest.
-#include "dnsd/checksum.hh"
+#include "dnsd/common/checksum.hh"
 
 #include <openssl/evp.h>
 

@@ -1,5 +1,5 @@
 // Parsing and printing of config durations (see duration.hh).
-#include "dnsd/duration.hh"
+#include "dnsd/common/duration.hh"
 
 #include <array>
 #include <cstdint>

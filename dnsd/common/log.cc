@@ -1,6 +1,6 @@
 // Leveled logging: one line per event, "<level>: message", on stderr. Lines are
 // written with one fputs call so that lines from different threads never mix.
-#include "dnsd/log.hh"
+#include "dnsd/common/log.hh"
 
 #include <atomic>
 #include <cstdlib>

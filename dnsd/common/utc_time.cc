@@ -1,5 +1,5 @@
 // RFC 3339 (UTC, whole seconds) formatting and strict parsing.
-#include "dnsd/utc_time.hh"
+#include "dnsd/common/utc_time.hh"
 
 #include <cstdio>
 #include <ctime>

@@ -1,10 +1,10 @@
-// The TOML layer of the configuration (SPEC §3): every key typed, defaulted and
+// The TOML layer of the configuration (mirrorpool.toml(5)): every key typed, defaulted and
 // range-checked, every problem reported as file:line:col, all of them at once.
 // Zone files are not read here; load_model does that. This file owns the entry
 // points, the TOML document and the table reader; the readers of each part of
 // the file are in config_server.cc, config_pools.cc and config_json.cc (see
 // config_parser.hh).
-#include "dnsd/config.hh"
+#include "dnsd/config/config.hh"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,8 +12,8 @@
 #include <cstring>
 #include <tuple>
 
-#include "dnsd/config_parser.hh"
-#include "dnsd/duration.hh"
+#include "dnsd/common/duration.hh"
+#include "dnsd/config/config_parser.hh"
 
 namespace mirrorpool::dnsd {
 namespace config_detail {

@@ -1,4 +1,4 @@
-// The daemon's configuration (SPEC §3): parsed from TOML with toml++, typed,
+// The daemon's configuration (mirrorpool.toml(5)): parsed from TOML with toml++, typed,
 // defaulted and range-checked. Loading zone files is not done here (see
 // load_model in model_loader.hh); this is the TOML layer only. The parser is
 // config.cc (entry points, the document, the table reader) with
@@ -16,10 +16,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "dnsd/control_socket_path.hh"
-#include "dnsd/endpoint.hh"
-#include "dnsd/prefix.hh"
-#include "dnsd/rate_limiter.hh"
+#include "dnsd/config/control_socket_path.hh"
+#include "dnsd/config/endpoint.hh"
+#include "dnsd/config/prefix.hh"
+#include "dnsd/config/rrl_config.hh"
 #include "health/check_spec.hh"
 #include "zones/diagnostic.hh"
 #include "zones/pool.hh"

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/config_parser.hh"
+#include "dnsd/config/config_parser.hh"
 
 namespace mirrorpool::dnsd::config_detail {
 namespace {

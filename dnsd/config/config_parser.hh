@@ -24,8 +24,8 @@
 #include <toml++/toml.h>
 #include <nlohmann/json_fwd.hpp>
 
-#include "dnsd/config.hh"
-#include "dnsd/mirrors_json.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/config/mirrors_json.hh"
 #include "health/check_spec.hh"
 #include "zones/diagnostic.hh"
 

@@ -4,9 +4,9 @@
 // read here and merged in config_json.cc.
 #include <algorithm>
 
-#include "dnsd/config_parser.hh"
-#include "dnsd/duration.hh"
-#include "dnsd/mirror_limits.hh"
+#include "dnsd/common/duration.hh"
+#include "dnsd/config/config_parser.hh"
+#include "dnsd/config/mirror_limits.hh"
 
 namespace mirrorpool::dnsd::config_detail {
 namespace {

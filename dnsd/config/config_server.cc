@@ -2,8 +2,8 @@
 // daemon listens and how, the TSIG keys, and each zone with its secondaries.
 #include <algorithm>
 
-#include "dnsd/config_parser.hh"
-#include "dnsd/duration.hh"
+#include "dnsd/common/duration.hh"
+#include "dnsd/config/config_parser.hh"
 
 namespace mirrorpool::dnsd::config_detail {
 namespace {

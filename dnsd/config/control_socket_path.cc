@@ -1,4 +1,4 @@
-#include "dnsd/control_socket_path.hh"
+#include "dnsd/config/control_socket_path.hh"
 
 #include <toml++/toml.h>
 

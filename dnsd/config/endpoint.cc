@@ -1,6 +1,6 @@
 // Endpoint: an address and port as written in `listen`, `http_listen` and
 // `notify` — "192.0.2.1:53" or "[2001:db8::1]:53".
-#include "dnsd/endpoint.hh"
+#include "dnsd/config/endpoint.hh"
 
 #include <netinet/in.h>
 

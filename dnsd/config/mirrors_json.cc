@@ -1,7 +1,7 @@
 // Reading a mirrors.json with nlohmann::json. nlohmann keeps no positions
 // for parsed values, so the entries' line:col come from a small scan of the
 // text (entry_positions) and syntax errors from the parser's byte offset.
-#include "dnsd/mirrors_json.hh"
+#include "dnsd/config/mirrors_json.hh"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,8 +11,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "dnsd/atomic_file.hh"
-#include "dnsd/mirror_limits.hh"
+#include "dnsd/common/atomic_file.hh"
+#include "dnsd/config/mirror_limits.hh"
 #include "zones/name.hh"
 
 namespace mirrorpool::dnsd {

@@ -1,7 +1,7 @@
-// Tails-style mirrors.json (SPEC §6, shape: examples/mirrors.json): reading
-// the file a pool takes its mirrors from (`[pool] mirrors_json`). How entries
-// merge with [[pool.mirror]] tables is the config parser's business
-// (config_json.cc); writing a pool back in this shape is mirrors_json_export.hh.
+// Tails-style mirrors.json (`[pool] mirrors_json` in mirrorpool.toml(5); the operator guide shows
+// one): reading the file a pool takes its mirrors from (`[pool] mirrors_json`). How entries merge
+// with [[pool.mirror]] tables is the config parser's business (config_json.cc); writing a pool back
+// in this shape is mirrors_json_export.hh.
 #pragma once
 
 #include <cstdint>

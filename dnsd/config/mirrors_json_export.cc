@@ -1,6 +1,6 @@
 // mirrors.json out, with nlohmann::ordered_json so that keys keep the order
 // Tails' own file has.
-#include "dnsd/mirrors_json_export.hh"
+#include "dnsd/config/mirrors_json_export.hh"
 
 #include <algorithm>
 

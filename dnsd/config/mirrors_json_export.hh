@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "dnsd/config.hh"
+#include "dnsd/config/config.hh"
 #include "health/health_view.hh"
 
 namespace mirrorpool::dnsd {

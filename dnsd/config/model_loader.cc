@@ -1,11 +1,11 @@
 // Config + zone files → zones::Model, and the list of probe targets.
-#include "dnsd/model_loader.hh"
+#include "dnsd/config/model_loader.hh"
 
 #include <atomic>
 #include <utility>
 #include <vector>
 
-#include "dnsd/log.hh"
+#include "dnsd/common/log.hh"
 
 namespace mirrorpool::dnsd {
 

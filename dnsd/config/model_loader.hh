@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "dnsd/config.hh"
+#include "dnsd/config/config.hh"
 #include "health/prober.hh"
 #include "zones/pool.hh"
 

@@ -1,6 +1,6 @@
 // Prefix: an address range for ACLs such as `allow_transfer` —
 // "192.0.2.0/24", "2001:db8::/32", or a single address.
-#include "dnsd/prefix.hh"
+#include "dnsd/config/prefix.hh"
 
 #include <netinet/in.h>
 

@@ -1,10 +1,10 @@
-#include "dnsd/control_schema.hh"
+#include "dnsd/control/control_schema.hh"
 
 #include <algorithm>
 
 #include <fmt/core.h>
 
-#include "dnsd/mirror_limits.hh"
+#include "dnsd/config/mirror_limits.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,4 +1,4 @@
-// What a control request may say (SPEC §6), checked before any command runs:
+// What a control request may say (mirrorpoolctl(8)), checked before any command runs:
 // the nesting depth of the line, then the JSON, then per command the args it
 // takes (control_protocol.hh), each with its type, its range and whether it
 // is required. Anything else (a missing, unknown, mistyped or out-of-range
@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/control_protocol.hh"
+#include "dnsd/control/control_protocol.hh"
 
 namespace mirrorpool::dnsd {
 

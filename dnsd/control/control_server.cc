@@ -1,4 +1,4 @@
-#include "dnsd/control_server.hh"
+#include "dnsd/control/control_server.hh"
 
 #include <cerrno>
 #include <cstring>
@@ -11,8 +11,8 @@
 
 #include <fmt/core.h>
 
-#include "dnsd/log.hh"
-#include "dnsd/uv_cast.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/common/uv_cast.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,4 +1,4 @@
-// The control socket (SPEC §6): a unix stream socket speaking one JSON request
+// The control socket (mirrorpoolctl(8)): a unix stream socket speaking one JSON request
 // line and one JSON response line per connection, protocol version 1. Lives on
 // the daemon's main loop; every method and callback runs on that thread. It
 // checks each request against the schema (control_schema.hh) and knows
@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/control_schema.hh"
+#include "dnsd/control/control_schema.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,4 +1,9 @@
-#include "dnsd/operations.hh"
+// Operations: every control command, decided and persisted. One file because
+// each mutating command ends in the same commit (preview snapshot, journal
+// line, state file, undo on failure) over Operations' private state; the
+// read-only commands (status, history, check, export) are short and read
+// that same state. Split by command it would scatter one invariant.
+#include "dnsd/control/operations.hh"
 
 #include <cerrno>
 #include <chrono>
@@ -9,13 +14,13 @@
 
 #include <fmt/core.h>
 
-#include "dnsd/duration.hh"
-#include "dnsd/effective_config.hh"
-#include "dnsd/log.hh"
-#include "dnsd/mirrors_json_export.hh"
-#include "dnsd/model_loader.hh"
-#include "dnsd/reliability.hh"
-#include "dnsd/utc_time.hh"
+#include "dnsd/common/duration.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/common/utc_time.hh"
+#include "dnsd/config/mirrors_json_export.hh"
+#include "dnsd/config/model_loader.hh"
+#include "dnsd/state/effective_config.hh"
+#include "dnsd/state/reliability.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,4 +1,4 @@
-// The operator's side of the daemon (SPEC §6): run-time changes (drain,
+// The operator's side of the daemon (mirrorpoolctl(8)): run-time changes (drain,
 // weights, added and removed mirrors) persisted in state_dir, the journal of
 // health changes and admin actions, and every control command. It decides
 // what configuration is served — the file's, with the run-time changes and
@@ -16,12 +16,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/admin_state.hh"
-#include "dnsd/change.hh"
-#include "dnsd/config.hh"
-#include "dnsd/control_server.hh"
-#include "dnsd/journal.hh"
-#include "dnsd/snapshot.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/control/control_server.hh"
+#include "dnsd/snapshot/change.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/state/admin_state.hh"
+#include "dnsd/state/journal.hh"
 #include "health/health_view.hh"
 #include "health/prober.hh"
 #include "zones/pool.hh"

@@ -1,4 +1,4 @@
-#include "dnsd/control_client.hh"
+#include "dnsd/ctl/control_client.hh"
 
 #include <cerrno>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "dnsd/ctl_format.hh"
+#include "dnsd/ctl/ctl_format.hh"
 
 #include <fmt/core.h>
 

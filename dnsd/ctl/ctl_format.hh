@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/control_protocol.hh"
+#include "dnsd/control/control_protocol.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,4 +1,4 @@
-// mirrorpoolctl: the operator's command line (SPEC §6). Parses flags, sends one
+// mirrorpoolctl: the operator's command line (mirrorpoolctl(8)). Parses flags, sends one
 // request over the control socket, prints the answer. Exit codes: 0 ok,
 // 1 the daemon refused or failed, 2 usage, 3 the daemon is not running.
 #include <unistd.h>
@@ -10,11 +10,11 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
-#include "dnsd/atomic_file.hh"
-#include "dnsd/control_client.hh"
-#include "dnsd/control_socket_path.hh"
-#include "dnsd/ctl_format.hh"
-#include "dnsd/mirror_limits.hh"
+#include "dnsd/common/atomic_file.hh"
+#include "dnsd/config/control_socket_path.hh"
+#include "dnsd/config/mirror_limits.hh"
+#include "dnsd/ctl/control_client.hh"
+#include "dnsd/ctl/ctl_format.hh"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "dnsd/http_request.hh"
+#include "dnsd/http/http_request.hh"
 
 namespace mirrorpool::dnsd {
 

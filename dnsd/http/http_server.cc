@@ -1,6 +1,6 @@
 // The HTTP/1.1 server of http_server.hh: accept, read one request header,
 // answer, shut down the sending side, drain until the client closes.
-#include "dnsd/http_server.hh"
+#include "dnsd/http/http_server.hh"
 
 #include <netinet/in.h>
 
@@ -9,9 +9,9 @@
 
 #include <fmt/core.h>
 
-#include "dnsd/http_request.hh"
-#include "dnsd/log.hh"
-#include "dnsd/uv_cast.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/common/uv_cast.hh"
+#include "dnsd/http/http_request.hh"
 
 namespace mirrorpool::dnsd {
 

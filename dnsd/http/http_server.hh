@@ -15,7 +15,7 @@
 
 #include <uv.h>
 
-#include "dnsd/endpoint.hh"
+#include "dnsd/config/endpoint.hh"
 
 namespace mirrorpool::dnsd {
 

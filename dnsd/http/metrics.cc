@@ -1,10 +1,10 @@
-#include "dnsd/metrics.hh"
+#include "dnsd/http/metrics.hh"
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 
-#include "dnsd/prometheus.hh"
+#include "dnsd/http/prometheus.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/config.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/stats.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/query/stats.hh"
+#include "dnsd/snapshot/snapshot.hh"
 #include "health/health_view.hh"
 
 namespace mirrorpool::dnsd {

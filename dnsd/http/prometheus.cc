@@ -1,6 +1,6 @@
 // Prometheus text exposition format 0.0.4 (prometheus.hh): escaping, number
 // formatting and the histogram accumulator.
-#include "dnsd/prometheus.hh"
+#include "dnsd/http/prometheus.hh"
 
 #include <algorithm>
 #include <cmath>

@@ -1,14 +1,14 @@
 // NOTIFY sender (notifier.hh): one UDP socket per address family on the main
 // loop, one timer for every pending NOTIFY.
-#include "dnsd/notifier.hh"
+#include "dnsd/primary/notifier.hh"
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
 
-#include "dnsd/log.hh"
-#include "dnsd/uv_cast.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/common/uv_cast.hh"
+#include "dnsd/wire/wire.hh"
 
 namespace mirrorpool::dnsd {
 

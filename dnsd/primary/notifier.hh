@@ -11,9 +11,9 @@
 
 #include <uv.h>
 
-#include "dnsd/endpoint.hh"
-#include "dnsd/transfer_state.hh"
-#include "dnsd/tsig.hh"
+#include "dnsd/config/endpoint.hh"
+#include "dnsd/primary/transfer_state.hh"
+#include "dnsd/wire/tsig.hh"
 
 namespace mirrorpool::dnsd {
 

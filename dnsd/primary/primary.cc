@@ -1,8 +1,8 @@
 // The primary's main-loop side (primary.hh).
-#include "dnsd/primary.hh"
+#include "dnsd/primary/primary.hh"
 
-#include "dnsd/log.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/wire/wire.hh"
 
 namespace mirrorpool::dnsd {
 

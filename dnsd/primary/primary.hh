@@ -13,11 +13,11 @@
 
 #include <uv.h>
 
-#include "dnsd/config.hh"
-#include "dnsd/notifier.hh"
-#include "dnsd/serials.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/transfer_state.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/primary/notifier.hh"
+#include "dnsd/primary/serials.hh"
+#include "dnsd/primary/transfer_state.hh"
+#include "dnsd/snapshot/snapshot.hh"
 
 namespace mirrorpool::dnsd {
 

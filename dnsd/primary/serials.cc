@@ -1,12 +1,12 @@
 // SerialBook (serials.hh): the serial rule and its JSON file.
-#include "dnsd/serials.hh"
+#include "dnsd/primary/serials.hh"
 
 #include <filesystem>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/atomic_file.hh"
+#include "dnsd/common/atomic_file.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,6 +1,6 @@
 // Zone transfers out (transfer.hh): access checks, the AXFR and IXFR record
 // sequences, their split into messages, TSIG signing, counting and logging.
-#include "dnsd/transfer.hh"
+#include "dnsd/primary/transfer.hh"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,11 +10,11 @@
 #include <ctime>
 #include <optional>
 
-#include "dnsd/log.hh"
-#include "dnsd/serials.hh"
-#include "dnsd/transfer_state.hh"
-#include "dnsd/tsig.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/primary/serials.hh"
+#include "dnsd/primary/transfer_state.hh"
+#include "dnsd/wire/tsig.hh"
+#include "dnsd/wire/wire.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/query.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/stats.hh"
+#include "dnsd/query/stats.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/wire/query.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {

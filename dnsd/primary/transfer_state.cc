@@ -1,7 +1,7 @@
 // Transfer data (transfer_state.hh): zone versions read out of a snapshot,
 // their digests and differences, and the bounded history kept between
 // snapshots.
-#include "dnsd/transfer_state.hh"
+#include "dnsd/primary/transfer_state.hh"
 
 #include <algorithm>
 #include <iterator>
@@ -11,9 +11,9 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
-#include "dnsd/serials.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/primary/serials.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/wire/wire.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dnsd/config.hh"
-#include "dnsd/tsig.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/wire/tsig.hh"
 
 namespace mirrorpool::dnsd {
 

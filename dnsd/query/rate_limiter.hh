@@ -18,16 +18,9 @@
 #include <memory>
 #include <string>
 
-namespace mirrorpool::dnsd {
+#include "dnsd/config/rrl_config.hh"
 
-// [server.rrl] of the config file.
-struct RrlConfig {
-  unsigned responses_per_second = 0;  // 0 = off
-  unsigned slip = 2;
-  unsigned ipv4_prefix = 24;
-  unsigned ipv6_prefix = 56;
-  bool operator==(const RrlConfig&) const = default;
-};
+namespace mirrorpool::dnsd {
 
 class RateLimiter {
  public:

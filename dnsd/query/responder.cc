@@ -1,14 +1,14 @@
 // The query path (see responder.hh): parse, find the zone and node, copy
 // pre-encoded records into the caller's buffer. Everything lives on the stack
 // or in the snapshot; nothing here allocates, locks or throws.
-#include "dnsd/responder.hh"
+#include "dnsd/query/responder.hh"
 
 #include <algorithm>
 #include <cstring>
 
-#include "dnsd/bytes.hh"
-#include "dnsd/sampler.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/query/sampler.hh"
+#include "dnsd/wire/bytes.hh"
+#include "dnsd/wire/wire.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,15 +1,15 @@
-// Builds the answer to one DNS query from one snapshot (SPEC §4). Pure: no
-// I/O, no allocation, no locks, never throws. The caller owns every buffer.
+// Builds the answer to one DNS query from one snapshot (the answer rules of mirrorpool.toml(5),
+// `[[pool]]`). Pure: no I/O, no allocation, no locks, never throws. The caller owns every buffer.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-#include "dnsd/query.hh"
-#include "dnsd/rng.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/stats.hh"
+#include "dnsd/query/rng.hh"
+#include "dnsd/query/stats.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/wire/query.hh"
 
 namespace mirrorpool::dnsd {
 

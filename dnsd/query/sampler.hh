@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "dnsd/rng.hh"
+#include "dnsd/query/rng.hh"
 
 namespace mirrorpool::dnsd {
 

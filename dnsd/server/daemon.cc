@@ -1,4 +1,4 @@
-#include "dnsd/daemon.hh"
+#include "dnsd/server/daemon.hh"
 
 #include <malloc.h>
 
@@ -16,23 +16,23 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "dnsd/change.hh"
-#include "dnsd/config.hh"
-#include "dnsd/control_server.hh"
-#include "dnsd/http_server.hh"
-#include "dnsd/instance_lock.hh"
-#include "dnsd/log.hh"
-#include "dnsd/metrics.hh"
-#include "dnsd/model_loader.hh"
-#include "dnsd/operations.hh"
-#include "dnsd/primary.hh"
-#include "dnsd/privileges.hh"
-#include "dnsd/prometheus.hh"
-#include "dnsd/publisher.hh"
-#include "dnsd/service_notify.hh"
-#include "dnsd/sockets.hh"
-#include "dnsd/uv_cast.hh"
-#include "dnsd/worker.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/common/uv_cast.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/config/model_loader.hh"
+#include "dnsd/control/control_server.hh"
+#include "dnsd/control/operations.hh"
+#include "dnsd/http/http_server.hh"
+#include "dnsd/http/metrics.hh"
+#include "dnsd/http/prometheus.hh"
+#include "dnsd/primary/primary.hh"
+#include "dnsd/server/instance_lock.hh"
+#include "dnsd/server/privileges.hh"
+#include "dnsd/server/publisher.hh"
+#include "dnsd/server/service_notify.hh"
+#include "dnsd/server/sockets.hh"
+#include "dnsd/server/worker.hh"
+#include "dnsd/snapshot/change.hh"
 #include "health/prober.hh"
 
 namespace mirrorpool::dnsd {

@@ -6,7 +6,7 @@
 
 namespace mirrorpool::dnsd {
 
-// Exit codes (SPEC §2).
+// Exit codes: mirrorpoold(8), EXIT STATUS.
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitConfig = 2;

@@ -1,4 +1,4 @@
-#include "dnsd/instance_lock.hh"
+#include "dnsd/server/instance_lock.hh"
 
 #include <cerrno>
 #include <cstring>

@@ -3,8 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "dnsd/daemon.hh"
-#include "dnsd/log.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/server/daemon.hh"
 
 int main(int argc, char** argv) {
   using namespace mirrorpool::dnsd;

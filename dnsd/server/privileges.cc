@@ -1,4 +1,4 @@
-#include "dnsd/privileges.hh"
+#include "dnsd/server/privileges.hh"
 
 #include <cerrno>
 #include <cstring>
@@ -15,7 +15,7 @@
 
 #include <fmt/core.h>
 
-#include "dnsd/log.hh"
+#include "dnsd/common/log.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,4 +1,4 @@
-// Dropping root after the sockets are bound (SPEC §3 `[server] user`).
+// Dropping root after the sockets are bound (`[server] user` in mirrorpool.toml(5)).
 #pragma once
 
 #include <string>

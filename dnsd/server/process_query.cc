@@ -1,9 +1,9 @@
 // Counting, classifying and dispatching a query (process_query.hh).
-#include "dnsd/process_query.hh"
+#include "dnsd/server/process_query.hh"
 
 #include <utility>
 
-#include "dnsd/responder.hh"
+#include "dnsd/query/responder.hh"
 
 namespace mirrorpool::dnsd {
 

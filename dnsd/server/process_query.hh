@@ -16,12 +16,12 @@
 #include <span>
 #include <vector>
 
-#include "dnsd/query.hh"
-#include "dnsd/rate_limiter.hh"
-#include "dnsd/rng.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/stats.hh"
-#include "dnsd/transfer.hh"
+#include "dnsd/primary/transfer.hh"
+#include "dnsd/query/rate_limiter.hh"
+#include "dnsd/query/rng.hh"
+#include "dnsd/query/stats.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/wire/query.hh"
 
 namespace mirrorpool::dnsd {
 

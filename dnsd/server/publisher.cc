@@ -1,8 +1,8 @@
-#include "dnsd/publisher.hh"
+#include "dnsd/server/publisher.hh"
 
-#include "dnsd/log.hh"
-#include "dnsd/primary.hh"
-#include "dnsd/uv_cast.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/common/uv_cast.hh"
+#include "dnsd/primary/primary.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -21,8 +21,8 @@
 
 #include <uv.h>
 
-#include "dnsd/change.hh"
-#include "dnsd/snapshot.hh"
+#include "dnsd/snapshot/change.hh"
+#include "dnsd/snapshot/snapshot.hh"
 #include "health/health_view.hh"
 #include "zones/pool.hh"
 

@@ -1,4 +1,4 @@
-#include "dnsd/service_notify.hh"
+#include "dnsd/server/service_notify.hh"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,4 +1,4 @@
-#include "dnsd/sockets.hh"
+#include "dnsd/server/sockets.hh"
 
 #include <cerrno>
 #include <cstring>

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "dnsd/endpoint.hh"
+#include "dnsd/config/endpoint.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,4 +1,4 @@
-#include "dnsd/udp_server.hh"
+#include "dnsd/server/udp_server.hh"
 
 #include <fcntl.h>
 #include <sys/time.h>
@@ -9,7 +9,7 @@
 #include <ctime>
 #include <random>
 
-#include "dnsd/log.hh"
+#include "dnsd/common/log.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -16,10 +16,10 @@
 #include <span>
 #include <thread>
 
-#include "dnsd/process_query.hh"
-#include "dnsd/rate_limiter.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/stats.hh"
+#include "dnsd/query/rate_limiter.hh"
+#include "dnsd/query/stats.hh"
+#include "dnsd/server/process_query.hh"
+#include "dnsd/snapshot/snapshot.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,12 +1,12 @@
-#include "dnsd/worker.hh"
+#include "dnsd/server/worker.hh"
 
 #include <sys/socket.h>
 
 #include <cstring>
 #include <random>
 
-#include "dnsd/log.hh"
-#include "dnsd/uv_cast.hh"
+#include "dnsd/common/log.hh"
+#include "dnsd/common/uv_cast.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -14,11 +14,11 @@
 
 #include <uv.h>
 
-#include "dnsd/process_query.hh"
-#include "dnsd/rate_limiter.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/stats.hh"
-#include "dnsd/udp_server.hh"
+#include "dnsd/query/rate_limiter.hh"
+#include "dnsd/query/stats.hh"
+#include "dnsd/server/process_query.hh"
+#include "dnsd/server/udp_server.hh"
+#include "dnsd/snapshot/snapshot.hh"
 
 namespace mirrorpool::dnsd {
 

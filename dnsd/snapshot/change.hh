@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "dnsd/snapshot.hh"
+#include "dnsd/snapshot/snapshot.hh"
 #include "health/health_view.hh"
 #include "health/prober.hh"
 #include "zones/pool.hh"

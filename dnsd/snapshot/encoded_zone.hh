@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "dnsd/name_table.hh"
+#include "dnsd/snapshot/name_table.hh"
 
 namespace mirrorpool::dnsd {
 

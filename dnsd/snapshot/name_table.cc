@@ -1,9 +1,9 @@
 // Open-addressing name table (see name_table.hh).
-#include "dnsd/name_table.hh"
+#include "dnsd/snapshot/name_table.hh"
 
 #include <cstring>
 
-#include "dnsd/bytes.hh"
+#include "dnsd/wire/bytes.hh"
 
 namespace mirrorpool::dnsd {
 

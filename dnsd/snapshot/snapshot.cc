@@ -1,7 +1,7 @@
 // Builds the immutable Snapshot (see snapshot.hh): encodes every zone's
 // records into answer bytes and decides each pool's served addresses from
 // health and when_all_down. Runs off the query path, so it may allocate.
-#include "dnsd/snapshot.hh"
+#include "dnsd/snapshot/snapshot.hh"
 
 #include <sys/socket.h>
 
@@ -10,7 +10,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "dnsd/wire.hh"
+#include "dnsd/wire/wire.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -179,7 +179,8 @@ struct Candidate {
   bool healthy;
 };
 
-// Decides what one pool serves for one family (SPEC §4, §5) and encodes it.
+// Decides what one pool serves for one family (`min_healthy` and `when_all_down` in
+// mirrorpool.toml(5)) and encodes it.
 void build_family(const zones::PoolDef& pool, const std::string& pool_text, int family,
                   const health::HealthView& health, const ServedFamily* previous,
                   EncodedFamily& encoded, ServedFamily& served) {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/encoded_zone.hh"
-#include "dnsd/name_table.hh"
+#include "dnsd/snapshot/encoded_zone.hh"
+#include "dnsd/snapshot/name_table.hh"
 #include "health/health_view.hh"
 #include "zones/pool.hh"
 

@@ -1,11 +1,11 @@
 // state.json: a versioned, checksummed JSON document, strictly validated on
 // load so that anything unexpected is reported as corrupt rather than guessed.
-#include "dnsd/admin_state.hh"
+#include "dnsd/state/admin_state.hh"
 
 #include <fmt/core.h>
 
-#include "dnsd/atomic_file.hh"
-#include "dnsd/checksum.hh"
+#include "dnsd/common/atomic_file.hh"
+#include "dnsd/common/checksum.hh"
 
 namespace mirrorpool::dnsd {
 namespace {

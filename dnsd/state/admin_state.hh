@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/config.hh"
-#include "dnsd/utc_time.hh"
+#include "dnsd/common/utc_time.hh"
+#include "dnsd/config/config.hh"
 
 namespace mirrorpool::dnsd {
 

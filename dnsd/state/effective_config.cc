@@ -1,12 +1,12 @@
 // Applying AdminState to a Config, pool by pool, in the order the header gives.
-#include "dnsd/effective_config.hh"
+#include "dnsd/state/effective_config.hh"
 
 #include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "dnsd/reliability.hh"
+#include "dnsd/state/reliability.hh"
 
 namespace mirrorpool::dnsd {
 namespace {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/admin_state.hh"
-#include "dnsd/config.hh"
-#include "dnsd/journal.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/state/admin_state.hh"
+#include "dnsd/state/journal.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,6 +1,6 @@
 // Journal lines: compact JSON with a "sha256" member over the rest of the
 // line, appended with O_APPEND and made durable with fdatasync.
-#include "dnsd/journal.hh"
+#include "dnsd/state/journal.hh"
 
 #include <array>
 #include <cerrno>
@@ -14,8 +14,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "dnsd/atomic_file.hh"
-#include "dnsd/checksum.hh"
+#include "dnsd/common/atomic_file.hh"
+#include "dnsd/common/checksum.hh"
 
 namespace mirrorpool::dnsd {
 namespace {

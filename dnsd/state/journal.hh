@@ -14,7 +14,7 @@
 
 #include <sys/types.h>
 
-#include "dnsd/utc_time.hh"
+#include "dnsd/common/utc_time.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,5 +1,5 @@
 // The runbook rule as code; every threshold is a named constant in the header.
-#include "dnsd/reliability.hh"
+#include "dnsd/state/reliability.hh"
 
 #include <algorithm>
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dnsd/journal.hh"
+#include "dnsd/state/journal.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {

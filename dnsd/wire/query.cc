@@ -3,7 +3,7 @@
 // is dropped before the opcode is looked at, the opcode before QDCOUNT,
 // QDCOUNT before the question, and transfers are told apart before EDNS is
 // judged (a transfer request's OPT record is the transfer code's business).
-#include "dnsd/query.hh"
+#include "dnsd/wire/query.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <span>
 
-#include "dnsd/wire.hh"
+#include "dnsd/wire/wire.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,13 +1,13 @@
 // TSIG signing and verification (tsig.hh): builds the RFC 8945 §4.3 digest
 // input and runs OpenSSL's HMAC over it.
-#include "dnsd/tsig.hh"
+#include "dnsd/wire/tsig.hh"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "dnsd/config.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/wire/wire.hh"
 #include "zones/name.hh"
 
 namespace mirrorpool::dnsd {

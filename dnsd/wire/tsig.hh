@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/query.hh"
+#include "dnsd/wire/query.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -1,6 +1,6 @@
 // Query parsing and response writing (see wire.hh). Every read is bounds
 // checked: queries are untrusted bytes.
-#include "dnsd/wire.hh"
+#include "dnsd/wire/wire.hh"
 
 #include <cstring>
 

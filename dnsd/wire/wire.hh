@@ -10,7 +10,7 @@
 #include <span>
 #include <string_view>
 
-#include "dnsd/bytes.hh"
+#include "dnsd/wire/bytes.hh"
 
 namespace mirrorpool::dnsd {
 

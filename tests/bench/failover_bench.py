@@ -2,7 +2,7 @@
 """Failover benchmark: for each failure kind, the time from breaking a mirror
 to the last answer that still contains it, and from repairing it to the first
 answer that contains it again; median and max over several trials, next to
-SPEC §5's bounds. Everything runs on loopback (fake mirrors on 127.0.1.x).
+the bounds of mirrorpool.toml(5) [pool.check]. Everything runs on loopback (fake mirrors on 127.0.1.x).
 
     tests/bench/failover_bench.py [--trials N] [--interval-ms MS] [--timeout-ms MS]
 

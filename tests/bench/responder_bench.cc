@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
-#include "dnsd/process_query.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/server/process_query.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/wire/wire.hh"
 #include "zones/zone.hh"
 
 using namespace mirrorpool;

@@ -6,8 +6,8 @@
 
 #include <doctest/doctest.h>
 
-#include "dnsd/admin_state.hh"
-#include "dnsd/atomic_file.hh"
+#include "dnsd/common/atomic_file.hh"
+#include "dnsd/state/admin_state.hh"
 #include "temp_dir.hh"
 
 namespace mirrorpool::dnsd {

@@ -1,5 +1,5 @@
 // Unit tests of the configuration layer: durations, endpoints, prefixes, every
-// key of SPEC §3 with its defaults and overrides, located diagnostics, and the
+// key of mirrorpool.toml(5) with its defaults and overrides, located diagnostics, and the
 // example configs shipped in packaging/.
 #include <netinet/in.h>
 
@@ -8,8 +8,8 @@
 
 #include <doctest/doctest.h>
 
-#include "dnsd/config.hh"
-#include "dnsd/duration.hh"
+#include "dnsd/common/duration.hh"
+#include "dnsd/config/config.hh"
 #include "zones/pool.hh"
 #include "zones/zone.hh"
 

@@ -11,8 +11,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "dnsd/control_protocol.hh"
-#include "dnsd/control_schema.hh"
+#include "dnsd/control/control_protocol.hh"
+#include "dnsd/control/control_schema.hh"
 #include "tests/dnsd/operations_harness.hh"
 
 namespace mirrorpool::dnsd {
@@ -92,7 +92,7 @@ struct CommandCase {
   std::vector<FieldCase> fields;  // all it takes
 };
 
-// Per command what it takes, as mirrorpoolctl sends it (dnsd/ctl_main.cc).
+// Per command what it takes, as mirrorpoolctl sends it (dnsd/ctl/ctl_main.cc).
 const std::vector<CommandCase>& commands() {
   static const std::vector<CommandCase> cases = {
       {"status", {}},

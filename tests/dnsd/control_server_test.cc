@@ -21,7 +21,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "dnsd/control_server.hh"
+#include "dnsd/control/control_server.hh"
 #include "tests/dnsd/temp_dir.hh"
 #include "tests/health/loop_runner.hh"
 

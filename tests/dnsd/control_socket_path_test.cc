@@ -1,6 +1,6 @@
 // mirrorpoolctl finds the control socket in a config that does not load: a
 // wrong type elsewhere, a syntax error, no [server] table at all.
-#include "dnsd/control_socket_path.hh"
+#include "dnsd/config/control_socket_path.hh"
 
 #include <doctest/doctest.h>
 

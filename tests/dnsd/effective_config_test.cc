@@ -6,7 +6,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "dnsd/effective_config.hh"
+#include "dnsd/state/effective_config.hh"
 
 namespace mirrorpool::dnsd {
 namespace {

@@ -1,5 +1,5 @@
 // parse_http_request: the request head of the /metrics server, without sockets.
-#include "dnsd/http_request.hh"
+#include "dnsd/http/http_request.hh"
 
 #include <string>
 #include <string_view>

@@ -1,7 +1,7 @@
 // HttpServer against plain loopback sockets: the server runs in a libuv loop
 // on its own thread, the test is the client. Waits are "until X, with a
 // deadline", never sleeps.
-#include "dnsd/http_server.hh"
+#include "dnsd/http/http_server.hh"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

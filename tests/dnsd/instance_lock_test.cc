@@ -1,6 +1,6 @@
 // One daemon per state_dir: the second acquire of a held lock fails naming the
 // holder's PID, and the lock is free again once its holder lets go.
-#include "dnsd/instance_lock.hh"
+#include "dnsd/server/instance_lock.hh"
 
 #include <string>
 

@@ -10,7 +10,7 @@
 
 #include <doctest/doctest.h>
 
-#include "dnsd/journal.hh"
+#include "dnsd/state/journal.hh"
 #include "temp_dir.hh"
 
 namespace mirrorpool::dnsd {

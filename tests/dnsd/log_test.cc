@@ -1,6 +1,6 @@
 // Log lines: one per event however hostile the text in it, and the journal's
 // priority prefix only when stderr is the journal.
-#include "dnsd/log.hh"
+#include "dnsd/common/log.hh"
 
 #include <doctest/doctest.h>
 

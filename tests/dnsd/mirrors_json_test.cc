@@ -10,9 +10,9 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "dnsd/config.hh"
-#include "dnsd/mirrors_json.hh"
-#include "dnsd/mirrors_json_export.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/config/mirrors_json.hh"
+#include "dnsd/config/mirrors_json_export.hh"
 #include "temp_dir.hh"
 
 namespace mirrorpool::dnsd {

@@ -1,6 +1,6 @@
 // load_model on a reload: which of the zones being served it keeps and which
 // it reads again (the served zones have released their records).
-#include "dnsd/model_loader.hh"
+#include "dnsd/config/model_loader.hh"
 
 #include <chrono>
 #include <fstream>
@@ -11,7 +11,7 @@
 
 #include <doctest/doctest.h>
 
-#include "dnsd/config.hh"
+#include "dnsd/config/config.hh"
 #include "temp_dir.hh"
 #include "zones/pool.hh"
 

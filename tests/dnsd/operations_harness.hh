@@ -23,12 +23,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/change.hh"
-#include "dnsd/config.hh"
-#include "dnsd/control_server.hh"
-#include "dnsd/model_loader.hh"
-#include "dnsd/operations.hh"
-#include "dnsd/snapshot.hh"
+#include "dnsd/snapshot/change.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/control/control_server.hh"
+#include "dnsd/config/model_loader.hh"
+#include "dnsd/control/operations.hh"
+#include "dnsd/snapshot/snapshot.hh"
 #include "health/health_view.hh"
 
 namespace mirrorpool::test {

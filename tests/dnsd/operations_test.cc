@@ -12,10 +12,10 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "dnsd/admin_state.hh"
-#include "dnsd/journal.hh"
-#include "dnsd/operations.hh"
-#include "dnsd/snapshot.hh"
+#include "dnsd/control/operations.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/state/admin_state.hh"
+#include "dnsd/state/journal.hh"
 #include "tests/dnsd/operations_harness.hh"
 
 namespace mirrorpool::dnsd {

@@ -1,6 +1,6 @@
 // MetricsWriter and Histogram: exact text of the exposition format 0.0.4,
 // and the same text read back by the reference parser.
-#include "dnsd/prometheus.hh"
+#include "dnsd/http/prometheus.hh"
 
 #include <unistd.h>
 

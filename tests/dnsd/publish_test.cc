@@ -25,10 +25,10 @@
 
 #include <doctest/doctest.h>
 
-#include "dnsd/publisher.hh"
-#include "dnsd/sockets.hh"
-#include "dnsd/wire.hh"
-#include "dnsd/worker.hh"
+#include "dnsd/server/publisher.hh"
+#include "dnsd/server/sockets.hh"
+#include "dnsd/server/worker.hh"
+#include "dnsd/wire/wire.hh"
 #include "health/health_view.hh"
 #include "tests/dnsd/zone_builders.hh"
 #include "zones/pool.hh"

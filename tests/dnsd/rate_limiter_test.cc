@@ -1,4 +1,4 @@
-#include "dnsd/rate_limiter.hh"
+#include "dnsd/query/rate_limiter.hh"
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>

@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "dnsd/reliability.hh"
+#include "dnsd/state/reliability.hh"
 
 namespace mirrorpool::dnsd {
 namespace {

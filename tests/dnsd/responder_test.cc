@@ -1,7 +1,7 @@
 // Tests of build_snapshot + the query path (process_query, respond):
 // hand-built zones and health, queries built byte by byte, responses decoded
 // with ldns and compared as sets.
-#include "dnsd/process_query.hh"
+#include "dnsd/server/process_query.hh"
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/responder.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/query/responder.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/wire/wire.hh"
 #include "tests/dnsd/zone_builders.hh"
 
 // Counting allocator for the no-allocation test: only counts while armed, so
@@ -892,7 +892,7 @@ TEST_CASE("pool answers: weights, families, max_answers") {
 }
 
 TEST_CASE("a pool at its zone's apex: addresses from the pool, SOA and NS from the file") {
-  // The delegated-subzone case of SPEC 1: dl.example.net is a zone of its own.
+  // The delegated-subzone case (operator guide, section 3): dl.example.net is a zone of its own.
   zones::Model model;
   model.zones = {
       shared(zone_of("dl.example.net.",

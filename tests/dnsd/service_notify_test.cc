@@ -1,6 +1,6 @@
 // notify_service against a socket bound here, as systemd binds its own: a
 // path, an abstract name, and the ways NOTIFY_SOCKET can be wrong.
-#include "dnsd/service_notify.hh"
+#include "dnsd/server/service_notify.hh"
 
 #include <sys/socket.h>
 #include <sys/un.h>

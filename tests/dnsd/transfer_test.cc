@@ -1,7 +1,7 @@
 // Tests of the primary's parts without sockets: RFC 1982 serials and their
 // file, TSIG sign/verify, and AXFR/IXFR answers built from hand-made
 // snapshots, decoded message by message.
-#include "dnsd/transfer.hh"
+#include "dnsd/primary/transfer.hh"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/query.hh"
-#include "dnsd/serials.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/transfer_state.hh"
-#include "dnsd/tsig.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/primary/serials.hh"
+#include "dnsd/primary/transfer_state.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/wire/query.hh"
+#include "dnsd/wire/tsig.hh"
+#include "dnsd/wire/wire.hh"
 #include "tests/dnsd/zone_builders.hh"
 
 using namespace mirrorpool;

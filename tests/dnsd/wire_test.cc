@@ -1,6 +1,6 @@
 // Unit tests for query parsing (header, question, EDNS) and the bounded
 // writer, including hostile inputs: truncation and compression loops.
-#include "dnsd/wire.hh"
+#include "dnsd/wire/wire.hh"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // Fuzzes the TOML config parser and its validation. Files the config names
 // (mirrors_json) resolve inside a directory that does not exist, so only
 // absolute paths can reach the file system.
-#include "dnsd/config.hh"
+#include "dnsd/config/config.hh"
 #include "tests/fuzz/fuzz_target.hh"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

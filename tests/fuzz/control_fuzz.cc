@@ -11,10 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/admin_state.hh"
-#include "dnsd/checksum.hh"
-#include "dnsd/control_server.hh"
-#include "dnsd/journal.hh"
+#include "dnsd/state/admin_state.hh"
+#include "dnsd/common/checksum.hh"
+#include "dnsd/control/control_server.hh"
+#include "dnsd/state/journal.hh"
 #include "tests/dnsd/operations_harness.hh"
 #include "tests/fuzz/fuzz_target.hh"
 

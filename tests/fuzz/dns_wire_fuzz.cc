@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/process_query.hh"
-#include "dnsd/snapshot.hh"
-#include "dnsd/stats.hh"
-#include "dnsd/wire.hh"
+#include "dnsd/server/process_query.hh"
+#include "dnsd/snapshot/snapshot.hh"
+#include "dnsd/query/stats.hh"
+#include "dnsd/wire/wire.hh"
 #include "health/health_view.hh"
 #include "tests/dnsd/zone_builders.hh"
 #include "tests/fuzz/fuzz_target.hh"

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "dnsd/http_request.hh"
+#include "dnsd/http/http_request.hh"
 #include "tests/fuzz/fuzz_target.hh"
 
 using mirrorpool::dnsd::HttpRequestHead;

@@ -1,6 +1,6 @@
 // Fuzzes the mirrors.json reader (a file that may come from another party's
 // download page) and the URL prefix parser it uses.
-#include "dnsd/mirrors_json.hh"
+#include "dnsd/config/mirrors_json.hh"
 #include "tests/fuzz/fuzz_target.hh"
 
 using namespace mirrorpool;

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/config.hh"
-#include "dnsd/query.hh"
-#include "dnsd/tsig.hh"
+#include "dnsd/config/config.hh"
+#include "dnsd/wire/query.hh"
+#include "dnsd/wire/tsig.hh"
 #include "tests/fuzz/fuzz_target.hh"
 
 using namespace mirrorpool;

@@ -488,7 +488,7 @@ OUT_OF_RANGE = {
 }
 # For each command: a request the daemon accepts (the table breaks one field
 # at a time), and the fields it cannot do without (a drain takes a note:
-# SPEC §6 `drain ID --note TEXT`). Not dry runs: a request wrongly accepted
+# mirrorpoolctl(8) `drain ID --note TEXT`). Not dry runs: a request wrongly accepted
 # shows as a change.
 COMMANDS = {
     "status": ({}, ()),

@@ -1,5 +1,5 @@
 """The authoritative core end to end on the real binary: every answer rule of
-SPEC §4 over UDP and TCP, IPv4 and IPv6, pool sampling, signals and reload."""
+mirrorpool.toml(5) ([[pool]]) over UDP and TCP, IPv4 and IPv6, pool sampling, signals and reload."""
 
 import collections
 import os

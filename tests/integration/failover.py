@@ -25,7 +25,7 @@ def time_until(srv, pool, rdtype, address, want_present, limit_s):
 
 
 def bound_s(interval_s, rounds, timeout_s):
-    """SPEC §5's bound (interval × rounds + timeout) plus what the machinery may
+    """The failover bound of mirrorpool.toml(5) [pool.check] (interval × rounds + timeout) plus what the machinery may
     add on top: the prober's ±10 % interval jitter, the publisher's 100 ms
     coalescing window and one polling step."""
     return interval_s * rounds * 1.1 + timeout_s + 0.1 + 2 * POLL_S

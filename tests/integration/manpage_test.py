@@ -1,5 +1,5 @@
 """The man pages describe exactly what exists: every config key that the
-config parser (dnsd/config*.cc) reads is in mirrorpool.toml(5) and every key
+config parser (dnsd/config/config*.cc) reads is in mirrorpool.toml(5) and every key
 there is read; every mirrorpoolctl command and flag (as `mirrorpoolctl
 --list-commands` reports them) is in mirrorpoolctl(8) and the other way round;
 every mirrorpoold flag is in mirrorpoold(8)."""
@@ -16,7 +16,7 @@ CTL = os.environ.get("MIRRORPOOLCTL", "mirrorpoolctl")
 DAEMON = os.environ.get("MIRRORPOOLD", "mirrorpoold")
 MAN = os.path.join(ROOT, "packaging", "man")
 
-# TableReader accessors in dnsd/config*.cc take the key as their first argument
+# TableReader accessors in dnsd/config/config*.cc take the key as their first argument
 # ("r.integer(\"port\", ..."); read_name/read_url_path take the reader first.
 ACCESSOR = re.compile(
     r"\b\w+\s*\.\s*(string|strings|integer|read_integer|duration|find|table|tables|"
@@ -27,7 +27,7 @@ HELPER = re.compile(r"\b(?:read_name|read_url_path)\s*\(\s*\w+\s*,\s*\"([a-z0-9_
 def code_keys():
     """(keys, tables): scalar keys and table names read by the config loader."""
     text = ""
-    for path in sorted(glob.glob(os.path.join(ROOT, "dnsd", "config*.cc"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "dnsd", "config", "config*.cc"))):
         with open(path) as f:
             text += f.read()
     keys, tables = set(), set()

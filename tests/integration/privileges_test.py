@@ -1,4 +1,4 @@
-"""Dropping root (SPEC §3 `[server] user`): started as root with
+"""Dropping root (`[server] user` in mirrorpool.toml(5)): started as root with
 user = "nobody", every thread of mirrorpoold runs as nobody with no
 capability left, an empty bounding set and no_new_privs, still answers on its
 port and owns its state directory and control socket. A user that does not

@@ -1,7 +1,7 @@
 """The prober end to end on the real binary (issue: mirrors leave and rejoin
 the answers by themselves). Fake mirrors on 127.0.1.x and ::1 are broken and
-repaired by the test; each case asserts that the answers change within SPEC
-§5's bound (interval × fall + timeout, interval × rise + timeout) and come back.
+repaired by the test; each case asserts that the answers change within the
+bound of mirrorpool.toml(5) [pool.check] (interval × fall + timeout, interval × rise + timeout) and come back.
 """
 
 import os

@@ -1,4 +1,4 @@
-"""mirrorpool as a hidden primary for stock secondaries (SPEC §7): real nsd and
+"""mirrorpool as a hidden primary for stock secondaries (operator guide, section 5): real nsd and
 knotd transfer the zone with TSIG, follow a mirror's failure and repair through
 NOTIFY and IXFR, never see the serial go back across a restart of mirrorpoold;
 transfers without the key, with a bad key, or from outside allow_transfer are

@@ -1,5 +1,8 @@
-// Query counters. Each worker owns one Stats and is its only writer; readers
-// (metrics, status) on other threads sum them with relaxed loads. No locks.
+// Query counters. Each serving thread (every UdpServer thread, and each
+// worker's TCP loop) owns one Stats and is its only writer: queries are
+// counted in server/process_query.cc, answers by rcode and truncation in the
+// responder, transfers in primary/transfer.cc. Readers (metrics, status) on
+// other threads sum them with relaxed loads. No locks.
 #pragma once
 
 #include <array>

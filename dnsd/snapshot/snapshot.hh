@@ -1,7 +1,8 @@
 // The immutable dataset the query path reads: every zone's records and every
 // pool's currently served addresses, pre-encoded so that answering is lookup,
-// selection and copy. Built off the query path by build_snapshot and published
-// by pointer; never modified after construction.
+// selection and copy. Built off the query path by build_snapshot; the
+// publisher's prepare stage sets the serials and the transfer data, and from
+// publication on (by pointer, to every serving thread) it never changes.
 #pragma once
 
 #include <cstdint>

@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnsd/state/admin_state.hh"
 #include "dnsd/common/checksum.hh"
 #include "dnsd/control/control_server.hh"
+#include "dnsd/state/admin_state.hh"
 #include "dnsd/state/journal.hh"
 #include "tests/dnsd/operations_harness.hh"
 #include "tests/fuzz/fuzz_target.hh"

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "dnsd/query/stats.hh"
 #include "dnsd/server/process_query.hh"
 #include "dnsd/snapshot/snapshot.hh"
-#include "dnsd/query/stats.hh"
 #include "dnsd/wire/wire.hh"
 #include "health/health_view.hh"
 #include "tests/dnsd/zone_builders.hh"

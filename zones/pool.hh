@@ -27,6 +27,18 @@ struct Address {
 
 enum class Capacity { normal, huge };
 
+// A point on the Earth, in degrees: |latitude| <= 90, |longitude| <= 180.
+struct GeoPoint {
+  double latitude = 0;
+  double longitude = 0;
+  bool operator==(const GeoPoint&) const = default;
+};
+
+// How a pool chooses among its healthy addresses for one client
+// (mirrorpool.toml(5), `geo`): the same weighted set for everyone, the
+// nearest by great-circle distance, or the client's country, else continent.
+enum class GeoMode { off, nearest, country };
+
 struct MirrorDef {
   std::string id;
   std::vector<Address> addresses;
@@ -39,6 +51,10 @@ struct MirrorDef {
   std::string notes;
   std::string url_prefix;  // from mirrors.json, for export
   std::string rsync_url;
+  // Where the mirror is, when the operator says so; else its country's
+  // place, else its address looked up in the geo database.
+  std::optional<GeoPoint> location;
+  std::string country;  // ISO 3166-1 alpha-2, upper case; empty = not given
   SourcePos pos;
 };
 
@@ -48,6 +64,9 @@ struct PoolDef {
   unsigned max_answers = 4;
   WhenAllDown when_all_down = WhenAllDown::serve_all;
   unsigned min_healthy = 1;
+  GeoMode geo = GeoMode::off;
+  // nearest: mirrors within this of the nearest healthy one share its rank.
+  uint32_t geo_margin_km = 0;
   std::vector<MirrorDef> mirrors;
   SourcePos pos;
 };

@@ -26,6 +26,25 @@
 
 namespace mirrorpool::dnsd {
 
+// One [[server.geo.net]]: clients inside `prefix` are placed here, before
+// the database is asked. At least one of country and location is set.
+struct GeoNet {
+  Prefix prefix;
+  std::string country;  // ISO 3166-1 alpha-2, upper case; empty = not given
+  std::optional<zones::GeoPoint> location;
+  zones::SourcePos pos;
+};
+
+// [server.geo]: where clients are placed from (mirrorpool.toml(5)).
+struct GeoConfig {
+  bool enabled = false;  // the table is present
+  std::string database;  // an MMDB file, resolved; empty = overrides only
+  bool ecs = true;       // locate by EDNS Client Subnet when a query has one
+  unsigned ecs_max_prefix_v4 = 24;
+  unsigned ecs_max_prefix_v6 = 56;
+  std::vector<GeoNet> nets;
+};
+
 struct ServerConfig {
   std::vector<Endpoint> listen;
   unsigned workers = 0;  // 0 = one per core
@@ -38,6 +57,7 @@ struct ServerConfig {
   unsigned tcp_max_clients = 1000;       // per worker
   unsigned udp_max_size = 1232;          // our EDNS buffer size
   RrlConfig rrl;
+  GeoConfig geo;
 };
 
 struct ZoneConfig {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <tuple>
@@ -84,6 +85,61 @@ std::optional<std::string> TableReader::string(std::string_view key, bool allow_
     return std::nullopt;
   }
   return text;
+}
+
+std::optional<bool> TableReader::boolean(std::string_view key) {
+  const toml::node* node = find(key);
+  if (!node) return std::nullopt;
+  if (!node->is_boolean()) {
+    wrong_type(key, *node, "true or false");
+    return std::nullopt;
+  }
+  return node->as_boolean()->get();
+}
+
+std::optional<zones::GeoPoint> TableReader::location(std::string_view key) {
+  const toml::node* node = find(key);
+  if (!node) return std::nullopt;
+  const toml::array* array = node->as_array();
+  const auto number = [&](size_t i) -> std::optional<double> {
+    if (array == nullptr || array->size() != 2) return std::nullopt;
+    const toml::node& n = *array->get(i);
+    if (n.is_floating_point()) return n.as_floating_point()->get();
+    if (n.is_integer()) return static_cast<double>(n.as_integer()->get());
+    return std::nullopt;
+  };
+  const auto latitude = number(0);
+  const auto longitude = number(1);
+  if (!latitude || !longitude) {
+    wrong_type(key, *node, "[latitude, longitude] in degrees, such as [50.11, 8.68]");
+    return std::nullopt;
+  }
+  if (!valid_location(*latitude, *longitude)) {
+    reporter_.error(node->source(),
+                    fmt::format("{} must be [latitude, longitude] with |latitude| <= 90 and "
+                                "|longitude| <= 180 (got [{}, {}])",
+                                name(key), *latitude, *longitude));
+    return std::nullopt;
+  }
+  return zones::GeoPoint{*latitude, *longitude};
+}
+
+std::optional<std::string> TableReader::country(std::string_view key) {
+  const toml::node* node = find(key);
+  if (!node) return std::nullopt;
+  if (!node->is_string()) {
+    wrong_type(key, *node, "a two-letter ISO 3166-1 country code such as \"DE\"");
+    return std::nullopt;
+  }
+  std::string code = node->as_string()->get();
+  if (!normalize_country(code)) {
+    reporter_.error(node->source(),
+                    fmt::format("{} must be a two-letter ISO 3166-1 country code such as \"DE\" "
+                                "(got \"{}\")",
+                                name(key), node->as_string()->get()));
+    return std::nullopt;
+  }
+  return code;
 }
 
 std::optional<int64_t> TableReader::integer(std::string_view key, int64_t min, int64_t max) {
@@ -204,6 +260,7 @@ std::optional<Config> Parser::parse(std::string_view text) {
   config.path = path_;
   TableReader top(reporter_, root, "");
   read_server(top, config.server);
+  geo_enabled_ = config.server.geo.enabled;
   read_tsig_keys(top, config.tsig);
   read_zones(top, config);
   read_pools(top, config.pools);

@@ -107,6 +107,8 @@ void Parser::merge_mirrors_json(const CheckSpec& base, const CheckLayer& pool_la
     mirror.weight = entry.weight;
     mirror.email = entry.email;
     mirror.notes = entry.notes;
+    mirror.country = entry.country;
+    mirror.location = entry.location;
     mirror.url_prefix = entry.url_prefix;
     mirror.rsync_url = entry.rsync_url;
     mirror.pos = entry.pos;

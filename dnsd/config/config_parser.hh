@@ -25,6 +25,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "dnsd/config/config.hh"
+#include "dnsd/config/geo_keys.hh"
 #include "dnsd/config/mirrors_json.hh"
 #include "health/check_spec.hh"
 #include "zones/diagnostic.hh"
@@ -82,6 +83,11 @@ class TableReader {
 
   std::optional<std::string> string(std::string_view key, bool allow_empty = false);
   std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max);
+  std::optional<bool> boolean(std::string_view key);
+  // [latitude, longitude] in degrees, |latitude| <= 90, |longitude| <= 180.
+  std::optional<zones::GeoPoint> location(std::string_view key);
+  // An ISO 3166-1 alpha-2 code in any case, returned in upper case.
+  std::optional<std::string> country(std::string_view key);
 
   template <class T>
   void read_integer(std::string_view key, T& out, int64_t min, int64_t max) {
@@ -177,6 +183,7 @@ class Parser {
   // config_server.cc
   std::optional<Endpoint> endpoint(TableReader& r, std::string_view key, const Item& item);
   void read_server(TableReader& top, ServerConfig& server);
+  void read_geo(TableReader& server, GeoConfig& geo);
   void read_tsig_keys(TableReader& top, std::map<std::string, TsigKey>& keys);
   void read_zones(TableReader& top, Config& config);
   std::optional<zones::Name> read_name(TableReader& r, std::string_view key);
@@ -202,6 +209,7 @@ class Parser {
   std::filesystem::path dir_;
   Reporter reporter_;
   zones::Diagnostics& diags_;
+  bool geo_enabled_ = false;  // [server.geo] was read: pools may use geo
 };
 
 }  // namespace mirrorpool::dnsd::config_detail

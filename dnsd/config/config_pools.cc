@@ -184,6 +184,18 @@ void Parser::read_pools(TableReader& top, std::vector<PoolConfig>& pools) {
       def.when_all_down = *policy;
     }
     r.read_integer("min_healthy", def.min_healthy, 1, 10'000);
+    if (auto geo = r.choice<zones::GeoMode>("geo", {{"off", zones::GeoMode::off},
+                                                    {"nearest", zones::GeoMode::nearest},
+                                                    {"country", zones::GeoMode::country}})) {
+      def.geo = *geo;
+      if (*geo != zones::GeoMode::off && !geo_enabled_) {
+        reporter_.error(r.find("geo")->source(),
+                        fmt::format("'geo' in [[pool]] is \"{}\" but there is no [server.geo] "
+                                    "table: nothing could place a client",
+                                    r.find("geo")->as_string()->get()));
+      }
+    }
+    r.read_integer("geo_margin_km", def.geo_margin_km, 0, 20'000);
     if (auto policy =
             r.choice<WeightPolicy>("weight_policy", {{"static", WeightPolicy::static_weights},
                                                      {"reliability", WeightPolicy::reliability}})) {
@@ -322,6 +334,8 @@ void Parser::read_mirrors(TableReader& pool_reader, const CheckSpec& base,
       mirror.email = *email;
     }
     if (auto notes = r.string("notes", true)) mirror.notes = *notes;
+    if (auto country = r.country("country")) mirror.country = *country;
+    mirror.location = r.location("location");
     if (entry) {
       // What this table writes wins over the mirrors.json entry.
       mirror.url_prefix = entry->url_prefix;
@@ -329,6 +343,8 @@ void Parser::read_mirrors(TableReader& pool_reader, const CheckSpec& base,
       if (!table->contains("weight")) mirror.weight = entry->weight;
       if (!table->contains("email")) mirror.email = entry->email;
       if (!table->contains("notes")) mirror.notes = entry->notes;
+      if (!table->contains("country")) mirror.country = entry->country;
+      if (!table->contains("location")) mirror.location = entry->location;
     }
 
     CheckLayer layer;

@@ -102,6 +102,61 @@ void Parser::read_server(TableReader& top, ServerConfig& server) {
     rr.read_integer("ipv6_prefix", server.rrl.ipv6_prefix, 16, 128);
     rr.report_unknown_keys();
   }
+  read_geo(r, server.geo);
+  r.report_unknown_keys();
+}
+
+void Parser::read_geo(TableReader& server, GeoConfig& geo) {
+  const toml::table* table = server.table("geo");
+  if (table == nullptr) return;
+  geo.enabled = true;
+  TableReader r = reader(*table, "[server.geo]");
+  if (auto database = r.string("database")) geo.database = resolve(*database);
+  if (auto ecs = r.boolean("ecs")) geo.ecs = *ecs;
+  r.read_integer("ecs_max_prefix_v4", geo.ecs_max_prefix_v4, 0, 32);
+  r.read_integer("ecs_max_prefix_v6", geo.ecs_max_prefix_v6, 0, 128);
+  for (const toml::table* net_table : r.tables("net")) {
+    TableReader n = reader(*net_table, "[[server.geo.net]]");
+    GeoNet net;
+    net.pos = reporter_.pos(n.where());
+    bool ok = true;
+    if (auto text = n.string("prefix")) {
+      auto prefix = Prefix::parse(*text);
+      const auto first = std::find_if(geo.nets.begin(), geo.nets.end(), [&](const GeoNet& g) {
+        return prefix && g.prefix.address.text == prefix->address.text &&
+               g.prefix.length == prefix->length;
+      });
+      if (!prefix) {
+        reporter_.error(n.find("prefix")->source(),
+                        fmt::format("'prefix' in [[server.geo.net]] is not a prefix such as "
+                                    "\"198.51.100.0/24\" or \"2001:db8::/32\" with no bits set "
+                                    "past its length (got \"{}\")",
+                                    *text));
+        ok = false;
+      } else if (first != geo.nets.end()) {
+        reporter_.error(n.find("prefix")->source(),
+                        fmt::format("[[server.geo.net]] prefix \"{}\" is listed twice (first "
+                                    "at line {})",
+                                    *text, first->pos.line));
+        ok = false;
+      } else {
+        net.prefix = std::move(*prefix);
+      }
+    } else {
+      if (!n.find("prefix")) n.missing("prefix");
+      ok = false;
+    }
+    if (auto country = n.country("country")) net.country = *country;
+    net.location = n.location("location");
+    if (!n.find("country") && !n.find("location")) {
+      reporter_.error(n.where(),
+                      "[[server.geo.net]] needs 'country', 'location' or both: where its "
+                      "clients are");
+      ok = false;
+    }
+    n.report_unknown_keys();
+    if (ok) geo.nets.push_back(std::move(net));
+  }
   r.report_unknown_keys();
 }
 

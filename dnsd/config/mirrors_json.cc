@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dnsd/common/atomic_file.hh"
+#include "dnsd/config/geo_keys.hh"
 #include "dnsd/config/mirror_limits.hh"
 #include "zones/name.hh"
 
@@ -129,11 +130,11 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
   }
   for (const auto& [key, value] : j.items()) {
     static const std::set<std::string, std::less<>> kKeys = {
-        "url_prefix", "rsync_url", "weight", "email", "notes", "addresses"};
+        "url_prefix", "rsync_url", "weight", "email", "notes", "addresses", "country", "location"};
     if (!kKeys.contains(key)) {
       r.error(
           fmt::format("unknown key '{}' (known: url_prefix, rsync_url, weight, email, "
-                      "notes, addresses)",
+                      "notes, addresses, country, location)",
                       key));
     }
   }
@@ -172,6 +173,27 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
     entry.email = *email;
   }
   if (auto notes = r.string("notes", false)) entry.notes = *notes;
+  if (auto country = r.string("country", false)) {
+    entry.country = *country;
+    if (!normalize_country(entry.country)) {
+      r.error(
+          fmt::format("'country' must be a two-letter ISO 3166-1 code such as \"DE\" (got "
+                      "\"{}\")",
+                      *country));
+    }
+  }
+  if (const auto location = j.find("location"); location != j.end()) {
+    if (location->is_array() && location->size() == 2 && (*location)[0].is_number() &&
+        (*location)[1].is_number() &&
+        valid_location((*location)[0].get<double>(), (*location)[1].get<double>())) {
+      entry.location = zones::GeoPoint{(*location)[0].get<double>(), (*location)[1].get<double>()};
+    } else {
+      r.error(
+          fmt::format("'location' must be [latitude, longitude] in degrees with |latitude| "
+                      "<= 90 and |longitude| <= 180 (got {})",
+                      location->dump()));
+    }
+  }
   if (const auto addresses = j.find("addresses"); addresses != j.end()) {
     if (!addresses->is_array() || addresses->empty()) {
       r.error("'addresses' must be a non-empty array of IPv4 and IPv6 addresses");

@@ -40,6 +40,8 @@ struct MirrorsJsonEntry {
   std::string notes;
   // nullopt: the file gives none, so a [[pool.mirror]] with the same id must.
   std::optional<std::vector<zones::Address>> addresses;
+  std::string country;  // ISO 3166-1 alpha-2, upper case; empty = not given
+  std::optional<zones::GeoPoint> location;
   zones::SourcePos pos;  // the entry's opening brace
 };
 

@@ -42,9 +42,9 @@ std::string format_locate(const json& result) {
     out +=
         fmt::format("not placed (network {}): ordinary weighted answers\n", str(result, "network"));
   } else {
-    out += fmt::format("{} (by {} {}{})\n", place_text(result["place"]),
-                       by == "override" ? "override" : "database network", str(result, "network"),
-                       by == "override" ? ", [[server.geo.net]] " + str(result, "override") : "");
+    out += fmt::format("{} (by {} {})\n", place_text(result["place"]),
+                       by == "override" ? "[[server.geo.net]]" : "database network",
+                       by == "override" ? str(result, "override") : str(result, "network"));
   }
   for (const auto& pool : result["pools"]) {
     out += fmt::format("pool {}  geo={} geo_margin_km={} max_answers={}\n", str(pool, "name"),
@@ -93,7 +93,10 @@ std::string format_status(const json& result) {
       }
       if (m.contains("place")) {
         const json& p = m["place"];
-        out += fmt::format("  {:<18} place: {}\n", "", place_text(p) + " from " + str(p, "from"));
+        const bool placed = str(p, "from") != "unplaced";
+        out += fmt::format("  {:<18} place: {}\n", "",
+                           placed ? place_text(p) + " from " + str(p, "from")
+                                  : "unknown (counts as the farthest)");
       }
       if (m.value("removal_candidate", false)) {
         out += fmt::format("  {:<18} removal candidate: {} failures in 6 months; mail {}:\n", "",

@@ -750,6 +750,129 @@ weight_policy = "reliability"
   }
 }
 
+TEST_CASE("nearest-mirror keys: [server.geo], [[server.geo.net]], pool geo and mirror places") {
+  const std::string server = R"([server]
+listen = ["127.0.0.1:5353"]
+[server.geo]
+database = "geo/City.mmdb"
+ecs = false
+ecs_max_prefix_v4 = 20
+ecs_max_prefix_v6 = 48
+[[server.geo.net]]
+prefix = "198.51.100.0/24"
+country = "de"
+[[server.geo.net]]
+prefix = "2001:db8::/32"
+location = [-33.87, 151]
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+[[pool]]
+name = "dl.pool.example."
+geo = "nearest"
+geo_margin_km = 800
+[[pool.mirror]]
+id = "m1"
+addresses = ["192.0.2.1"]
+country = "fr"
+location = [48.86, 2.35]
+[[pool.mirror]]
+id = "m2"
+addresses = ["192.0.2.2"]
+)";
+  const Config c = parse_ok(server, "/etc/mirrorpool/mirrorpool.toml");
+  const GeoConfig& geo = c.server.geo;
+  CHECK(geo.enabled);
+  CHECK(geo.database == "/etc/mirrorpool/geo/City.mmdb");
+  CHECK_FALSE(geo.ecs);
+  CHECK(geo.ecs_max_prefix_v4 == 20);
+  CHECK(geo.ecs_max_prefix_v6 == 48);
+  REQUIRE(geo.nets.size() == 2);
+  CHECK(geo.nets[0].prefix.text == "198.51.100.0/24");
+  CHECK(geo.nets[0].country == "DE");
+  CHECK_FALSE(geo.nets[0].location);
+  CHECK(geo.nets[1].country.empty());
+  CHECK(*geo.nets[1].location == zones::GeoPoint{-33.87, 151});
+  const zones::PoolDef& pool = c.pools.at(0).def;
+  CHECK(pool.geo == zones::GeoMode::nearest);
+  CHECK(pool.geo_margin_km == 800);
+  CHECK(pool.mirrors.at(0).country == "FR");
+  CHECK(*pool.mirrors.at(0).location == zones::GeoPoint{48.86, 2.35});
+  CHECK(pool.mirrors.at(1).country.empty());
+  CHECK_FALSE(pool.mirrors.at(1).location);
+
+  // Defaults: geo off everywhere, and an empty [server.geo] turns ECS on.
+  const Config plain = parse_ok(with_pool(""));
+  CHECK_FALSE(plain.server.geo.enabled);
+  CHECK(plain.pools.at(0).def.geo == zones::GeoMode::off);
+  CHECK(plain.pools.at(0).def.geo_margin_km == 0);
+  const Config bare = parse_ok(
+      "[server]\nlisten = [\"127.0.0.1:5353\"]\n[server.geo]\n"
+      "[[zone]]\norigin = \"pool.example.\"\nfile = \"z\"\n");
+  CHECK(bare.server.geo.enabled);
+  CHECK(bare.server.geo.database.empty());
+  CHECK(bare.server.geo.ecs);
+  CHECK(bare.server.geo.ecs_max_prefix_v4 == 24);
+  CHECK(bare.server.geo.ecs_max_prefix_v6 == 56);
+}
+
+TEST_CASE("bad nearest-mirror keys are reported at file:line:col") {
+  const std::string head = "[server]\nlisten = [\"127.0.0.1:5353\"]\n[server.geo]\n";
+  const std::string zone = "[[zone]]\norigin = \"pool.example.\"\nfile = \"z\"\n";
+  const std::string pool = "[[pool]]\nname = \"dl.pool.example.\"\n";
+  const std::string mirror = "[[pool.mirror]]\nid = \"m\"\naddresses = [\"192.0.2.1\"]\n";
+  const std::vector<BadCase> cases = {
+      {head + "ecs = \"yes\"\n" + zone,
+       "test.toml:4:7: error: 'ecs' in [server.geo] must be true or false, not a string"},
+      {head + "ecs_max_prefix_v4 = 33\n" + zone,
+       "test.toml:4:21: error: 'ecs_max_prefix_v4' in [server.geo] must be between 0 and 32"},
+      {head + "ecs_max_prefix_v6 = 129\n" + zone,
+       "test.toml:4:21: error: 'ecs_max_prefix_v6' in [server.geo] must be between 0 and 128"},
+      {head + "databse = \"x\"\n" + zone,
+       "test.toml:4:1: error: unknown key 'databse' in [server.geo]"},
+      {head + "[[server.geo.net]]\ncountry = \"DE\"\n" + zone,
+       "test.toml:4:1: error: missing required key 'prefix' in [[server.geo.net]]"},
+      {head + "[[server.geo.net]]\nprefix = \"198.51.100.1/24\"\ncountry = \"DE\"\n" + zone,
+       "test.toml:5:10: error: 'prefix' in [[server.geo.net]] is not a prefix"},
+      {head + "[[server.geo.net]]\nprefix = \"198.51.100.0/24\"\n" + zone,
+       "test.toml:4:1: error: [[server.geo.net]] needs 'country', 'location' or both"},
+      {head + "[[server.geo.net]]\nprefix = \"198.51.100.0/24\"\ncountry = \"DEU\"\n" + zone,
+       "test.toml:6:11: error: 'country' in [[server.geo.net]] must be a two-letter ISO 3166-1 "
+       "country code such as \"DE\" (got \"DEU\")"},
+      {head + "[[server.geo.net]]\nprefix = \"198.51.100.0/24\"\nlocation = [95.0, 8]\n" + zone,
+       "test.toml:6:12: error: 'location' in [[server.geo.net]] must be [latitude, longitude] "
+       "with |latitude| <= 90 and |longitude| <= 180 (got [95, 8])"},
+      {head + "[[server.geo.net]]\nprefix = \"198.51.100.0/24\"\nlocation = [50, 181]\n" + zone,
+       "(got [50, 181])"},
+      {head + "[[server.geo.net]]\nprefix = \"198.51.100.0/24\"\nlocation = [50]\n" + zone,
+       "test.toml:6:12: error: 'location' in [[server.geo.net]] must be [latitude, longitude] in "
+       "degrees, such as [50.11, 8.68], not an array"},
+      {head + "[[server.geo.net]]\nprefix = \"198.51.100.0/24\"\ncountry = \"DE\"\n" +
+           "[[server.geo.net]]\nprefix = \"198.51.100.0/24\"\ncountry = \"FR\"\n" + zone,
+       "test.toml:8:10: error: [[server.geo.net]] prefix \"198.51.100.0/24\" is listed twice "
+       "(first at line 4)"},
+      {"[server]\nlisten = [\"127.0.0.1:5353\"]\n" + zone + pool + "geo = \"nearest\"\n",
+       "test.toml:8:7: error: 'geo' in [[pool]] is \"nearest\" but there is no [server.geo] table"},
+      {head + zone + pool + "geo = \"closest\"\n",
+       "test.toml:9:7: error: 'geo' in [[pool]] must be one of \"off\", \"nearest\", \"country\" "
+       "(got \"closest\")"},
+      {head + zone + pool + "geo_margin_km = -1\n",
+       "test.toml:9:17: error: 'geo_margin_km' in [[pool]] must be between 0 and 20000"},
+      {head + zone + pool + mirror + "country = \"D1\"\n",
+       "test.toml:12:11: error: 'country' in [[pool.mirror]] must be a two-letter"},
+      {head + zone + pool + mirror + "location = [\"50\", \"8\"]\n",
+       "test.toml:12:12: error: 'location' in [[pool.mirror]] must be [latitude, longitude]"},
+      {head + zone + pool + mirror + "location = [-91, 0]\n",
+       "test.toml:12:12: error: 'location' in [[pool.mirror]] must be [latitude, longitude] with"},
+  };
+  for (const BadCase& c : cases) {
+    INFO(c.text);
+    const std::string out = joined(parse_bad(c.text));
+    INFO(out);
+    CHECK(out.find(c.expected) != std::string::npos);
+  }
+}
+
 TEST_CASE("load_config reports a missing file") {
   zones::Diagnostics diags;
   CHECK_FALSE(load_config("/nonexistent/mirrorpool.toml", diags));

@@ -165,6 +165,14 @@ TEST_CASE("entry errors name the file, the entry and its line") {
       {one(R"({"url_prefix": "http://ok.example/other/", "weight": 1})"),
        "m.json:3:3: error: mirrors[1] (http://ok.example/other/): duplicate mirror 'ok.example' "
        "(first at line 2)"},
+      {one(R"({"url_prefix": "https://b.example/", "weight": 1, "country": "Germany"})"),
+       "m.json:3:3: error: mirrors[1] (https://b.example/): 'country' must be a two-letter ISO "
+       "3166-1 code such as \"DE\" (got \"Germany\")"},
+      {one(R"({"url_prefix": "https://b.example/", "weight": 1, "location": [50.1]})"),
+       "'location' must be [latitude, longitude] in degrees with |latitude| <= 90 and |longitude| "
+       "<= 180 (got [50.1])"},
+      {one(R"({"url_prefix": "https://b.example/", "weight": 1, "location": [50.1, 200]})"),
+       "(got [50.1,200])"},
       {one("[]"), "m.json:3:3: error: mirrors[1]: must be an object"},
       {"[]", "m.json:1:1: error: a mirrors.json must be an object with a \"mirrors\" array"},
       {"{\"mirrors\": [], \"version\": 2}", "m.json:1:1: error: unknown top-level key 'version'"},
@@ -175,6 +183,38 @@ TEST_CASE("entry errors name the file, the entry and its line") {
     INFO(out);
     CHECK(out.find(c.expected) != std::string::npos);
   }
+}
+
+TEST_CASE("an entry may say where the mirror is; the config's [[pool.mirror]] wins") {
+  const std::string text = R"({"mirrors": [
+  {"url_prefix": "https://a.example/", "weight": 1, "country": "de", "location": [50.11, 8.68],
+   "addresses": ["192.0.2.1"]},
+  {"url_prefix": "https://b.example/", "weight": 1, "country": "US", "addresses": ["192.0.2.2"]}
+]})";
+  zones::Diagnostics diags;
+  const auto entries = parse_mirrors_json(text, "m.json", diags);
+  INFO(joined(diags));
+  REQUIRE(entries);
+  CHECK(entries->at(0).country == "DE");
+  CHECK(*entries->at(0).location == zones::GeoPoint{50.11, 8.68});
+  CHECK_FALSE(entries->at(1).location);
+  TempDir dir;
+  const std::string path = dir.path() + "/mirrors.json";
+  std::ofstream(path) << text;
+  auto config =
+      parse_config(config_text(path, "[[pool.mirror]]\nid = \"b.example\"\ncountry = \"CA\"\n"),
+                   "test.toml", diags);
+  INFO(joined(diags));
+  REQUIRE(config);
+  const auto& mirrors = config->pools.at(0).def.mirrors;
+  REQUIRE(mirrors.size() == 2);
+  const auto by_id = [&](const std::string& id) {
+    return *std::find_if(mirrors.begin(), mirrors.end(),
+                         [&](const zones::MirrorDef& m) { return m.id == id; });
+  };
+  CHECK(by_id("a.example").country == "DE");
+  CHECK(by_id("a.example").location);
+  CHECK(by_id("b.example").country == "CA");
 }
 
 TEST_CASE("a missing mirrors.json fails the config, naming the file") {

@@ -94,6 +94,60 @@ weight = 0
     f.check(rc == 0 and f"{parked}:6:1: warning: pool dl.pool.example. has no mirror with a "
             "weight above 0" in out, f"a pool that can never answer: a warning ({out.strip()})")
 
+    # Nearest-mirror keys: checked at file:line:col; the database is opened,
+    # and a mirror that cannot be placed is a warning.
+    geo_bad = write(d, "geo-bad.toml", """[server]
+listen = ["127.0.0.1:5353"]
+[server.geo]
+ecs_max_prefix_v4 = 40
+[[server.geo.net]]
+prefix = "198.51.100.0/24"
+location = [95.5, 8]
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+[[pool]]
+name = "dl.pool.example."
+geo = "nearest"
+[[pool.mirror]]
+id = "m1"
+addresses = ["127.0.1.1"]
+country = "Germany"
+""")
+    rc, out = run("--check-config", "-c", geo_bad)
+    for line_col, what in (("4:21", "ecs_max_prefix_v4"), ("7:12", "location"),
+                           ("17:11", "country")):
+        f.check(rc == 2 and f"{geo_bad}:{line_col}: error:" in out and what in out,
+                f"geo: diagnostic for {what} at {line_col} ({out.strip()})")
+    write(d, "not.mmdb", "this is not a geo database\n")
+    geo_db = """[server]
+listen = ["127.0.0.1:5353"]
+[server.geo]
+database = "{db}"
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+[[pool]]
+name = "dl.pool.example."
+geo = "country"
+[[pool.mirror]]
+id = "m1"
+addresses = ["127.0.1.1"]
+[[pool.mirror]]
+id = "m2"
+addresses = ["127.0.1.2"]
+country = "DE"
+"""
+    rc, out = run("--check-config", "-c", write(d, "geo-corrupt.toml", geo_db.format(db="not.mmdb")))
+    f.check(rc == 2 and "[server.geo] database: cannot read geo database" in out
+            and "not.mmdb" in out, f"geo: a file that is not a database fails the check ({out.strip()})")
+    database = os.path.join(SOURCE_ROOT, "tests", "dnsd", "data", "geo.mmdb")
+    geo_ok = write(d, "geo-ok.toml", geo_db.format(db=database))
+    rc, out = run("--check-config", "-c", geo_ok)
+    f.check(rc == 0 and f"{geo_ok}:11:1: warning: mirror m1 of pool dl.pool.example. cannot be "
+            "placed" in out and "mirror m2" not in out,
+            f"geo: an unplaced mirror is a warning, a placed one is not ({out.strip()})")
+
     # The daemon itself refuses a bad config with exit 2, before binding anything.
     rc, out = run("-c", cfg)
     f.check(rc == 2 and "error:" in out, f"daemon with a bad config: exit 2 ({rc})")

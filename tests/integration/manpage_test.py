@@ -19,7 +19,8 @@ MAN = os.path.join(ROOT, "packaging", "man")
 # TableReader accessors in dnsd/config/config*.cc take the key as their first argument
 # ("r.integer(\"port\", ..."); read_name/read_url_path take the reader first.
 ACCESSOR = re.compile(
-    r"\b\w+\s*\.\s*(string|strings|integer|read_integer|duration|find|table|tables|"
+    r"\b\w+\s*\.\s*(string|strings|integer|read_integer|duration|boolean|location|country|find|"
+    r"table|tables|"
     r"choice\s*<[^>]*>)\s*\(\s*\"([a-z0-9_]+)\"")
 HELPER = re.compile(r"\b(?:read_name|read_url_path)\s*\(\s*\w+\s*,\s*\"([a-z0-9_]+)\"")
 
@@ -34,9 +35,10 @@ def code_keys():
     for method, key in ACCESSOR.findall(text):
         (tables if method in ("table", "tables") else keys).add(key)
     keys.update(HELPER.findall(text))
-    # "tsig" is both a [[zone]] key and the [tsig.NAME] table; every other
-    # table name is only ever probed with find() before being read as a table.
-    keys -= tables - {"tsig"}
+    # "tsig" is both a [[zone]] key and the [tsig.NAME] table, "geo" a [[pool]]
+    # key and the [server.geo] table; every other table name is only ever
+    # probed with find() before being read as a table.
+    keys -= tables - {"tsig", "geo"}
     return keys, tables
 
 

@@ -59,8 +59,8 @@ json rank_family(const PoolConfig& pool, int family, const EncodedFamily& encode
   bool tier[kMaxGeoCandidates] = {};
   size_t in_tier = 0;
   if (client.place != nullptr && encoded.places.size() == n) {
-    in_tier = first_tier(encoded.places, pool.def.geo, pool.def.geo_margin_km, *client.place,
-                         std::span<bool>(tier, kMaxGeoCandidates));
+    in_tier = first_tier(encoded.places, pool.def.geo, geo::Margin::of_km(pool.def.geo_margin_km),
+                         *client.place, std::span<bool>(tier, kMaxGeoCandidates));
   }
   struct Row {
     json entry;

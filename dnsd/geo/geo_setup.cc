@@ -14,7 +14,8 @@ std::optional<std::shared_ptr<const Locator>> load_locator(const Config& config,
   if (!geo.database.empty()) {
     std::string error;
     const auto id = file_id(geo.database, error);
-    if (id && current != nullptr && current->table() != nullptr && current->table()->file() == *id) {
+    if (id && current != nullptr && current->table() != nullptr &&
+        current->table()->file() == *id) {
       table = current->table();
     } else if (id) {
       table = GeoTable::read(geo.database, error);

@@ -32,16 +32,48 @@ std::optional<FileId> file_id(const std::string& path, std::string& error) {
 namespace {
 
 // The shortest prefix p such that every address sharing the first p bits of
-// `a` lies in [lo, hi].
+// `a` lies in [lo, hi] (lo <= a <= hi). A longer prefix's block lies inside a
+// shorter one's, so the answer is found by bisection.
 template <class T, unsigned Bits>
 uint8_t shortest_block(T a, T lo, T hi) noexcept {
-  for (unsigned p = 0; p < Bits; ++p) {
+  const auto fits = [&](unsigned p) noexcept {
     const T mask = p == 0 ? T{0} : static_cast<T>(~T{0} << (Bits - p));
     const T block_lo = a & mask;
-    const T block_hi = block_lo | static_cast<T>(~mask);
-    if (block_lo >= lo && block_hi <= hi) return static_cast<uint8_t>(p);
+    return block_lo >= lo && static_cast<T>(block_lo | static_cast<T>(~mask)) <= hi;
+  };
+  unsigned shortest = 0, longest = Bits;  // fits(longest) always holds
+  while (shortest < longest) {
+    const unsigned mid = (shortest + longest) / 2;
+    if (fits(mid)) {
+      longest = mid;
+    } else {
+      shortest = mid + 1;
+    }
   }
-  return static_cast<uint8_t>(Bits);
+  return static_cast<uint8_t>(longest);
+}
+
+// The index of the range holding `a`: the last start <= a, searched only
+// among the starts of a's 16-bit block (GeoTable::kIndexSize).
+template <class T, unsigned Bits>
+size_t range_of(const std::vector<T>& starts, const std::vector<uint32_t>& index, T a) noexcept {
+  const auto block = static_cast<size_t>(a >> (Bits - 16));
+  const auto first = starts.begin() + index[block];
+  const auto last = starts.begin() + index[block + 1];
+  return static_cast<size_t>(std::upper_bound(first, last, a) - starts.begin()) - 1;
+}
+
+template <class T, unsigned Bits>
+std::vector<uint32_t> block_index(const std::vector<T>& starts, size_t size) {
+  std::vector<uint32_t> index(size + 1);
+  size_t i = 0;
+  for (size_t block = 0; block <= size; ++block) {
+    const T block_start =
+        block == size ? T{0} : static_cast<T>(static_cast<T>(block) << (Bits - 16));
+    while (i < starts.size() && (block == size || starts[i] < block_start)) ++i;
+    index[block] = static_cast<uint32_t>(i);
+  }
+  return index;
 }
 
 }  // namespace
@@ -100,7 +132,8 @@ class TableBuilder {
       const uint32_t start = prefix | (bit == 0 ? 0u : 1u << (31 - depth));
       const uint8_t type = bit == 0 ? search.left_record_type : search.right_record_type;
       if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
-        const auto child = static_cast<uint32_t>(bit == 0 ? search.left_record : search.right_record);
+        const auto child =
+            static_cast<uint32_t>(bit == 0 ? search.left_record : search.right_record);
         if (depth + 1 >= 32) return corrupt(error);
         if (!walk_v4(child, depth + 1, start, error)) return false;
       } else if (type == MMDB_RECORD_TYPE_INVALID) {
@@ -116,11 +149,11 @@ class TableBuilder {
     MMDB_search_node_s search{};
     if (!read(node, search, error)) return false;
     for (unsigned bit = 0; bit < 2; ++bit) {
-      const Uint128 start =
-          prefix | (bit == 0 ? 0 : static_cast<Uint128>(1) << (127 - depth));
+      const Uint128 start = prefix | (bit == 0 ? 0 : static_cast<Uint128>(1) << (127 - depth));
       const uint8_t type = bit == 0 ? search.left_record_type : search.right_record_type;
       if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
-        const auto child = static_cast<uint32_t>(bit == 0 ? search.left_record : search.right_record);
+        const auto child =
+            static_cast<uint32_t>(bit == 0 ? search.left_record : search.right_record);
         if (child == v4_root_) {
           emit(table_.v6_starts_, table_.v6_places_, start, GeoTable::kNowhere);
           continue;
@@ -193,8 +226,8 @@ class TableBuilder {
     if (continent == 0) continent = code_at(entry, {"continent_code"});
     const auto latitude = number_at(entry, "location", "latitude");
     const auto longitude = number_at(entry, "location", "longitude");
-    const bool located = latitude && longitude && std::fabs(*latitude) <= 90 &&
-                         std::fabs(*longitude) <= 180;
+    const bool located =
+        latitude && longitude && std::fabs(*latitude) <= 90 && std::fabs(*longitude) <= 180;
     uint32_t index = GeoTable::kNowhere;
     if (country != 0 || continent != 0 || located) {
       const auto key = std::make_tuple(country, continent, located, located ? *latitude : 0.0,
@@ -275,19 +308,18 @@ std::shared_ptr<const GeoTable> GeoTable::read(const std::string& path, std::str
   table->v4_places_.shrink_to_fit();
   table->v6_starts_.shrink_to_fit();
   table->v6_places_.shrink_to_fit();
+  table->v4_index_ = block_index<uint32_t, 32>(table->v4_starts_, kIndexSize);
+  table->v6_index_ = block_index<Uint128, 128>(table->v6_starts_, kIndexSize);
   return table;
 }
 
 GeoTable::Hit GeoTable::lookup(const uint8_t* bytes, bool v6) const noexcept {
   Hit hit;
   if (!v6) {
-    const uint32_t a = uint32_t{bytes[0]} << 24 | uint32_t{bytes[1]} << 16 |
-                       uint32_t{bytes[2]} << 8 | bytes[3];
+    const uint32_t a =
+        uint32_t{bytes[0]} << 24 | uint32_t{bytes[1]} << 16 | uint32_t{bytes[2]} << 8 | bytes[3];
     if (v4_starts_.empty()) return hit;
-    const size_t i =
-        static_cast<size_t>(std::upper_bound(v4_starts_.begin(), v4_starts_.end(), a) -
-                            v4_starts_.begin()) -
-        1;
+    const size_t i = range_of<uint32_t, 32>(v4_starts_, v4_index_, a);
     const uint32_t hi = i + 1 < v4_starts_.size() ? v4_starts_[i + 1] - 1 : UINT32_MAX;
     hit.place = v4_places_[i];
     hit.prefix = shortest_block<uint32_t, 32>(a, v4_starts_[i], hi);
@@ -296,11 +328,8 @@ GeoTable::Hit GeoTable::lookup(const uint8_t* bytes, bool v6) const noexcept {
   Uint128 a = 0;
   for (int k = 0; k < 16; ++k) a = a << 8 | bytes[k];
   if (v6_starts_.empty()) return hit;
-  const size_t i = static_cast<size_t>(std::upper_bound(v6_starts_.begin(), v6_starts_.end(), a) -
-                                       v6_starts_.begin()) -
-                   1;
-  const Uint128 hi =
-      i + 1 < v6_starts_.size() ? v6_starts_[i + 1] - 1 : ~static_cast<Uint128>(0);
+  const size_t i = range_of<Uint128, 128>(v6_starts_, v6_index_, a);
+  const Uint128 hi = i + 1 < v6_starts_.size() ? v6_starts_[i + 1] - 1 : ~static_cast<Uint128>(0);
   hit.place = v6_places_[i];
   hit.prefix = shortest_block<Uint128, 128>(a, v6_starts_[i], hi);
   return hit;
@@ -316,8 +345,8 @@ std::optional<Place> GeoTable::country(Code code) const {
 size_t GeoTable::memory_bytes() const noexcept {
   return places_.capacity() * sizeof(Place) + countries_.capacity() * sizeof(countries_[0]) +
          v4_starts_.capacity() * sizeof(uint32_t) + v4_places_.capacity() * sizeof(uint32_t) +
-         v6_starts_.capacity() * sizeof(Uint128) +
-         v6_places_.capacity() * sizeof(uint32_t);
+         v6_starts_.capacity() * sizeof(Uint128) + v6_places_.capacity() * sizeof(uint32_t) +
+         (v4_index_.capacity() + v6_index_.capacity()) * sizeof(uint32_t);
 }
 
 }  // namespace mirrorpool::dnsd::geo

@@ -137,8 +137,7 @@ Place Locator::place_mirror(const zones::MirrorDef& mirror, std::string* from) c
   }
   if (table_ != nullptr) {
     for (const zones::Address& address : mirror.addresses) {
-      const ClientAddress a =
-          masked_address(address.bytes.data(), address.family == AF_INET6, 128);
+      const ClientAddress a = masked_address(address.bytes.data(), address.family == AF_INET6, 128);
       const GeoTable::Hit hit = table_->lookup(a.bytes.data(), a.v6);
       if (hit.place == GeoTable::kNowhere) continue;
       if (from != nullptr) *from = fmt::format("database ({})", address.text);

@@ -54,7 +54,9 @@ class Locator {
   bool ecs() const noexcept { return ecs_; }
   unsigned ecs_max_prefix(bool v6) const noexcept { return v6 ? ecs_max_v6_ : ecs_max_v4_; }
   const std::shared_ptr<const GeoTable>& table() const noexcept { return table_; }
-  const std::string& override_text(int index) const { return overrides_[static_cast<size_t>(index)].text; }
+  const std::string& override_text(int index) const {
+    return overrides_[static_cast<size_t>(index)].text;
+  }
 
  private:
   struct Override {

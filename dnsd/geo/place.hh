@@ -77,6 +77,19 @@ inline double angle(const Place& a, const Place& b) noexcept {
   return std::atan2(std::sqrt(cx * cx + cy * cy + cz * cz), closeness(a, b));
 }
 
+// A distance on the Earth as the cosine and sine of its angle, worked out
+// once (per pool) so that the query path compares without trigonometry.
+struct Margin {
+  double cos = 1;
+  double sin = 0;
+  double km = 0;
+
+  static Margin of_km(double km) {
+    const double angle = std::fmin(km / kEarthRadiusKm, M_PI);
+    return {std::cos(angle), std::sin(angle), km};
+  }
+};
+
 // Great-circle distance between two located places.
 inline double distance_km(const Place& a, const Place& b) noexcept {
   return angle(a, b) * kEarthRadiusKm;

@@ -37,8 +37,9 @@ size_t country_tier(std::span<const geo::Place> mirrors, const geo::Place& clien
 
 }  // namespace
 
-size_t first_tier(std::span<const geo::Place> mirrors, zones::GeoMode mode, double margin_km,
-                  const geo::Place& client, std::span<bool> tier) noexcept {
+size_t first_tier(std::span<const geo::Place> mirrors, zones::GeoMode mode,
+                  const geo::Margin& margin, const geo::Place& client,
+                  std::span<bool> tier) noexcept {
   if (mirrors.empty() || mirrors.size() > tier.size() || mode == zones::GeoMode::off) return 0;
   double best = kFarthest;
   if (client.has_location) {
@@ -49,10 +50,14 @@ size_t first_tier(std::span<const geo::Place> mirrors, zones::GeoMode mode, doub
   if (mode == zones::GeoMode::country || best == kFarthest) {
     return country_tier(mirrors, client, tier);
   }
-  // Within margin_km of the nearest: an angle up to the nearest's plus the margin's.
-  const double nearest = std::acos(std::clamp(best, -1.0, 1.0));
-  const double limit = nearest + margin_km / geo::kEarthRadiusKm;
-  const double threshold = limit >= M_PI ? -1.0 : std::cos(limit);
+  // Within margin_km of the nearest: an angle up to the nearest's (A) plus
+  // the margin's (M), that is a cosine down to cos(A + M) = cos A cos M -
+  // sin A sin M, unless A + M passes pi (cos A < cos(pi - M) = -cos M).
+  const double cos_m = margin.cos;
+  const double sin_m = margin.sin;
+  const double cos_a = std::clamp(best, -1.0, 1.0);
+  const double threshold =
+      cos_a < -cos_m ? -1.0 : cos_a * cos_m - std::sqrt(1 - cos_a * cos_a) * sin_m;
   size_t n = 0;
   for (size_t i = 0; i < mirrors.size(); ++i) {
     // The nearest itself is in, whatever rounding does to its own cosine.
@@ -64,10 +69,10 @@ size_t first_tier(std::span<const geo::Place> mirrors, zones::GeoMode mode, doub
 }
 
 size_t pick_for_client(std::span<const uint32_t> weights, std::span<const geo::Place> mirrors,
-                       zones::GeoMode mode, double margin_km, const geo::Place& client, Rng& rng,
-                       std::span<uint32_t> picked) noexcept {
+                       zones::GeoMode mode, const geo::Margin& margin, const geo::Place& client,
+                       Rng& rng, std::span<uint32_t> picked) noexcept {
   bool tier[kMaxGeoCandidates];
-  if (weights.size() != mirrors.size() || first_tier(mirrors, mode, margin_km, client, tier) == 0) {
+  if (weights.size() != mirrors.size() || first_tier(mirrors, mode, margin, client, tier) == 0) {
     return 0;
   }
   uint32_t tier_weights[kMaxGeoCandidates];

@@ -305,7 +305,7 @@ class Response {
       stats_.geo_answers[static_cast<size_t>(client.by)].add();
       scope_ = std::max(scope_, client.scope);
       if (client.place != nullptr) {
-        count = pick_for_client(family.weights, family.places, pool.geo, pool.geo_margin_km,
+        count = pick_for_client(family.weights, family.places, pool.geo, pool.geo_margin,
                                 *client.place, rng_, wanted);
       }
     }

@@ -108,7 +108,7 @@ struct EncodedPool {
   uint32_t ttl = 0;
   unsigned max_answers = 0;  // at most kMaxPoolAnswers
   zones::GeoMode geo = zones::GeoMode::off;
-  double geo_margin_km = 0;
+  geo::Margin geo_margin;
   EncodedFamily v4;
   EncodedFamily v6;
 };

@@ -294,7 +294,7 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
     pool.max_answers = std::min(def.max_answers, kMaxPoolAnswers);
     if (options.locator) {
       pool.geo = def.geo;
-      pool.geo_margin_km = def.geo_margin_km;
+      pool.geo_margin = geo::Margin::of_km(def.geo_margin_km);
     }
     build_family(def, status.name, AF_INET, health, previous_family(previous, status.name, AF_INET),
                  options, pool.v4, status.v4);

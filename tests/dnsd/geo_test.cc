@@ -205,7 +205,8 @@ const Place kTokyo = Place::at(35.68, 139.69, to_code("JP"), to_code("AS"));
 std::vector<bool> tier_of(const std::vector<Place>& mirrors, zones::GeoMode mode, double margin,
                           const Place& client) {
   bool tier[kMaxGeoCandidates] = {};
-  first_tier(mirrors, mode, margin, client, std::span<bool>(tier, kMaxGeoCandidates));
+  first_tier(mirrors, mode, Margin::of_km(margin), client,
+             std::span<bool>(tier, kMaxGeoCandidates));
   return std::vector<bool>(tier, tier + mirrors.size());
 }
 
@@ -241,7 +242,8 @@ TEST_CASE("country: the client's country, else its continent, else everyone") {
         std::vector<bool>{true, true, true, true});
   // Nothing known about the client: no tier, the ordinary answer.
   bool tier[kMaxGeoCandidates] = {};
-  CHECK(first_tier(mirrors, M::country, 0, Place{}, std::span<bool>(tier, kMaxGeoCandidates)) == 0);
+  CHECK(first_tier(mirrors, M::country, Margin{}, Place{},
+                   std::span<bool>(tier, kMaxGeoCandidates)) == 0);
 }
 
 TEST_CASE("nearest answers draw the first tier by weight, then fill by distance") {
@@ -253,8 +255,8 @@ TEST_CASE("nearest answers draw the first tier by weight, then fill by distance"
   constexpr unsigned kDraws = 20000;
   for (unsigned i = 0; i < kDraws; ++i) {
     std::array<uint32_t, 5> picked{};
-    const size_t n =
-        pick_for_client(weights, mirrors, zones::GeoMode::nearest, 700, berlin, rng, picked);
+    const size_t n = pick_for_client(weights, mirrors, zones::GeoMode::nearest, Margin::of_km(700),
+                                     berlin, rng, picked);
     REQUIRE(n == 5);
     ++first[picked[0]];
     // Paris and Frankfurt first in some order, then New York, Tokyo, the unplaced one.
@@ -268,6 +270,6 @@ TEST_CASE("nearest answers draw the first tier by weight, then fill by distance"
   // Country answers are never filled from outside the tier.
   std::array<uint32_t, 5> picked{};
   const std::vector<Place> placed = {kTokyo, kParis, kFrankfurt, kNewYork, kNewYork};
-  CHECK(pick_for_client(weights, placed, zones::GeoMode::country, 0,
+  CHECK(pick_for_client(weights, placed, zones::GeoMode::country, Margin{},
                         Place::at(0, 0, to_code("US"), to_code("NA")), rng, picked) == 2);
 }

@@ -46,10 +46,11 @@ enum class Command {
   history,
   reload,
   export_mirrors_json,
+  locate,
 };
 
 // The args of a request, by the key they have in "args".
-enum class Arg { mirror, pool, note, dry_run, force, weight, id, addresses, check, since };
+enum class Arg { mirror, pool, note, dry_run, force, weight, id, addresses, check, since, address };
 
 constexpr std::string_view arg_key(Arg arg) {
   switch (arg) {
@@ -73,6 +74,8 @@ constexpr std::string_view arg_key(Arg arg) {
       return "check";
     case Arg::since:
       return "since";
+    case Arg::address:
+      return "address";
   }
   return {};
 }
@@ -112,11 +115,12 @@ inline constexpr ArgUse kRemove[] = {{Arg::mirror, true},
 inline constexpr ArgUse kCheck[] = {{Arg::mirror, true}, {Arg::pool, false}};
 inline constexpr ArgUse kHistory[] = {{Arg::mirror, false}, {Arg::since, false}};
 inline constexpr ArgUse kExport[] = {{Arg::pool, false}};
+inline constexpr ArgUse kLocate[] = {{Arg::address, true}, {Arg::pool, false}};
 }  // namespace command_args
 
 // Every command, in the order of Command; messages and --list-commands list
 // them in this order.
-inline constexpr std::array<CommandSpec, 10> kCommands = {{
+inline constexpr std::array<CommandSpec, 11> kCommands = {{
     {Command::status, "status", {}},
     {Command::drain, "drain", command_args::kDrain},
     {Command::undrain, "undrain", command_args::kUndrain},
@@ -127,6 +131,7 @@ inline constexpr std::array<CommandSpec, 10> kCommands = {{
     {Command::history, "history", command_args::kHistory},
     {Command::reload, "reload", {}},
     {Command::export_mirrors_json, "export-mirrors-json", command_args::kExport},
+    {Command::locate, "locate", command_args::kLocate},
 }};
 
 // kCommands is indexed by Command, so a command cannot be left out.
@@ -134,7 +139,7 @@ constexpr bool indexed_by_command() {
   for (size_t i = 0; i < kCommands.size(); ++i) {
     if (kCommands[i].command != static_cast<Command>(i)) return false;
   }
-  return kCommands.size() == static_cast<size_t>(Command::export_mirrors_json) + 1;
+  return kCommands.size() == static_cast<size_t>(Command::locate) + 1;
 }
 static_assert(indexed_by_command(), "kCommands lists every Command once, in enum order");
 

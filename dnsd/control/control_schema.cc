@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "dnsd/config/mirror_limits.hh"
+#include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -165,6 +166,13 @@ const ArgRule& rule_of(Arg arg) {
         a.since = std::move(text);
         return true;
       }};
+  static const ArgRule address{"an IPv4 or IPv6 address", [](const json& v, ControlArgs& a) {
+                                 std::string text;
+                                 if (!read_text(v, kMaxAddressBytes, text)) return false;
+                                 if (!zones::Address::parse(text)) return false;
+                                 a.address = std::move(text);
+                                 return true;
+                               }};
   switch (arg) {
     case Arg::mirror:
       return mirror;
@@ -186,6 +194,8 @@ const ArgRule& rule_of(Arg arg) {
       return check;
     case Arg::since:
       return since;
+    case Arg::address:
+      return address;
   }
   // Unreachable: the switch names every Arg.
   return mirror;

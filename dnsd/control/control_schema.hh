@@ -42,6 +42,7 @@ struct ControlArgs {
   // add: [pool.check] keys → values, checked by parse_mirror_overrides.
   nlohmann::json check = nlohmann::json::object();
   std::optional<std::string> since;  // history: RFC 3339 time or duration, parsed by the command
+  std::string address;               // locate: an IPv4 or IPv6 address, parsed
 };
 
 struct ControlCall {

@@ -19,6 +19,7 @@
 #include "dnsd/common/utc_time.hh"
 #include "dnsd/config/mirrors_json_export.hh"
 #include "dnsd/config/model_loader.hh"
+#include "dnsd/control/locate.hh"
 #include "dnsd/state/effective_config.hh"
 #include "dnsd/state/reliability.hh"
 
@@ -344,8 +345,8 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
   state_ = std::move(next);
   effective_ = std::move(effective);
   // What was checked is what is served: the candidate is not built again.
-  hooks_.apply(
-      Change{std::move(model), std::move(targets), nullptr, std::move(candidate), current});
+  hooks_.apply(Change{std::move(model), std::move(targets), nullptr, std::move(candidate), current,
+                      std::nullopt});
   log(LogLevel::info, "{} by {}{}", message, entry.who,
       entry.reason.empty() ? "" : ": " + entry.reason);
   reply(control_ok(result));
@@ -390,6 +391,13 @@ void Operations::handle(const ControlRequest& request, const Served& served,
     case Command::reload:
       cmd_reload(reply);
       return;
+    case Command::locate: {
+      std::string error;
+      auto report = locate_report(request.call.args.address, request.call.args.pool,
+                                  *served.snapshot, effective_.pools, *served.health, error);
+      reply(report ? control_ok(std::move(*report)) : control_error(error));
+      return;
+    }
   }
 }
 
@@ -671,6 +679,9 @@ json Operations::status(const Served& served) const {
       if (entry["removal_candidate"].get<bool>()) {
         entry["failure_report"] = failure_report(m.id, failures, now());
       }
+      if (snapshot && snapshot->locator() != nullptr) {
+        entry["place"] = mirror_place_json(*snapshot->locator(), m);
+      }
       if (auto o = state_.mirrors.find({pool, m.id}); o != state_.mirrors.end()) {
         entry["note"] = o->second.note;
         entry["changed_by"] = o->second.who;
@@ -687,6 +698,9 @@ json Operations::status(const Served& served) const {
     pools.push_back({{"name", pool},
                      {"when_all_down", policy_name(pc.def.when_all_down)},
                      {"min_healthy", pc.def.min_healthy},
+                     {"geo", pc.def.geo == zones::GeoMode::nearest   ? "nearest"
+                             : pc.def.geo == zones::GeoMode::country ? "country"
+                                                                     : "off"},
                      {"weight_policy",
                       pc.weight_policy == WeightPolicy::reliability ? "reliability" : "static"},
                      {"served", served_json},

@@ -22,6 +22,48 @@ std::string join(const json& list) {
   return out.empty() ? "(none)" : out;
 }
 
+// "DE/EU 50.11,8.68", "DE/EU", "unknown".
+std::string place_text(const json& place) {
+  if (place.is_null()) return "unknown";
+  std::string out = str(place, "country", "");
+  const std::string continent = str(place, "continent", "");
+  if (!continent.empty()) out += (out.empty() ? "" : "/") + continent;
+  if (place.contains("location") && place["location"].is_array()) {
+    out += fmt::format("{}{:.2f},{:.2f}", out.empty() ? "" : " ",
+                       place["location"][0].get<double>(), place["location"][1].get<double>());
+  }
+  return out.empty() ? "unknown" : out;
+}
+
+std::string format_locate(const json& result) {
+  std::string out = fmt::format("{}: ", str(result, "address"));
+  const std::string by = str(result, "placed_by");
+  if (by == "unknown") {
+    out +=
+        fmt::format("not placed (network {}): ordinary weighted answers\n", str(result, "network"));
+  } else {
+    out += fmt::format("{} (by {} {}{})\n", place_text(result["place"]),
+                       by == "override" ? "override" : "database network", str(result, "network"),
+                       by == "override" ? ", [[server.geo.net]] " + str(result, "override") : "");
+  }
+  for (const auto& pool : result["pools"]) {
+    out += fmt::format("pool {}  geo={} geo_margin_km={} max_answers={}\n", str(pool, "name"),
+                       str(pool, "geo"), str(pool, "geo_margin_km"), str(pool, "max_answers"));
+    out += fmt::format("  {:<4} {:<18} {:<26} {:>9} {:>6} {:<8} {:<8} {}\n", "", "MIRROR",
+                       "ADDRESS", "DISTANCE", "WEIGHT", "STATE", "ANSWER", "PLACE");
+    for (const char* family : {"A", "AAAA"}) {
+      for (const auto& m : pool[family]) {
+        const std::string distance =
+            m["distance_km"].is_null() ? "-" : fmt::format("{} km", m["distance_km"].get<long>());
+        out += fmt::format("  {:<4} {:<18} {:<26} {:>9} {:>6} {:<8} {:<8} {}\n", family,
+                           str(m, "mirror"), str(m, "address"), distance, str(m, "weight"),
+                           str(m, "state"), str(m, "answer"), place_text(m["place"]));
+      }
+    }
+  }
+  return out;
+}
+
 std::string format_status(const json& result) {
   std::string out;
   for (const auto& pool : result["pools"]) {
@@ -48,6 +90,10 @@ std::string format_status(const json& result) {
                            first ? str(m, "state") : "", str(a, "address"), str(a, "state"),
                            latency, str(a, "tls_days_left"), str(a, "last_check"), reason);
         first = false;
+      }
+      if (m.contains("place")) {
+        const json& p = m["place"];
+        out += fmt::format("  {:<18} place: {}\n", "", place_text(p) + " from " + str(p, "from"));
       }
       if (m.value("removal_candidate", false)) {
         out += fmt::format("  {:<18} removal candidate: {} failures in 6 months; mail {}:\n", "",
@@ -110,6 +156,8 @@ std::string format_result(Command command, const json& result) {
       return format_history(result);
     case Command::export_mirrors_json:
       return str(result, "text", "");
+    case Command::locate:
+      return format_locate(result);
     case Command::drain:
     case Command::undrain:
     case Command::set_weight:

@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
                         })
       ->group("");
 
-  std::string mirror, pool, note, since, id;
+  std::string mirror, pool, note, since, id, address;
   std::vector<std::string> addresses, checks;
   unsigned weight = 1;
   bool as_json = false, dry_run = false, force = false;
@@ -159,6 +159,11 @@ int main(int argc, char** argv) {
   add_command(app, Command::reload, "re-read config and zones (all or nothing)");
   auto* export_json = add_command(app, Command::export_mirrors_json, "the pool as a mirrors.json");
   export_json->add_option("--pool", pool, "pool name, when there are several");
+  auto* locate = add_command(app, Command::locate,
+                             "where a client is placed, and each geo pool's mirrors ranked for it");
+  locate->add_option("ADDRESS", address, "the client's IPv4 or IPv6 address")->required();
+  locate->add_option("--pool", pool, "only this pool");
+  locate->add_flag("--json", as_json, "machine-readable output");
 
   try {
     app.parse(argc, argv);
@@ -187,6 +192,7 @@ int main(int argc, char** argv) {
     args[key(Arg::check)] = overrides;
   }
   if (sub == history && !since.empty()) args[key(Arg::since)] = since;
+  if (sub == locate) args[key(Arg::address)] = address;
 
   json response;
   std::string error;

@@ -105,9 +105,26 @@ std::string render_metrics(const MetricsInputs& in) {
   const auto& served = in.snapshot ? served_pools(*in.snapshot) : std::vector<ServedPool>{};
   w.counter("mirrorpool_pool_answers_total", "Pool answers (A or AAAA with addresses) per pool.");
   for (size_t p = 0; p < served.size(); ++p) {
-    const size_t slot = std::min<size_t>(p, Stats{}.pool_answers.size() - 1);
+    const size_t slot = std::min<size_t>(p, std::tuple_size_v<decltype(Stats::pool_answers)> - 1);
     w.sample({{"pool", served[p].name}},
              sum(in, [slot](const Stats& s) -> const Counter& { return s.pool_answers[slot]; }));
+  }
+  w.counter("mirrorpool_geo_answers_total",
+            "Answers of pools with geo on, by how the client was placed (ecs, source, override, "
+            "unknown).");
+  for (size_t by = 0; by < static_cast<size_t>(geo::PlacedBy::count); ++by) {
+    w.sample({{"placed_by", geo::placed_by_name(static_cast<geo::PlacedBy>(by))}},
+             sum(in, [by](const Stats& s) -> const Counter& { return s.geo_answers[by]; }));
+  }
+  if (in.mirror_slots != nullptr) {
+    w.counter("mirrorpool_mirror_answers_total",
+              "Addresses of each mirror given out in pool answers.");
+    const auto& names = in.mirror_slots->names();
+    for (size_t slot = 0; slot < names.size(); ++slot) {
+      w.sample(
+          {{"pool", names[slot].first}, {"mirror", names[slot].second}},
+          sum(in, [slot](const Stats& s) -> const Counter& { return s.mirror_answers[slot]; }));
+    }
   }
   w.gauge("mirrorpool_pool_served_addresses", "Addresses a pool answers with now, by family.");
   for (const ServedPool& p : served) {

@@ -30,6 +30,8 @@ struct MetricsInputs {
   uint64_t notify_sent = 0;
   uint64_t notify_answered = 0;
   uint64_t notify_given_up = 0;
+  // Who each slot of Stats::mirror_answers counts for; null: not shown.
+  const MirrorSlots* mirror_slots = nullptr;
 };
 
 std::string render_metrics(const MetricsInputs& in);

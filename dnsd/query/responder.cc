@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include <netinet/in.h>
+
+#include "dnsd/query/geo_pick.hh"
 #include "dnsd/query/sampler.hh"
 #include "dnsd/wire/bytes.hh"
 #include "dnsd/wire/wire.hh"
@@ -115,6 +118,9 @@ class Response {
            size_t limit) noexcept
       : snapshot_(snapshot), rng_(rng), stats_(stats), writer_(out, limit), limit_(limit) {}
 
+  // The client to place for geo answers (its ECS option, else its address).
+  void set_client(const Query& query) noexcept { query_ = &query; }
+
   void start(const Header& query, const Question* question, uint8_t rcode) noexcept {
     header_.id = query.id;
     header_.flags = static_cast<uint16_t>(kFlagQr | (query.flags & (0x7800 | kFlagRd)));
@@ -133,8 +139,11 @@ class Response {
   void set_edns(const Edns& edns) noexcept {
     edns_ = edns.present;
     dnssec_ok_ = edns.dnssec_ok;
+    // ECS in, ECS out (RFC 7871 7.2.1), where clients are placed at all.
+    const geo::Locator* locator = snapshot_.locator();
+    if (edns_ && edns.ecs.present && locator != nullptr && locator->ecs()) ecs_ = &edns.ecs;
     // Room for our OPT stays reserved whatever the sections need.
-    if (edns_) writer_.set_limit(limit_ - kOptSize);
+    if (edns_) writer_.set_limit(limit_ - opt_size());
   }
 
   void set_rcode(uint8_t rcode) noexcept { rcode_ = rcode; }
@@ -189,7 +198,10 @@ class Response {
       writer_.u8(static_cast<uint8_t>(rcode_ >> 4));
       writer_.u8(0);  // version
       writer_.u16(dnssec_ok_ ? 0x8000 : 0);
-      writer_.u16(0);
+      writer_.u16(static_cast<uint16_t>(opt_size() - kOptSize));
+      // The scope of what the answer depends on: 0 unless a geo pool placed
+      // the client (and so for errors, negative answers and static records).
+      if (ecs_ != nullptr) writer_.client_subnet(*ecs_, scope_);
       ++header_.arcount;
     }
     if (aa_) header_.flags |= kFlagAa;
@@ -286,16 +298,60 @@ class Response {
       return;
     }
     uint32_t picked[kMaxPoolAnswers];
-    const size_t count = sample_without_replacement(
-        family.weights, rng_,
-        std::span<uint32_t>(picked, std::min<size_t>(pool.max_answers, kMaxPoolAnswers)));
+    const std::span<uint32_t> wanted(picked, std::min<size_t>(pool.max_answers, kMaxPoolAnswers));
+    size_t count = 0;
+    if (pool.geo != zones::GeoMode::off && !family.places.empty()) {
+      const geo::Located& client = locate_client();
+      stats_.geo_answers[static_cast<size_t>(client.by)].add();
+      scope_ = std::max(scope_, client.scope);
+      if (client.place != nullptr) {
+        count = pick_for_client(family.weights, family.places, pool.geo, pool.geo_margin_km,
+                                *client.place, rng_, wanted);
+      }
+    }
+    if (count == 0) count = sample_without_replacement(family.weights, rng_, wanted);
     const std::string_view records = family.records;
     for (size_t i = 0; i < count; ++i) {
       compressor_.write(writer_, owner);
       writer_.bytes(records.substr(picked[i] * family.record_size, family.record_size));
       ++header_.ancount;
+      stats_.mirror_answers[family.slots[picked[i]]].add();
     }
     stats_.pool_answers[std::min(pool_index, stats_.pool_answers.size() - 1)].add();
+  }
+
+  // Our OPT record's size: with the ECS option when the reply carries one.
+  size_t opt_size() const noexcept {
+    return kOptSize + (ecs_ != nullptr ? client_subnet_option_size(*ecs_) : 0);
+  }
+
+  // Where the client is, placed once per response: by its ECS option when
+  // the query has a usable one, else by its source address. A SOURCE
+  // PREFIX-LENGTH of 0 asks for an answer for everyone (scope 0), so the
+  // resolver's own address places it.
+  const geo::Located& locate_client() noexcept {
+    if (located_) return client_;
+    located_ = true;
+    const geo::Locator& locator = *snapshot_.locator();
+    if (ecs_ != nullptr && ecs_->source_prefix > 0) {
+      const bool v6 = ecs_->family == 2;
+      const unsigned used = std::min<unsigned>(ecs_->source_prefix, locator.ecs_max_prefix(v6));
+      client_ = locator.locate(geo::masked_address(ecs_->address.data(), v6, used), true);
+      client_.scope = static_cast<uint8_t>(std::min<unsigned>(client_.scope, used));
+      return client_;
+    }
+    const sockaddr* sa = query_ != nullptr ? query_->client : nullptr;
+    if (sa != nullptr && sa->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+      client_ = locator.locate(
+          geo::masked_address(reinterpret_cast<const uint8_t*>(&in->sin_addr), false, 32), false);
+    } else if (sa != nullptr && sa->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+      client_ = locator.locate(
+          geo::masked_address(reinterpret_cast<const uint8_t*>(&in6->sin6_addr), true, 128), false);
+    }
+    client_.scope = 0;
+    return client_;
   }
 
   // Writes every record of `rrset` into the section counted by `count`;
@@ -363,6 +419,11 @@ class Response {
   bool edns_ = false;
   bool dnssec_ok_ = false;
   bool referral_ = false;
+  const Query* query_ = nullptr;
+  const ClientSubnet* ecs_ = nullptr;  // the query's, when the reply echoes it
+  uint8_t scope_ = 0;                  // the reply's SCOPE PREFIX-LENGTH
+  bool located_ = false;
+  geo::Located client_;
   bool in_additional_ = false;
   bool overflow_before_additional_ = false;
 };
@@ -412,6 +473,7 @@ size_t respond(const Query& query, const Snapshot& snapshot, Rng& rng, std::span
 
   Response response(snapshot, rng, stats, out, limit);
   response.start(header, &query.question, kRcodeNoError);
+  response.set_client(query);
   response.set_edns(edns);
   if (edns.present && edns.version > 0) {
     response.set_rcode(kRcodeBadVers);

@@ -9,6 +9,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include "dnsd/geo/locator.hh"
+#include "dnsd/snapshot/mirror_slots.hh"
+
 namespace mirrorpool::dnsd {
 
 // A counter with a single writer: a relaxed load+store is enough and avoids
@@ -62,6 +65,10 @@ struct Stats {
   // Pool answers by pool index (snapshot order); the last slot also counts
   // every pool past it.
   std::array<Counter, 64> pool_answers;
+  // Answers of pools with geo on, by how the client was placed.
+  std::array<Counter, static_cast<size_t>(geo::PlacedBy::count)> geo_answers;
+  // Addresses given out, by the mirror's slot (MirrorSlots).
+  std::array<Counter, MirrorSlots::kSlots> mirror_answers;
   // Zone transfers served (transfer.hh), by how they were answered.
   Counter transfers_axfr;
   Counter transfers_ixfr;          // incremental

@@ -22,6 +22,7 @@
 #include "dnsd/config/model_loader.hh"
 #include "dnsd/control/control_server.hh"
 #include "dnsd/control/operations.hh"
+#include "dnsd/geo/geo_setup.hh"
 #include "dnsd/http/http_server.hh"
 #include "dnsd/http/metrics.hh"
 #include "dnsd/http/prometheus.hh"
@@ -42,6 +43,7 @@ namespace {
 struct Loaded {
   Config config;
   std::shared_ptr<const zones::Model> model;
+  std::shared_ptr<const geo::Locator> locator;  // null: no [server.geo]
 };
 
 // A service manager that cannot be told would time the start out or miss a
@@ -51,28 +53,54 @@ void notify(std::string_view state) {
   if (!notify_service(state, error)) log(LogLevel::warning, "{}", error);
 }
 
-// Config and zones as one unit: either everything loads or nothing does.
-// On a reload, `previous` is the model being served: each zone whose files and
-// pools did not change is kept rather than read again (load_model).
+// Config, zones and geo database as one unit: either everything loads or
+// nothing does. On a reload, `previous` is the model being served: each zone
+// whose files and pools did not change is kept rather than read again
+// (load_model); `locator` is the one serving, whose database is kept unless
+// its file changed.
 std::optional<Loaded> load_all(const std::string& path, zones::Diagnostics& diags,
-                               const zones::Model* previous = nullptr) {
+                               const zones::Model* previous = nullptr,
+                               const geo::Locator* locator = nullptr) {
   auto config = load_config(path, diags);
   if (!config) return std::nullopt;
   auto model = load_model(*config, diags, previous);
   if (!model) return std::nullopt;
-  return Loaded{std::move(*config), std::move(model)};
+  auto placed = geo::load_locator(*config, locator, diags);
+  if (!placed) return std::nullopt;
+  return Loaded{std::move(*config), std::move(model), std::move(*placed)};
 }
 
-// What --check-config warns about, in the log of every start and reload.
-void log_warnings(const Config& config) {
-  for (const zones::Diagnostic& w : config_warnings(config)) {
+// What --check-config warns about (in the log of every start and reload).
+zones::Diagnostics warnings(const Loaded& loaded) {
+  zones::Diagnostics all = config_warnings(loaded.config);
+  if (loaded.locator) {
+    for (auto& w : geo::placement_warnings(loaded.config, *loaded.locator)) {
+      all.push_back(std::move(w));
+    }
+  }
+  return all;
+}
+
+void log_warnings(const Loaded& loaded) {
+  for (const zones::Diagnostic& w : warnings(loaded)) {
     log(LogLevel::warning, "{}", w.to_string());
   }
+}
+
+// A database read (not one kept from before), in the log.
+void log_geo(const geo::Locator* locator, const geo::Locator* before) {
+  if (locator == nullptr || locator->table() == nullptr) return;
+  const geo::GeoTable& table = *locator->table();
+  if (before != nullptr && before->table().get() == &table) return;
+  log(LogLevel::info, "geo database {} ({}): {} networks, {} places, {:.1f} MiB", table.file().path,
+      table.database_type(), table.networks(), table.place_count(),
+      static_cast<double>(table.memory_bytes()) / (1024.0 * 1024.0));
 }
 
 SnapshotOptions snapshot_options(const Config& config) {
   SnapshotOptions options;
   options.udp_max_size = config.server.udp_max_size;
+  options.slots = std::make_shared<MirrorSlots>();
   return options;
 }
 
@@ -97,7 +125,9 @@ const char* arrow(bool up) {
 class Daemon {
  public:
   explicit Daemon(Loaded loaded)
-      : config_(std::move(loaded.config)), model_(std::move(loaded.model)) {
+      : config_(std::move(loaded.config)),
+        model_(std::move(loaded.model)),
+        locator_(std::move(loaded.locator)) {
     uv_loop_init(&loop_);
     primary_.emplace(&loop_);
     publisher_.emplace(&loop_, snapshot_options(config_), &*primary_);
@@ -151,8 +181,9 @@ class Daemon {
     // Serving DNS matters more than recording the start: a full disk is
     // logged (and counted) by the journal, and the daemon starts anyway.
     ops_->record_event(JournalKind::start, "daemon started", error);
-    log_warnings(config_);
-    apply(ops_->set_file_config(config_, model_));
+    log_warnings(Loaded{config_, model_, locator_});
+    log_geo(locator_.get(), nullptr);
+    apply(with_locator(ops_->set_file_config(config_, model_)));
     install_signals();
 
     // Answers wait for the first probe round so that the first one is not a guess.
@@ -223,6 +254,7 @@ class Daemon {
         in.notify_sent = primary_->notifier().sent();
         in.notify_answered = primary_->notifier().answered();
         in.notify_given_up = primary_->notifier().given_up();
+        in.mirror_slots = publisher_->options().slots.get();
         response.content_type = std::string(MetricsWriter::kContentType);
         response.body = render_metrics(in);
       } else if (path == "/status.json") {
@@ -240,8 +272,8 @@ class Daemon {
   void start_serving() {
     // Published before serving_ is set: the workers are not started yet, so
     // they take this snapshot at start rather than through their mailbox.
-    publisher_->submit(
-        Change{std::move(pending_model_), std::nullopt, prober_->view(), nullptr, nullptr});
+    publisher_->submit(Change{std::move(pending_model_), std::nullopt, prober_->view(), nullptr,
+                              nullptr, locator_});
     serving_ = true;
     for (auto& w : workers_) w->start(publisher_->current());
     release_zone_records();
@@ -277,6 +309,12 @@ class Daemon {
     Change change = ops_->record_transitions(transitions);
     change.health = std::move(view);
     serve(std::move(change));
+  }
+
+  // A change of the configuration's files brings the locator read with them.
+  Change with_locator(Change change) const {
+    change.locator = locator_;
+    return change;
   }
 
   // What is served now, for the control commands and /status.json.
@@ -357,7 +395,7 @@ class Daemon {
 
   bool reload_files(zones::Diagnostics& diags) {
     log(LogLevel::info, "reloading {}", config_.path);
-    auto loaded = load_all(config_.path, diags, model_.get());
+    auto loaded = load_all(config_.path, diags, model_.get(), locator_.get());
     // A reload is recorded before it takes effect: one the journal cannot
     // record (a full disk) changes nothing.
     std::string journal_error;
@@ -378,13 +416,16 @@ class Daemon {
       log(LogLevel::warning,
           "changes to [server] listen, workers, tcp_* and [server.rrl] take effect at restart");
     }
+    log_warnings(*loaded);
+    log_geo(loaded->locator.get(), locator_.get());
     config_.zones = std::move(loaded->config.zones);
     config_.pools = std::move(loaded->config.pools);
     config_.tsig = std::move(loaded->config.tsig);
+    config_.server.geo = std::move(loaded->config.server.geo);
     model_ = std::move(loaded->model);
+    locator_ = std::move(loaded->locator);
     primary_->configure(config_);
-    log_warnings(config_);
-    apply(ops_->set_file_config(config_, model_));
+    apply(with_locator(ops_->set_file_config(config_, model_)));
     // Before the first probe round the new model waits, unencoded, for
     // start_serving, which releases the records itself.
     if (serving_) release_zone_records();
@@ -410,6 +451,7 @@ class Daemon {
   uv_loop_t loop_{};
   Config config_;
   std::shared_ptr<const zones::Model> model_;
+  std::shared_ptr<const geo::Locator> locator_;  // null: no [server.geo]
   std::optional<Primary> primary_;
   std::optional<Publisher> publisher_;
   std::optional<health::Prober> prober_;
@@ -436,9 +478,7 @@ int check_config(const std::string& config_path) {
   auto loaded = load_all(config_path, diags);
   for (const zones::Diagnostic& d : diags) fmt::print(stderr, "{}\n", d.to_string());
   if (!loaded) return kExitConfig;
-  for (const zones::Diagnostic& w : config_warnings(loaded->config)) {
-    fmt::print(stderr, "{}\n", w.to_string());
-  }
+  for (const zones::Diagnostic& w : warnings(*loaded)) fmt::print(stderr, "{}\n", w.to_string());
   size_t mirrors = 0;
   for (const auto& pool : loaded->model->pools) mirrors += pool.mirrors.size();
   fmt::print("{}: ok ({} zone(s), {} pool(s), {} mirror(s))\n", config_path,

@@ -24,6 +24,7 @@ void Publisher::release_zone_records() {
 
 void Publisher::submit(Change change) {
   if (change.health) health_ = std::move(change.health);
+  if (change.locator) options_.locator = std::move(*change.locator);
   if (change.model) {
     model_ = std::move(change.model);
     // The decider's snapshot is this one only while it sits on the snapshot

@@ -36,8 +36,9 @@ class Publisher {
   using Listener = std::function<void(const std::shared_ptr<const Snapshot>&)>;
 
   // `primary` (may be null: no serials chosen, no transfers, no NOTIFY) must
-  // outlive the publisher. `options` hold for every snapshot: the settings
-  // they come from take effect at restart.
+  // outlive the publisher. `options` hold for every snapshot (the settings
+  // they come from take effect at restart), but for the locator, which each
+  // Change may replace.
   Publisher(uv_loop_t* loop, const SnapshotOptions& options, Primary* primary = nullptr);
   ~Publisher();
   Publisher(const Publisher&) = delete;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "dnsd/geo/locator.hh"
 #include "dnsd/snapshot/snapshot.hh"
 #include "health/health_view.hh"
 #include "health/prober.hh"
@@ -33,6 +34,9 @@ struct Change {
   // since. Null: the publisher builds it.
   std::shared_ptr<Snapshot> built;
   std::shared_ptr<const Snapshot> built_on;
+  // What places clients and mirrors from now on (start, reload): null when
+  // no [server.geo] is configured. nullopt: the publisher keeps its own.
+  std::optional<std::shared_ptr<const geo::Locator>> locator;
 };
 
 }  // namespace mirrorpool::dnsd

@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "dnsd/geo/place.hh"
 #include "dnsd/snapshot/name_table.hh"
+#include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -94,12 +96,19 @@ struct EncodedFamily {
   // for A, 26 for AAAA), in the order of `weights`.
   std::string records;
   size_t record_size = 0;
+  // In the order of `weights`: where each address's mirror is (Place{} when
+  // it cannot be placed), for geo answers; and its mirror's counter slot
+  // (mirror_slots.hh).
+  std::vector<geo::Place> places;
+  std::vector<uint16_t> slots;
 };
 
 struct EncodedPool {
   std::string name;  // canonical wire
   uint32_t ttl = 0;
   unsigned max_answers = 0;  // at most kMaxPoolAnswers
+  zones::GeoMode geo = zones::GeoMode::off;
+  double geo_margin_km = 0;
   EncodedFamily v4;
   EncodedFamily v6;
 };

@@ -175,6 +175,7 @@ const ServedFamily* previous_family(const Snapshot* previous, const std::string&
 
 struct Candidate {
   const zones::Address* address;
+  const zones::MirrorDef* mirror;
   uint32_t weight;
   bool healthy;
 };
@@ -183,7 +184,7 @@ struct Candidate {
 // mirrorpool.toml(5)) and encodes it.
 void build_family(const zones::PoolDef& pool, const std::string& pool_text, int family,
                   const health::HealthView& health, const ServedFamily* previous,
-                  EncodedFamily& encoded, ServedFamily& served) {
+                  const SnapshotOptions& options, EncodedFamily& encoded, ServedFamily& served) {
   std::vector<Candidate> candidates;
   bool any_address = false;  // of this family, enabled or not
   for (const zones::MirrorDef& mirror : pool.mirrors) {
@@ -192,7 +193,7 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
       any_address = true;
       if (mirror.weight == 0 || mirror.drained) continue;
       const bool up = health.is_up({pool_text, mirror.id, address.text});
-      candidates.push_back({&address, mirror.weight, up});
+      candidates.push_back({&address, &mirror, mirror.weight, up});
       if (up) ++served.healthy;
     }
   }
@@ -245,6 +246,11 @@ void build_family(const zones::PoolDef& pool, const std::string& pool_text, int 
     encode_record(encoded.records, v4 ? kTypeA : kTypeAaaa, pool.ttl,
                   std::string_view(bytes, address_size));
     served.addresses.push_back(c->address->text);
+    encoded.slots.push_back(options.slots ? options.slots->slot(pool_text, c->mirror->id)
+                                          : MirrorSlots::kSlots - 1);
+    if (pool.geo != zones::GeoMode::off && options.locator) {
+      encoded.places.push_back(options.locator->place_mirror(*c->mirror));
+    }
   }
 }
 
@@ -256,7 +262,8 @@ Snapshot::Snapshot(EncodedZones zones, std::vector<EncodedPool> pools,
       pools_(std::move(pools)),
       served_(std::move(served)),
       udp_max_size_(
-          std::clamp<unsigned>(options.udp_max_size, kMinUdpMessageSize, kMaxMessageSize)) {
+          std::clamp<unsigned>(options.udp_max_size, kMinUdpMessageSize, kMaxMessageSize)),
+      locator_(options.locator) {
   soas_.reserve(zones_.size());
   for (size_t i = 0; i < zones_.size(); ++i) {
     const EncodedZone& z = *zones_[i];
@@ -285,10 +292,14 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
     pool.name = def.name.wire();
     pool.ttl = def.ttl;
     pool.max_answers = std::min(def.max_answers, kMaxPoolAnswers);
+    if (options.locator) {
+      pool.geo = def.geo;
+      pool.geo_margin_km = def.geo_margin_km;
+    }
     build_family(def, status.name, AF_INET, health, previous_family(previous, status.name, AF_INET),
-                 pool.v4, status.v4);
+                 options, pool.v4, status.v4);
     build_family(def, status.name, AF_INET6, health,
-                 previous_family(previous, status.name, AF_INET6), pool.v6, status.v6);
+                 previous_family(previous, status.name, AF_INET6), options, pool.v6, status.v6);
   }
 
   const std::vector<std::vector<size_t>> inside =

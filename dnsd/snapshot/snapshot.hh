@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "dnsd/geo/locator.hh"
 #include "dnsd/snapshot/encoded_zone.hh"
+#include "dnsd/snapshot/mirror_slots.hh"
 #include "dnsd/snapshot/name_table.hh"
 #include "health/health_view.hh"
 #include "zones/pool.hh"
@@ -21,6 +23,11 @@ struct TransferState;
 
 struct SnapshotOptions {
   unsigned udp_max_size = 1232;  // our EDNS UDP payload size
+  // Places clients and mirrors ([server.geo]); null when the configuration
+  // has none: then pools answer as with geo = "off" and ECS is ignored.
+  std::shared_ptr<const geo::Locator> locator;
+  // The counter slot of each mirror; null: every mirror counts in one slot.
+  std::shared_ptr<MirrorSlots> slots;
 };
 
 // What one pool serves for one address family right now (for status, logs and
@@ -69,6 +76,9 @@ class Snapshot {
   const std::vector<EncodedPool>& pools() const noexcept { return pools_; }
   const std::vector<ServedPool>& served() const noexcept { return served_; }
   unsigned udp_max_size() const noexcept { return udp_max_size_; }
+  // Null when no [server.geo] is configured.
+  const geo::Locator* locator() const noexcept { return locator_.get(); }
+  const std::shared_ptr<const geo::Locator>& shared_locator() const noexcept { return locator_; }
 
   // The SOA serial of zone(zone) as answered (and transferred).
   uint32_t serial(size_t zone) const noexcept;
@@ -91,6 +101,7 @@ class Snapshot {
   std::vector<EncodedPool> pools_;
   std::vector<ServedPool> served_;
   unsigned udp_max_size_;
+  std::shared_ptr<const geo::Locator> locator_;
   std::shared_ptr<const TransferState> transfers_;
 };
 

@@ -20,6 +20,39 @@ bool skip_record(std::span<const uint8_t> msg, size_t& pos) noexcept {
   return true;
 }
 
+// Reads the options of an OPT record's RDATA (`rdata`), keeping the ECS
+// option; false for options that run past the RDATA and for an ECS option
+// that RFC 7871 calls malformed (or a second one).
+bool parse_options(std::span<const uint8_t> rdata, ClientSubnet& ecs) noexcept {
+  size_t at = 0;
+  while (at < rdata.size()) {
+    if (rdata.size() - at < 4) return false;
+    const uint16_t code = get16(rdata.data() + at);
+    const size_t length = get16(rdata.data() + at + 2);
+    at += 4;
+    if (rdata.size() - at < length) return false;
+    if (code == kEdnsOptionClientSubnet) {
+      if (ecs.present || length < 4) return false;
+      const uint8_t* o = rdata.data() + at;
+      const uint16_t family = get16(o);
+      const unsigned source = o[2];
+      const unsigned max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
+      // RFC 7871 6: SCOPE is 0 in queries; ADDRESS holds exactly the bytes
+      // the source prefix needs, and nothing past the prefix is set.
+      if (max_bits == 0 || source > max_bits || o[3] != 0 || length - 4 != (source + 7) / 8) {
+        return false;
+      }
+      if (source % 8 != 0 && (o[4 + source / 8] & (0xffu >> (source % 8))) != 0) return false;
+      ecs.present = true;
+      ecs.family = family;
+      ecs.source_prefix = static_cast<uint8_t>(source);
+      for (size_t i = 0; i < length - 4; ++i) ecs.address[i] = o[4 + i];
+    }
+    at += length;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool WireName::assign(std::string_view wire) noexcept {
@@ -166,6 +199,11 @@ EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& he
         edns.version = msg[pos + 5];
         edns.dnssec_ok = (msg[pos + 6] & 0x80) != 0;
         edns.opt_at = start;
+        const size_t rdlength = get16(msg.data() + pos + kRdlengthAt);
+        if (msg.size() - pos - kRrFixedSize >= rdlength &&
+            !parse_options(msg.subspan(pos + kRrFixedSize, rdlength), edns.ecs)) {
+          status = EdnsStatus::malformed;
+        }
       }
     }
     if (type == kTypeTsig && i + 1 == header.arcount) tsig_at = start;

@@ -5,6 +5,7 @@
 // put* appenders, which grow a message built off the query path.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -58,7 +59,8 @@ inline constexpr size_t kMaxMessageSize = 65535;
 inline constexpr size_t kMinUdpMessageSize = 512;
 // An SOA's RDATA ends with SERIAL REFRESH RETRY EXPIRE MINIMUM, 4 bytes each.
 inline constexpr size_t kSoaTimersSize = 20;
-inline constexpr size_t kOptSize = 11;  // root owner, no options
+inline constexpr size_t kOptSize = 11;                  // root owner, no options
+inline constexpr uint16_t kEdnsOptionClientSubnet = 8;  // RFC 7871
 
 // Big-endian numbers in byte strings of either char or uint8_t, the way the
 // wire writes them. Reads do not check bounds: callers have.
@@ -177,13 +179,30 @@ struct Question {
 // Reads the question at `pos` (normally 12) and advances pos past it.
 bool parse_question(std::span<const uint8_t> msg, size_t& pos, Question& question) noexcept;
 
+// The EDNS Client Subnet option of a query (RFC 7871), checked: FAMILY 1
+// or 2, the source prefix within the family, SCOPE 0, exactly the address
+// bytes the prefix needs and no bit set past it.
+struct ClientSubnet {
+  bool present = false;
+  uint16_t family = 0;  // 1 = IPv4, 2 = IPv6
+  uint8_t source_prefix = 0;
+  std::array<uint8_t, 16> address{};  // as sent, zero-padded to 4 or 16 bytes
+};
+
 struct Edns {
   bool present = false;
   uint16_t udp_size = 0;
   uint8_t version = 0;
   bool dnssec_ok = false;
   size_t opt_at = 0;  // where the OPT record starts, when present
+  ClientSubnet ecs;
 };
+
+// The bytes the ECS option of a reply to `query` takes: code, length,
+// FAMILY, the two prefix lengths and the address as the query sent it.
+inline size_t client_subnet_option_size(const ClientSubnet& query) noexcept {
+  return 8 + (query.source_prefix + 7u) / 8u;
+}
 
 enum class EdnsStatus : uint8_t { ok, malformed, duplicate_opt };
 
@@ -238,6 +257,18 @@ class Writer {
 
   // Overwrites two bytes already written (counts, flags).
   void patch16(size_t at, uint16_t v) noexcept { set16(out_.data() + at, v); }
+
+  // The ECS option of a reply (RFC 7871 7.2.1): FAMILY, SOURCE PREFIX-LENGTH
+  // and ADDRESS as the query sent them, with the reply's scope.
+  void client_subnet(const ClientSubnet& query, uint8_t scope_prefix) noexcept {
+    const size_t address_bytes = (query.source_prefix + 7u) / 8u;
+    u16(kEdnsOptionClientSubnet);
+    u16(static_cast<uint16_t>(4 + address_bytes));
+    u16(query.family);
+    u8(query.source_prefix);
+    u8(scope_prefix);
+    bytes(query.address.data(), address_bytes);
+  }
 
  private:
   std::span<uint8_t> out_;

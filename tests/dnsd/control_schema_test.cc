@@ -87,6 +87,15 @@ FieldCase since() {
   return {"since", false, "7d", {1, true, json::array({"7d"})}, {std::string(65, '1'), "7d\n"}};
 }
 
+FieldCase address() {
+  return {"address",
+          true,
+          "198.51.100.7",
+          {5, true, nullptr, json::array({"198.51.100.7"})},
+          {"", "198.51.100", "198.51.100.7/24", "host.example", "2001:db8::1::2", "198.51.100.7\n",
+           std::string(65, '1')}};
+}
+
 struct CommandCase {
   std::string name;
   std::vector<FieldCase> fields;  // all it takes
@@ -108,6 +117,7 @@ const std::vector<CommandCase>& commands() {
       {"history", {mirror(false), since()}},
       {"reload", {}},
       {"export-mirrors-json", {pool(false)}},
+      {"locate", {address(), pool(false)}},
   };
   return cases;
 }

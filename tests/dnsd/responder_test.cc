@@ -235,6 +235,7 @@ struct QueryOptions {
   uint16_t udp_size = 4096;
   uint8_t version = 0;
   bool dnssec_ok = false;
+  Bytes options{};  // the OPT record's RDATA, as is
 };
 
 // Builds a query; the name keeps its case.
@@ -266,7 +267,9 @@ Bytes make_query(std::string_view name, uint16_t qtype, const QueryOptions& o = 
   if (o.edns) {
     q.insert(q.end(),
              {0, 0, 41, static_cast<uint8_t>(o.udp_size >> 8), static_cast<uint8_t>(o.udp_size), 0,
-              o.version, static_cast<uint8_t>(o.dnssec_ok ? 0x80 : 0), 0, 0, 0});
+              o.version, static_cast<uint8_t>(o.dnssec_ok ? 0x80 : 0), 0,
+              static_cast<uint8_t>(o.options.size() >> 8), static_cast<uint8_t>(o.options.size())});
+    q.insert(q.end(), o.options.begin(), o.options.end());
   }
   return q;
 }
@@ -290,6 +293,7 @@ struct Reply {
   uint16_t edns_size = 0;
   uint8_t edns_version = 0;
   bool dnssec_ok = false;
+  Bytes edns_options;  // the OPT record's RDATA
 
   std::set<std::string> rdatas(uint16_t type) const {
     std::set<std::string> out;
@@ -344,6 +348,9 @@ Reply decode(const uint8_t* data, size_t size) {
   reply.edns_size = ldns_pkt_edns_udp_size(pkt);
   reply.edns_version = ldns_pkt_edns_version(pkt);
   reply.dnssec_ok = ldns_pkt_edns_do(pkt);
+  if (const ldns_rdf* data = ldns_pkt_edns_data(pkt)) {
+    reply.edns_options.assign(ldns_rdf_data(data), ldns_rdf_data(data) + ldns_rdf_size(data));
+  }
   reply.rcode = (unsigned{ldns_pkt_edns_extended_rcode(pkt)} << 4) | ldns_pkt_get_rcode(pkt);
   ldns_pkt_free(pkt);
   return reply;
@@ -361,8 +368,9 @@ struct Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  size_t raw(const Bytes& query, Transport transport = Transport::udp) {
-    return processor.process(query, transport, nullptr, *snapshot, out, 0).length;
+  size_t raw(const Bytes& query, Transport transport = Transport::udp,
+             const sockaddr* client = nullptr) {
+    return processor.process(query, transport, client, *snapshot, out, 0).length;
   }
   Reply ask(const Bytes& query, Transport transport = Transport::udp) {
     const size_t n = raw(query, transport);
@@ -1203,6 +1211,211 @@ TEST_CASE("the query path does not allocate") {
   for (int round = 0; round < 1000; ++round) {
     for (const Bytes& q : queries) {
       total += s.raw(q, round % 2 == 0 ? Transport::udp : Transport::tcp);
+    }
+  }
+  g_count_allocations = false;
+  CHECK(g_allocations.load() == 0);
+  CHECK(total > 0);
+}
+
+namespace {
+
+// An ECS option (RFC 7871) as a query carries it: code 8, the length, FAMILY,
+// SOURCE and SCOPE PREFIX-LENGTH, then the address cut to the source prefix.
+Bytes ecs_option(const char* address, uint8_t source, uint8_t scope = 0) {
+  const bool v6 = std::string_view(address).find(':') != std::string_view::npos;
+  uint8_t bytes[16] = {};
+  REQUIRE(inet_pton(v6 ? AF_INET6 : AF_INET, address, bytes) == 1);
+  const size_t n = (source + 7u) / 8u;
+  Bytes o = {0,      8,    0, static_cast<uint8_t>(4 + n), 0, static_cast<uint8_t>(v6 ? 2 : 1),
+             source, scope};
+  o.insert(o.end(), bytes, bytes + n);
+  return o;
+}
+
+QueryOptions with_ecs(const char* address, uint8_t source) {
+  QueryOptions o;
+  o.edns = true;
+  o.options = ecs_option(address, source);
+  return o;
+}
+
+// A pool of mirrors in Frankfurt, San Francisco and Tokyo placed by the
+// config, and one placed by the test database (127.0.1.9: New York), under
+// data/geo.mmdb's clients (192.0.2.0/24 Frankfurt, 198.51.100.0/24 San
+// Francisco, 203.0.113.0/25 Tokyo, 127.0.2.0/24 Paris).
+std::shared_ptr<const Snapshot> geo_snapshot(zones::GeoMode mode, bool ecs = true,
+                                             const health::HealthView& health = {}) {
+  zones::Model model;
+  model.zones = {shared(example_zone())};
+  auto placed = [](const char* id, const char* address, double lat, double lon,
+                   const char* country) {
+    zones::MirrorDef m = mirror(id, 1, {address});
+    m.location = zones::GeoPoint{lat, lon};
+    m.country = country;
+    return m;
+  };
+  zones::PoolDef p =
+      pool("dl.example.org.", zones::WhenAllDown::serve_all,
+           {placed("fra", "192.0.2.201", 50.11, 8.68, "DE"),
+            placed("sfo", "192.0.2.202", 37.77, -122.42, "US"),
+            placed("tyo", "192.0.2.203", 35.68, 139.69, "JP"), mirror("nyc", 1, {"127.0.1.9"})},
+           1);
+  p.geo = mode;
+  model.pools = {p};
+  GeoConfig config;
+  config.enabled = true;
+  config.ecs = ecs;
+  std::string error;
+  auto table = geo::GeoTable::read("data/geo.mmdb", error);
+  REQUIRE_MESSAGE(table != nullptr, error);
+  SnapshotOptions options;
+  options.locator = std::make_shared<const geo::Locator>(config, std::move(table));
+  options.slots = std::make_shared<MirrorSlots>();
+  return build_snapshot(model, health, nullptr, options);
+}
+
+// The reply's ECS option: {family, source, scope, address bytes}; empty when none.
+Bytes reply_ecs(const Reply& r) {
+  const Bytes& o = r.edns_options;
+  for (size_t at = 0; at + 4 <= o.size();) {
+    const size_t length = size_t{o[at + 2]} << 8 | o[at + 3];
+    if (o[at] == 0 && o[at + 1] == 8)
+      return Bytes(o.begin() + long(at) + 4, o.begin() + long(at + 4 + length));
+    at += 4 + length;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("geo nearest: ECS places the client and the reply echoes it with the network's scope") {
+  Server s(geo_snapshot(zones::GeoMode::nearest));
+  Reply r = s.ask("dl.example.org.", kTypeA, with_ecs("192.0.2.0", 24));
+  CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.201"});
+  CHECK(reply_ecs(r) == Bytes{0, 1, 24, 24, 192, 0, 2});
+  r = s.ask("dl.example.org.", kTypeA, with_ecs("198.51.100.0", 24));
+  CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.202"});
+  r = s.ask("dl.example.org.", kTypeA, with_ecs("203.0.113.0", 24));
+  CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.203"});
+  // The database has 203.0.113.0/25 only: the answer holds for that /25,
+  // which is longer than the /24 sent, so the scope says 24.
+  CHECK(reply_ecs(r) == Bytes{0, 1, 24, 24, 203, 0, 113});
+  // A /32 is cut to ecs_max_prefix_v4 (24) before it is looked up; the echo
+  // keeps what was sent.
+  r = s.ask("dl.example.org.", kTypeA, with_ecs("192.0.2.77", 32));
+  CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.201"});
+  CHECK(reply_ecs(r) == Bytes{0, 1, 32, 24, 192, 0, 2, 77});
+  CHECK(s.stats.geo_answers[static_cast<size_t>(geo::PlacedBy::ecs)].get() == 4);
+}
+
+TEST_CASE("geo: answers that do not depend on the client have scope 0, and no ECS in, none out") {
+  Server s(geo_snapshot(zones::GeoMode::nearest));
+  Reply r = s.ask("www.example.org.", kTypeA, with_ecs("192.0.2.0", 24));
+  CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.10"});
+  CHECK(reply_ecs(r) == Bytes{0, 1, 24, 0, 192, 0, 2});
+  r = s.ask("nothere.example.org.", kTypeA, with_ecs("192.0.2.0", 24));
+  CHECK(r.rcode == kRcodeNxDomain);
+  CHECK(reply_ecs(r) == Bytes{0, 1, 24, 0, 192, 0, 2});
+  r = s.ask("dl.example.org.", kTypeTxt, with_ecs("2001:db8:1::", 48));
+  CHECK(reply_ecs(r) == Bytes{0, 2, 48, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1});
+  // SOURCE PREFIX-LENGTH 0: an answer for everyone.
+  r = s.ask("dl.example.org.", kTypeA, with_ecs("0.0.0.0", 0));
+  CHECK(reply_ecs(r) == Bytes{0, 1, 0, 0});
+  QueryOptions plain;
+  plain.edns = true;
+  r = s.ask("dl.example.org.", kTypeA, plain);
+  CHECK(r.edns);
+  CHECK(reply_ecs(r).empty());
+  // With ecs = false the option is ignored: no echo, and the source places.
+  Server off(geo_snapshot(zones::GeoMode::nearest, false));
+  r = off.ask("dl.example.org.", kTypeA, with_ecs("192.0.2.0", 24));
+  CHECK(reply_ecs(r).empty());
+  // A pool with geo off answers everyone alike: scope 0.
+  Server plain_pool(geo_snapshot(zones::GeoMode::off));
+  r = plain_pool.ask("dl.example.org.", kTypeA, with_ecs("192.0.2.0", 24));
+  CHECK(reply_ecs(r) == Bytes{0, 1, 24, 0, 192, 0, 2});
+}
+
+TEST_CASE("geo: a malformed ECS option gets FORMERR") {
+  Server s(geo_snapshot(zones::GeoMode::nearest));
+  for (const Bytes& bad : {ecs_option("192.0.2.0", 24, 8), ecs_option("192.0.2.0", 33),
+                           Bytes{0, 8, 0, 7, 0, 1, 22, 0, 192, 0, 3},  // bits past /22 set
+                           Bytes{0, 8, 0, 4, 0, 3, 0, 0}}) {
+    QueryOptions o;
+    o.edns = true;
+    o.options = bad;
+    const Reply r = s.ask("dl.example.org.", kTypeA, o);
+    CHECK(r.rcode == kRcodeFormErr);
+  }
+}
+
+TEST_CASE(
+    "geo: without ECS the source address places the client; unknown clients get the plain answer") {
+  Server s(geo_snapshot(zones::GeoMode::nearest));
+  sockaddr_in paris{};
+  paris.sin_family = AF_INET;
+  REQUIRE(inet_pton(AF_INET, "127.0.2.5", &paris.sin_addr) == 1);
+  const Bytes query = make_query("dl.example.org.", kTypeA);
+  REQUIRE(s.raw(query, Transport::udp, reinterpret_cast<const sockaddr*>(&paris)) > 0);
+  // Paris: Frankfurt is nearest.
+  CHECK(decode(s.out, s.raw(query, Transport::tcp, reinterpret_cast<const sockaddr*>(&paris)))
+            .rdatas(kTypeA) == std::set<std::string>{"192.0.2.201"});
+  // The mirror the database places (New York, 127.0.1.8/29) is nearest to a
+  // client in that network.
+  sockaddr_in new_york = paris;
+  REQUIRE(inet_pton(AF_INET, "127.0.1.10", &new_york.sin_addr) == 1);
+  CHECK(decode(s.out, s.raw(query, Transport::udp, reinterpret_cast<const sockaddr*>(&new_york)))
+            .rdatas(kTypeA) == std::set<std::string>{"127.0.1.9"});
+  CHECK(s.stats.geo_answers[static_cast<size_t>(geo::PlacedBy::source)].get() == 3);
+  // 172.16.0.1 is in no network: every mirror comes up.
+  sockaddr_in nowhere = paris;
+  REQUIRE(inet_pton(AF_INET, "172.16.0.1", &nowhere.sin_addr) == 1);
+  std::set<std::string> seen;
+  for (int i = 0; i < 400; ++i) {
+    for (const auto& a :
+         decode(s.out, s.raw(query, Transport::udp, reinterpret_cast<const sockaddr*>(&nowhere)))
+             .rdatas(kTypeA)) {
+      seen.insert(a);
+    }
+  }
+  CHECK(seen.size() == 4);
+  CHECK(s.stats.geo_answers[static_cast<size_t>(geo::PlacedBy::unknown)].get() == 400);
+}
+
+TEST_CASE("geo: health still rules, and country mode falls back to the continent") {
+  // Frankfurt down: a client in its network gets the next nearest (New York).
+  Server s(geo_snapshot(zones::GeoMode::nearest, true,
+                        view({{"dl.example.org.", "fra", "192.0.2.201"}})));
+  Reply r = s.ask("dl.example.org.", kTypeA, with_ecs("192.0.2.0", 24));
+  CHECK(r.rdatas(kTypeA) == std::set<std::string>{"127.0.1.9"});
+  // Country: a client in FR (Paris) has no FR mirror: the EU one.
+  Server c(geo_snapshot(zones::GeoMode::country));
+  r = c.ask("dl.example.org.", kTypeA, with_ecs("127.0.2.0", 24));
+  CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.201"});
+  r = c.ask("dl.example.org.", kTypeA, with_ecs("203.0.113.0", 25));
+  CHECK(r.rdatas(kTypeA) == std::set<std::string>{"192.0.2.203"});
+}
+
+TEST_CASE("geo answers do not allocate") {
+  Server s(geo_snapshot(zones::GeoMode::nearest));
+  sockaddr_in6 client{};
+  client.sin6_family = AF_INET6;
+  REQUIRE(inet_pton(AF_INET6, "2001:db8:1::7", &client.sin6_addr) == 1);
+  const std::vector<Bytes> queries = {
+      make_query("dl.example.org.", kTypeA, with_ecs("192.0.2.0", 24)),
+      make_query("dl.example.org.", kTypeA, with_ecs("2001:db8:1::", 56)),
+      make_query("dl.example.org.", kTypeA, with_ecs("10.0.0.0", 8)),
+      make_query("www.example.org.", kTypeA, with_ecs("192.0.2.0", 24)),
+      make_query("dl.example.org.", kTypeA),
+  };
+  size_t total = 0;
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int round = 0; round < 500; ++round) {
+    for (const Bytes& q : queries) {
+      total += s.raw(q, round % 2 == 0 ? Transport::udp : Transport::tcp,
+                     reinterpret_cast<const sockaddr*>(&client));
     }
   }
   g_count_allocations = false;

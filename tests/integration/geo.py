@@ -102,14 +102,16 @@ def ecs_option(address, source, **kw):
     return dns.edns.GenericOption(ECS_CODE, ecs_bytes(address, source, **kw))
 
 
-def make_query(name, rdtype="A", ecs=None, payload=1232):
-    """A query with EDNS and RD clear; ecs = (address, source) or an option."""
+def make_query(name, rdtype="A", ecs=None, payload=1232, rd=False):
+    """A query with EDNS, RD clear unless rd (for a resolver); ecs = (address,
+    source) or an option."""
     msg = dns.message.make_query(name, rdtype)
     options = []
     if ecs is not None:
         options.append(ecs if isinstance(ecs, dns.edns.Option) else ecs_option(*ecs))
     msg.use_edns(0, payload=payload, options=options)
-    msg.flags &= ~dns.flags.RD
+    if not rd:
+        msg.flags &= ~dns.flags.RD
     return msg
 
 

@@ -1,5 +1,5 @@
 // The geo module alone: a real MMDB file compiled into ranges (data/geo.mmdb,
-// written by data/geo.mmdb.pl), overrides, the ECS scope of each answer,
+// written by tests/geo/write_mmdb.pl from data/geo.json), overrides, the ECS scope of each answer,
 // mirror placement, and the tiers of geo answers.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>

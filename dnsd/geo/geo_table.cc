@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -284,6 +285,7 @@ class TableBuilder {
 };
 
 std::shared_ptr<const GeoTable> GeoTable::read(const std::string& path, std::string& error) {
+  const auto start = std::chrono::steady_clock::now();
   auto id = file_id(path, error);
   if (!id) return nullptr;
   MMDB_s db{};
@@ -310,6 +312,8 @@ std::shared_ptr<const GeoTable> GeoTable::read(const std::string& path, std::str
   table->v6_places_.shrink_to_fit();
   table->v4_index_ = block_index<uint32_t, 32>(table->v4_starts_, kIndexSize);
   table->v6_index_ = block_index<Uint128, 128>(table->v6_starts_, kIndexSize);
+  table->read_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return table;
 }
 

@@ -63,12 +63,15 @@ class GeoTable {
   // Networks read from the file, and the bytes the compiled form takes.
   size_t networks() const noexcept { return networks_; }
   size_t memory_bytes() const noexcept;
+  // How long reading and compiling the file took.
+  double read_seconds() const noexcept { return read_seconds_; }
 
  private:
   friend class TableBuilder;
   FileId file_;
   std::string type_;
   size_t networks_ = 0;
+  double read_seconds_ = 0;
   std::vector<Place> places_;
   std::vector<std::pair<Code, Place>> countries_;  // sorted by code
   // Range i starts at starts[i] and ends before starts[i + 1]; the first

@@ -16,6 +16,11 @@
 //   load_generator --server 127.0.0.1:5353 --query "dl.pool.example A 4"
 //       --query "www.pool.example A 1" --duration 5 [--window 128] [--batch 32]
 //   load_generator --server 127.0.0.1:5353 --query "dl.pool.example A 4" --latency
+//
+// --ecs PREFIX (repeatable, e.g. 192.0.2.0/24) sends every query with an EDNS
+// Client Subnet option (RFC 7871) for each prefix in turn, as a resolver
+// would for its clients; replies are checked as without.
+#include <arpa/inet.h>
 #include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -57,7 +62,8 @@ uint64_t now_ns() {
 
 struct Query {
   std::string text;             // as given, for messages
-  std::vector<uint8_t> packet;  // header (ID 0) + question
+  std::vector<uint8_t> packet;  // header (ID 0) + question (+ OPT with --ecs)
+  size_t question_end = 0;      // where the question ends in `packet`
   uint16_t qtype = 0;
   unsigned min_answers = 0;
   unsigned max_answers = 0;
@@ -121,7 +127,49 @@ std::optional<Query> parse_query(const std::string& spec, bool rd) {
   q.packet.resize(q.packet.size() + 4);
   put16(&q.packet[q.packet.size() - 4], q.qtype);
   put16(&q.packet[q.packet.size() - 2], 1);  // class IN
+  q.question_end = q.packet.size();
   return q;
+}
+
+// `q` with an OPT record carrying an ECS option for `prefix` ("192.0.2.0/24",
+// "2001:db8::/56"); nullopt when the prefix does not parse.
+std::optional<Query> with_ecs(const Query& q, const std::string& prefix) {
+  const size_t slash = prefix.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const std::string address = prefix.substr(0, slash);
+  const long bits = std::strtol(prefix.c_str() + slash + 1, nullptr, 10);
+  uint8_t bytes[16] = {};
+  const bool v6 = address.find(':') != std::string::npos;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) != 1 || bits < 0 ||
+      bits > (v6 ? 128 : 32)) {
+    return std::nullopt;
+  }
+  const size_t n = static_cast<size_t>(bits + 7) / 8;
+  Query out = q;
+  put16(&out.packet[10], 1);  // ARCOUNT
+  const uint8_t opt[] = {0,
+                         0,
+                         41,
+                         0x04,
+                         0xd0,
+                         0,
+                         0,
+                         0,
+                         0,
+                         0,
+                         static_cast<uint8_t>(8 + n),
+                         0,
+                         8,
+                         0,
+                         static_cast<uint8_t>(4 + n),
+                         0,
+                         static_cast<uint8_t>(v6 ? 2 : 1),
+                         static_cast<uint8_t>(bits),
+                         0};
+  out.packet.insert(out.packet.end(), opt, opt + sizeof opt);
+  out.packet.insert(out.packet.end(), bytes, bytes + n);
+  out.text = q.text + " ECS " + prefix;
+  return out;
 }
 
 struct Counters {
@@ -151,7 +199,7 @@ struct Checker {
     if (flags & 0x0200) return fail("truncated (TC)");
     if ((flags & 0x000F) != 0) return fail("rcode " + std::to_string(flags & 0x000F));
     if (get16(p + 4) != 1) return fail("QDCOUNT " + std::to_string(get16(p + 4)));
-    const size_t qlen = q.packet.size() - 12;
+    const size_t qlen = q.question_end - 12;
     if (len < 12 + qlen) return fail("short reply");
     for (size_t i = 0; i < qlen; ++i) {
       // Names compare case-insensitively; servers should preserve case anyway.
@@ -208,6 +256,7 @@ struct Options {
   uint64_t interval_us = 200;
   bool rd = false;
   bool gso = true;
+  std::vector<std::string> ecs;
   std::string label;
 };
 
@@ -216,7 +265,7 @@ struct Options {
                "load_generator: %s\n"
                "usage: load_generator --server ADDR:PORT --query \"NAME TYPE [N|LO-HI]\" ...\n"
                "  [--duration S] [--warmup S] [--window N] [--batch N] [--sockets N]\n"
-               "  [--timeout-ms N] [--rd] [--no-gso] [--label TEXT]\n"
+               "  [--timeout-ms N] [--rd] [--no-gso] [--label TEXT] [--ecs PREFIX ...]\n"
                "  [--latency [--count N] [--interval-us N]]\n",
                why);
   std::exit(2);
@@ -261,6 +310,8 @@ Options parse_args(int argc, char** argv) {
       o.interval_us = static_cast<uint64_t>(number());
     } else if (a == "--no-gso") {
       o.gso = false;
+    } else if (a == "--ecs") {
+      o.ecs.emplace_back(value());
     } else if (a == "--rd") {
       o.rd = true;
     } else if (a == "--label") {
@@ -618,6 +669,17 @@ int main(int argc, char** argv) {
     auto q = parse_query(spec, o.rd);
     if (!q) usage(("bad --query: " + spec).c_str());
     queries.push_back(std::move(*q));
+  }
+  if (!o.ecs.empty()) {
+    std::vector<Query> expanded;
+    for (const std::string& prefix : o.ecs) {
+      for (const Query& q : queries) {
+        auto with = with_ecs(q, prefix);
+        if (!with) usage(("bad --ecs: " + prefix).c_str());
+        expanded.push_back(std::move(*with));
+      }
+    }
+    queries = std::move(expanded);
   }
   return o.latency ? run_latency(o, *server, queries) : run_throughput(o, *server, queries);
 }

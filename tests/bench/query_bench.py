@@ -67,8 +67,15 @@ CHECK_INTERVAL_S = 2
 
 # Rows of the table: (key, query name, type). Each server says how many answer
 # records it gives for each row it serves.
-ROWS = [("pool", POOL_NAME, "A"), ("static", STATIC_NAME, "A")]
-ROW_TITLE = {"pool": "dl.pool.example A (pool)", "static": "www.pool.example A (static)"}
+ROWS = [("pool", POOL_NAME, "A"), ("static", STATIC_NAME, "A"),
+        ("geo-ecs", "geo.pool.example.", "A"), ("geo-src", "geo.pool.example.", "A")]
+ROW_TITLE = {"pool": "dl.pool.example A (pool)", "static": "www.pool.example A (static)",
+             "geo-ecs": "geo.pool.example A (geo = nearest, placed by ECS)",
+             "geo-src": "geo.pool.example A (geo = nearest, placed by the source address)"}
+GEO_ROWS = ("geo-ecs", "geo-src")
+# Where the 8 mirrors are for the geo pool: two per continent.
+MIRROR_LOCATIONS = [(50.11, 8.68), (48.86, 2.35), (40.71, -74.0), (37.77, -122.42),
+                    (35.68, 139.69), (1.35, 103.82), (-23.55, -46.63), (-33.87, 151.21)]
 
 
 def log(msg):
@@ -339,12 +346,51 @@ class Mirrorpoold(Server):
     pool_answers = str(MAX_ANSWERS)
     pool_desc = f"{MAX_ANSWERS} A of 8 (weighted)"
 
-    def __init__(self, ctx, large, cpus, workers=1):
+    def __init__(self, ctx, large, cpus, workers=1, geo_db=None):
         self.workers = workers
+        self.geo_db = geo_db
+        if geo_db:
+            self.rows = Server.rows + GEO_ROWS
         if workers != 1:
             self.key = f"mirrorpoold-w{workers}"
             self.title = f"mirrorpoold, {workers} workers"
         super().__init__(ctx, large, cpus)
+
+    def expected(self, row):
+        return self.pool_answers if row in ("pool",) + GEO_ROWS else "1"
+
+    def answer_desc(self, row):
+        if row in GEO_ROWS:
+            return f"{MAX_ANSWERS} A of 8 (nearest, weighted)"
+        return super().answer_desc(row)
+
+    def geo_config(self):
+        """[server.geo] and the geo pool, when there is a database."""
+        if not self.geo_db:
+            return "", ""
+        mirrors = "".join(
+            f'[[pool.mirror]]\nid = "g{i + 1}"\naddresses = ["{a}"]\nweight = {w}\n'
+            f'location = [{lat}, {lon}]\n'
+            for i, (a, w, (lat, lon)) in enumerate(zip(MIRRORS, WEIGHTS, MIRROR_LOCATIONS)))
+        server = f'[server.geo]\ndatabase = "{self.geo_db}"\n'
+        pool = f"""
+[[pool]]
+name = "geo.pool.example."
+ttl = 30
+max_answers = {MAX_ANSWERS}
+geo = "nearest"
+geo_margin_km = 1000
+
+[pool.check]
+type = "tcp"
+port = {self.ctx.mirrors.port}
+interval = "{CHECK_INTERVAL_S}s"
+timeout = "1s"
+rise = 2
+fall = 2
+
+{mirrors}"""
+        return server, pool
 
     def write(self):
         d = self.dir
@@ -353,6 +399,7 @@ class Mirrorpoold(Server):
         mirrors = "".join(
             f'[[pool.mirror]]\nid = "m{i + 1}"\naddresses = ["{a}"]\nweight = {w}\n'
             for i, (a, w) in enumerate(zip(MIRRORS, WEIGHTS)))
+        geo_server, geo_pool = self.geo_config()
         self.write_file("mirrorpool.toml", f"""
 [server]
 listen = ["127.0.0.1:{self.port}"]
@@ -360,7 +407,7 @@ workers = {self.workers}
 control_socket = "{d}/control.sock"
 state_dir = "{d}/state"
 user = "root"
-
+{geo_server}
 [[zone]]
 origin = "{ORIGIN}"
 file = "pool.example.zone"
@@ -378,10 +425,18 @@ timeout = "1s"
 rise = 2
 fall = 2
 
-{mirrors}""")
+{mirrors}{geo_pool}""")
 
     def command(self):
         return [self.ctx.bin["mirrorpoold"], "-c", self.config_path]
+
+    def geo_log_line(self):
+        """The daemon's "geo database ..." line: what reading the database cost."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return next((line.strip() for line in f if "geo database" in line), None)
+        except OSError:
+            return None
 
 
 class Echo(Server):
@@ -674,6 +729,9 @@ def run_generator(ctx, server, row, seconds, sockets, label, latency=False):
     argv = [ctx.bin["load_generator"], "--server", f"127.0.0.1:{server.port_for(row)}",
             "--query", f"{name} {rdtype} {server.expected(row)}", "--label", label,
             "--timeout-ms", str(ctx.args.timeout_ms)]
+    if row == "geo-ecs":
+        for subnet in ctx.geo_subnets:
+            argv += ["--ecs", subnet]
     if latency:
         argv += ["--latency", "--count", str(ctx.args.latency_queries), "--interval-us", "200",
                  "--duration", "30", "--warmup", "0"]
@@ -861,6 +919,8 @@ def main():
     ap.add_argument("--servers", help="comma-separated subset of: mirrorpoold,echo,gdnsd,"
                     "knot,nsd,pdns,pdns-lua")
     ap.add_argument("--no-large", action="store_true", help="skip the +N-name zone")
+    ap.add_argument("--geo-networks", type=int, default=1000000,
+                    help="networks in the synthetic geo database (0: no geo rows)")
     ap.add_argument("--no-dnsperf", action="store_true")
     ap.add_argument("--quick", action="store_true",
                     help="1 round of 1 s, small zone only: checks that everything works")
@@ -870,6 +930,7 @@ def main():
     if args.quick:
         args.rounds, args.seconds, args.dnsperf_seconds = 1, 1.0, 1
         args.latency_queries, args.no_large = 200, True
+        args.geo_networks = min(args.geo_networks, 1000)
 
     ctx = Ctx()
     ctx.args = args
@@ -908,6 +969,7 @@ def main():
     t_start = time.monotonic()
     try:
         ctx.mirrors = MirrorListeners()
+        ctx.geo_db, ctx.geo_subnets = make_geo_db(ctx, args.geo_networks, results)
         zones = [("small", 0)] + ([] if args.no_large else [("large", args.large_names)])
         for zone_key, large in zones:
             results["zones"][zone_key] = measure_zone(ctx, zone_key, large, wanted, all_cpus,
@@ -941,6 +1003,30 @@ def main():
     return 1 if problems else 0
 
 
+def make_geo_db(ctx, networks, results):
+    """A synthetic database of `networks` /24s spread over 1.0.0.0-223.255.255.255
+    (tests/geo/write_mmdb.pl --synthetic), and 64 of its /24s for ECS clients."""
+    if networks <= 0:
+        return None, []
+    path = os.path.join(ctx.workdir, "geo.mmdb")
+    t0 = time.monotonic()
+    out = subprocess.run(["perl", os.path.join(ROOT, "tests", "geo", "write_mmdb.pl"),
+                          "--synthetic", str(networks), "--out", path, "--quiet"],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        sys.exit(f"query_bench: write_mmdb.pl failed: {out.stderr.strip()}")
+    log(f"   synthetic geo database: {networks} networks written in "
+        f"{time.monotonic() - t0:.1f}s, {os.path.getsize(path) / 2**20:.1f} MiB")
+    # write_mmdb.pl puts network i at 1.0.0.0 + i * stride /24s.
+    stride = (223 << 16) // networks
+    subnets = []
+    for k in range(64):
+        start = (1 << 24) + (k * (networks // 64)) * stride * 256
+        subnets.append(f"{start >> 24}.{(start >> 16) & 255}.{(start >> 8) & 255}.0/24")
+    results["geo"] = {"networks": networks, "file_bytes": os.path.getsize(path)}
+    return path, subnets
+
+
 def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
     args = ctx.args
     pinned = ctx.server_cpus
@@ -948,7 +1034,7 @@ def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
     extra = []     # two workers, not pinned
     log(f"== {zone_key} zone ({large} extra names): starting servers")
     # (peer, two workers?, constructor)
-    makers = [("mirrorpoold", False, lambda: Mirrorpoold(ctx, large, pinned)),
+    makers = [("mirrorpoold", False, lambda: Mirrorpoold(ctx, large, pinned, geo_db=ctx.geo_db)),
               ("echo", False, lambda: Echo(ctx, large, pinned)),
               ("gdnsd", False, lambda: Gdnsd(ctx, large, pinned, "multifo")),
               ("gdnsd", False, lambda: Gdnsd(ctx, large, pinned, "weighted", rows=("pool",))),
@@ -1015,6 +1101,8 @@ def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
         log("   dnsperf")
         for s in servers:
             for row in s.rows:
+                if row in GEO_ROWS:
+                    continue  # dnsperf sends no ECS; load_generator's rows say it all
                 r = run_dnsperf(ctx, s, row, args.dnsperf_seconds)
                 dnsperf[(s.key, row)] = r
                 if "error" in r:
@@ -1034,7 +1122,8 @@ def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
         s.stop()
 
     # Collect.
-    out = {"large_names": large, "servers": {}, "rows": {}, "extra": {}, "churn": {}}
+    out = {"large_names": large, "servers": {}, "rows": {}, "extra": {}, "churn": {},
+           "geo_log": mp.geo_log_line() if isinstance(mp, Mirrorpoold) else None}
     for s in servers + extra:
         out["servers"][s.key] = {"title": s.title, "startup_s": s.startup_s,
                                  "rss_kib_start": s.rss_start[0], "pss_kib_start": s.rss_start[1],
@@ -1141,6 +1230,21 @@ def print_report(results, problems):
                   f"{t['p50_us'] if t['p50_us'] is not None else '-'} | "
                   f"{t['p99_us'] if t['p99_us'] is not None else '-'} | "
                   f"{fmt_qps(t['dnsperf_qps'])} |")
+            p("")
+        mp_rows = {row: next((t for t in table if t["key"] == "mirrorpoold"), None)
+                   for row, table in z["rows"].items()}
+        plain = mp_rows.get("pool")
+        if plain and mp_rows.get("geo-ecs"):
+            p("### nearest-mirror answers against the plain pool (mirrorpoold, same rounds)\n")
+            p("| row | QPS median | ÷ plain pool |")
+            p("|---|---:|---:|")
+            base = median(plain["qps"])
+            for row in GEO_ROWS:
+                med = median(mp_rows[row]["qps"]) if mp_rows.get(row) else None
+                p(f"| {ROW_TITLE[row]} | {fmt_qps(med)} | "
+                  f"{f'{med / base:.3f}' if med and base else '-'} |")
+            if z.get("geo_log"):
+                p(f"\nThe daemon's log: `{z['geo_log']}`")
             p("")
         p("### resources\n")
         p("| server | start-up s (exec → first correct answer) | RSS MiB after start | "

@@ -37,65 +37,75 @@ size_t country_tier(std::span<const geo::Place> mirrors, const geo::Place& clien
 
 }  // namespace
 
-size_t first_tier(std::span<const geo::Place> mirrors, zones::GeoMode mode,
-                  const geo::Margin& margin, const geo::Place& client,
-                  std::span<bool> tier) noexcept {
+namespace {
+
+// first_tier, also leaving each mirror's closeness to the client in
+// `closeness` (kFarthest for the unplaced) when distance chose the tier;
+// `by_distance` says whether it did.
+size_t tier_of(std::span<const geo::Place> mirrors, zones::GeoMode mode, const geo::Margin& margin,
+               const geo::Place& client, std::span<bool> tier, double* closeness,
+               bool& by_distance) noexcept {
+  by_distance = false;
   if (mirrors.empty() || mirrors.size() > tier.size() || mode == zones::GeoMode::off) return 0;
   double best = kFarthest;
   if (client.has_location) {
-    for (const geo::Place& m : mirrors) {
-      if (m.has_location) best = std::max(best, geo::closeness(client, m));
+    for (size_t i = 0; i < mirrors.size(); ++i) {
+      closeness[i] = mirrors[i].has_location ? geo::closeness(client, mirrors[i]) : kFarthest;
+      best = std::max(best, closeness[i]);
     }
   }
   if (mode == zones::GeoMode::country || best == kFarthest) {
     return country_tier(mirrors, client, tier);
   }
-  // Within margin_km of the nearest: an angle up to the nearest's (A) plus
+  by_distance = true;
+  // Within the margin of the nearest: an angle up to the nearest's (A) plus
   // the margin's (M), that is a cosine down to cos(A + M) = cos A cos M -
   // sin A sin M, unless A + M passes pi (cos A < cos(pi - M) = -cos M).
-  const double cos_m = margin.cos;
-  const double sin_m = margin.sin;
   const double cos_a = std::clamp(best, -1.0, 1.0);
   const double threshold =
-      cos_a < -cos_m ? -1.0 : cos_a * cos_m - std::sqrt(1 - cos_a * cos_a) * sin_m;
+      cos_a < -margin.cos ? -1.0 : cos_a * margin.cos - std::sqrt(1 - cos_a * cos_a) * margin.sin;
   size_t n = 0;
   for (size_t i = 0; i < mirrors.size(); ++i) {
     // The nearest itself is in, whatever rounding does to its own cosine.
-    const double c = mirrors[i].has_location ? geo::closeness(client, mirrors[i]) : kFarthest;
-    tier[i] = mirrors[i].has_location && (c >= threshold || c == best);
+    tier[i] = mirrors[i].has_location && (closeness[i] >= threshold || closeness[i] == best);
     n += tier[i] ? 1 : 0;
   }
   return n;
+}
+
+}  // namespace
+
+size_t first_tier(std::span<const geo::Place> mirrors, zones::GeoMode mode,
+                  const geo::Margin& margin, const geo::Place& client,
+                  std::span<bool> tier) noexcept {
+  double closeness[kMaxGeoCandidates];
+  bool by_distance = false;
+  return tier_of(mirrors, mode, margin, client, tier, closeness, by_distance);
 }
 
 size_t pick_for_client(std::span<const uint32_t> weights, std::span<const geo::Place> mirrors,
                        zones::GeoMode mode, const geo::Margin& margin, const geo::Place& client,
                        Rng& rng, std::span<uint32_t> picked) noexcept {
   bool tier[kMaxGeoCandidates];
-  if (weights.size() != mirrors.size() || first_tier(mirrors, mode, margin, client, tier) == 0) {
+  double closeness[kMaxGeoCandidates];
+  bool by_distance = false;
+  if (weights.size() != mirrors.size() ||
+      tier_of(mirrors, mode, margin, client, tier, closeness, by_distance) == 0) {
     return 0;
   }
   uint32_t tier_weights[kMaxGeoCandidates];
   for (size_t i = 0; i < weights.size(); ++i) tier_weights[i] = tier[i] ? weights[i] : 0;
   size_t count = sample_without_replacement(std::span<const uint32_t>(tier_weights, weights.size()),
                                             rng, picked);
-  // Filled up by distance only where distance chose the first tier.
-  bool by_distance = mode == zones::GeoMode::nearest && client.has_location;
-  if (by_distance) {
-    by_distance = false;
-    for (size_t i = 0; i < mirrors.size(); ++i) by_distance |= tier[i] && mirrors[i].has_location;
-  }
-  if (!by_distance) return count;
-  // The first tier is all in: the rest by distance, nearest first.
-  while (count < picked.size()) {
+  // Filled up by distance only where distance chose the first tier, once
+  // the whole of it is in: the rest, nearest first, the unplaced last.
+  while (by_distance && count < picked.size()) {
     size_t next = mirrors.size();
     double next_closeness = -3.0;
     for (size_t i = 0; i < mirrors.size(); ++i) {
-      if (tier[i]) continue;
-      const double c = mirrors[i].has_location ? geo::closeness(client, mirrors[i]) : kFarthest;
-      if (c > next_closeness) {
+      if (!tier[i] && closeness[i] > next_closeness) {
         next = i;
-        next_closeness = c;
+        next_closeness = closeness[i];
       }
     }
     if (next == mirrors.size()) break;

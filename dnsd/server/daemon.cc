@@ -92,9 +92,9 @@ void log_geo(const geo::Locator* locator, const geo::Locator* before) {
   if (locator == nullptr || locator->table() == nullptr) return;
   const geo::GeoTable& table = *locator->table();
   if (before != nullptr && before->table().get() == &table) return;
-  log(LogLevel::info, "geo database {} ({}): {} networks, {} places, {:.1f} MiB", table.file().path,
-      table.database_type(), table.networks(), table.place_count(),
-      static_cast<double>(table.memory_bytes()) / (1024.0 * 1024.0));
+  log(LogLevel::info, "geo database {} ({}): {} networks, {} places, read in {:.2f} s, {:.1f} MiB",
+      table.file().path, table.database_type(), table.networks(), table.place_count(),
+      table.read_seconds(), static_cast<double>(table.memory_bytes()) / (1024.0 * 1024.0));
 }
 
 SnapshotOptions snapshot_options(const Config& config) {

@@ -494,17 +494,42 @@ class Gdnsd(Server):
         self.title = f"gdnsd {plugin}" + (f", {threads} threads" if threads != 1 else "")
         if plugin == "multifo":
             self.pool_answers, self.pool_desc = "8", "8 A (multifo, all up)"
+        elif plugin == "geoip":
+            # The nearest datacenter's two addresses (auto_dc_coords).
+            self.pool_answers, self.pool_desc = "2", "2 A (nearest of 4 datacenters)"
         else:
             # multi = true: every address at the maximum weight, each other
             # with probability weight/max; 4 to 8 addresses.
             self.pool_answers, self.pool_desc = "4-8", "4-8 A (weighted multi)"
         super().__init__(ctx, large, cpus)
 
+    def expected(self, row):
+        return self.pool_answers if row in ("pool",) + GEO_ROWS else "1"
+
+    def answer_desc(self, row):
+        return self.pool_desc if row in ("pool",) + GEO_ROWS else "1 A"
+
     def write(self):
         d = self.dir
+        name = "geo" if self.plugin == "geoip" else "dl"
         self.write_file("zones/pool.example",
-                        zone_text(self.large, [f"dl 30 DYNA {self.plugin}!dl"]))
-        if self.plugin == "multifo":
+                        zone_text(self.large, [f"{name} 30 DYNA {self.plugin}!{name}"]))
+        if self.plugin == "geoip":
+            # The same database and mirrors as mirrorpoold's geo pool, two
+            # mirrors per datacenter, each datacenter where its first mirror is.
+            dcs = ["dc1", "dc2", "dc3", "dc4"]
+            coords = " ".join(f"{dc} => [ {MIRROR_LOCATIONS[2 * i][0]}, "
+                              f"{MIRROR_LOCATIONS[2 * i][1]} ]" for i, dc in enumerate(dcs))
+            dcmap = " ".join(f"{dc} => [ {MIRRORS[2 * i]}, {MIRRORS[2 * i + 1]} ]"
+                             for i, dc in enumerate(dcs))
+            plugin = (f"  geoip => {{\n    maps => {{\n      bench => {{\n"
+                      f"        geoip2_db => {self.ctx.geo_db}\n"
+                      f"        datacenters => [ {', '.join(dcs)} ]\n"
+                      f"        auto_dc_coords => {{ {coords} }}\n      }}\n    }}\n"
+                      f"    resources => {{\n      geo => {{\n        map => bench\n"
+                      f"        service_types => bench_tcp\n"
+                      f"        dcmap => {{ {dcmap} }}\n      }}\n    }}\n  }}")
+        elif self.plugin == "multifo":
             addrs = "\n".join(f"      m{i + 1} = {a}" for i, a in enumerate(MIRRORS))
             plugin = (f"  multifo => {{\n    dl => {{\n"
                       f"      service_types = bench_tcp\n{addrs}\n    }}\n  }}")
@@ -1038,6 +1063,8 @@ def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
               ("echo", False, lambda: Echo(ctx, large, pinned)),
               ("gdnsd", False, lambda: Gdnsd(ctx, large, pinned, "multifo")),
               ("gdnsd", False, lambda: Gdnsd(ctx, large, pinned, "weighted", rows=("pool",))),
+              ("gdnsd", False, lambda: Gdnsd(ctx, large, pinned, "geoip", rows=GEO_ROWS)
+               if ctx.geo_db else None),
               ("knot", False, lambda: Knot(ctx, large, pinned)),
               ("nsd", False, lambda: Nsd(ctx, large, pinned)),
               ("pdns", False, lambda: Pdns(ctx, large, pinned)),
@@ -1051,6 +1078,8 @@ def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
         if key not in wanted:
             continue
         s = make()
+        if s is None:
+            continue
         s.base_key = key
         s.start()
         time.sleep(0.2)  # let start-up work (zone compile, first probes) settle

@@ -67,12 +67,15 @@ CHECK_INTERVAL_S = 2
 
 # Rows of the table: (key, query name, type). Each server says how many answer
 # records it gives for each row it serves.
-ROWS = [("pool", POOL_NAME, "A"), ("static", STATIC_NAME, "A"),
+ROWS = [("pool", POOL_NAME, "A"), ("static", STATIC_NAME, "A"), ("pool-ecs", POOL_NAME, "A"),
         ("geo-ecs", "geo.pool.example.", "A"), ("geo-src", "geo.pool.example.", "A")]
 ROW_TITLE = {"pool": "dl.pool.example A (pool)", "static": "www.pool.example A (static)",
+             "pool-ecs": "dl.pool.example A with ECS (pool, geo = off: scope 0 echoed)",
              "geo-ecs": "geo.pool.example A (geo = nearest, placed by ECS)",
              "geo-src": "geo.pool.example A (geo = nearest, placed by the source address)"}
 GEO_ROWS = ("geo-ecs", "geo-src")
+# Asked with the ECS option of 64 client subnets (ctx.geo_subnets).
+ECS_ROWS = ("pool-ecs", "geo-ecs")
 # Where the 8 mirrors are for the geo pool: two per continent.
 MIRROR_LOCATIONS = [(50.11, 8.68), (48.86, 2.35), (40.71, -74.0), (37.77, -122.42),
                     (35.68, 139.69), (1.35, 103.82), (-23.55, -46.63), (-33.87, 151.21)]
@@ -350,19 +353,33 @@ class Mirrorpoold(Server):
         self.workers = workers
         self.geo_db = geo_db
         if geo_db:
-            self.rows = Server.rows + GEO_ROWS
+            self.rows = Server.rows + ("pool-ecs",) + GEO_ROWS
         if workers != 1:
             self.key = f"mirrorpoold-w{workers}"
             self.title = f"mirrorpoold, {workers} workers"
         super().__init__(ctx, large, cpus)
 
     def expected(self, row):
-        return self.pool_answers if row in ("pool",) + GEO_ROWS else "1"
+        return self.pool_answers if row in ("pool", "pool-ecs") + GEO_ROWS else "1"
 
     def answer_desc(self, row):
+        if row == "pool-ecs":
+            return self.pool_desc
         if row in GEO_ROWS:
             return f"{MAX_ANSWERS} A of 8 (nearest, weighted)"
         return super().answer_desc(row)
+
+    def check_table(self):
+        """Every pool's [pool.check]: a TCP connect to the loopback listeners."""
+        return f"""
+[pool.check]
+type = "tcp"
+port = {self.ctx.mirrors.port}
+interval = "{CHECK_INTERVAL_S}s"
+timeout = "1s"
+rise = 2
+fall = 2
+"""
 
     def geo_config(self):
         """[server.geo] and the geo pool, when there is a database."""
@@ -380,15 +397,7 @@ ttl = 30
 max_answers = {MAX_ANSWERS}
 geo = "nearest"
 geo_margin_km = 1000
-
-[pool.check]
-type = "tcp"
-port = {self.ctx.mirrors.port}
-interval = "{CHECK_INTERVAL_S}s"
-timeout = "1s"
-rise = 2
-fall = 2
-
+{self.check_table()}
 {mirrors}"""
         return server, pool
 
@@ -416,15 +425,7 @@ file = "pool.example.zone"
 name = "{POOL_NAME}"
 ttl = 30
 max_answers = {MAX_ANSWERS}
-
-[pool.check]
-type = "tcp"
-port = {self.ctx.mirrors.port}
-interval = "{CHECK_INTERVAL_S}s"
-timeout = "1s"
-rise = 2
-fall = 2
-
+{self.check_table()}
 {mirrors}{geo_pool}""")
 
     def command(self):
@@ -754,7 +755,7 @@ def run_generator(ctx, server, row, seconds, sockets, label, latency=False):
     argv = [ctx.bin["load_generator"], "--server", f"127.0.0.1:{server.port_for(row)}",
             "--query", f"{name} {rdtype} {server.expected(row)}", "--label", label,
             "--timeout-ms", str(ctx.args.timeout_ms)]
-    if row == "geo-ecs":
+    if row in ECS_ROWS:
         for subnet in ctx.geo_subnets:
             argv += ["--ecs", subnet]
     if latency:
@@ -1130,7 +1131,7 @@ def measure_zone(ctx, zone_key, large, wanted, all_cpus, problems):
         log("   dnsperf")
         for s in servers:
             for row in s.rows:
-                if row in GEO_ROWS:
+                if row in ECS_ROWS + GEO_ROWS:
                     continue  # dnsperf sends no ECS; load_generator's rows say it all
                 r = run_dnsperf(ctx, s, row, args.dnsperf_seconds)
                 dnsperf[(s.key, row)] = r
@@ -1265,13 +1266,15 @@ def print_report(results, problems):
         plain = mp_rows.get("pool")
         if plain and mp_rows.get("geo-ecs"):
             p("### nearest-mirror answers against the plain pool (mirrorpoold, same rounds)\n")
-            p("| row | QPS median | ÷ plain pool |")
+            p("| row | QPS median | ÷ the same query to the plain pool |")
             p("|---|---:|---:|")
-            base = median(plain["qps"])
-            for row in GEO_ROWS:
+            # Each against the plain pool asked the same way: with the same
+            # ECS options (the same packet sizes and EDNS work), or without.
+            for row, base_row in (("geo-ecs", "pool-ecs"), ("geo-src", "pool")):
                 med = median(mp_rows[row]["qps"]) if mp_rows.get(row) else None
+                base = median(mp_rows[base_row]["qps"]) if mp_rows.get(base_row) else None
                 p(f"| {ROW_TITLE[row]} | {fmt_qps(med)} | "
-                  f"{f'{med / base:.3f}' if med and base else '-'} |")
+                  f"{f'{med / base:.3f}' if med and base else '-'} ({ROW_TITLE[base_row]}) |")
             if z.get("geo_log"):
                 p(f"\nThe daemon's log: `{z['geo_log']}`")
             p("")

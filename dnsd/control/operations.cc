@@ -305,10 +305,13 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
       for (const auto& [name, fam, old] : {std::tuple{"A", &p.v4, was ? &was->v4 : nullptr},
                                            std::tuple{"AAAA", &p.v6, was ? &was->v6 : nullptr}}) {
         if (fam->degraded && !(old && old->degraded)) {
+          const auto def =
+              std::find_if(model->pools.begin(), model->pools.end(),
+                           [&](const zones::PoolDef& d) { return d.name.to_text() == p.name; });
           reply(control_error(fmt::format(
-              "refused: pool {} would have {} healthy {} address(es), below min_healthy; "
+              "refused: pool {} would have {} healthy {} address(es), below min_healthy = {}; "
               "use --force to do it anyway",
-              p.name, fam->healthy, name)));
+              p.name, fam->healthy, name, def != model->pools.end() ? def->min_healthy : 1)));
           return;
         }
       }
@@ -578,6 +581,17 @@ void Operations::cmd_history(const ControlRequest& request,
     reply(control_error(error));
     return;
   }
+  // An id with neither a mirror nor a past is a typo, not an empty history.
+  const bool known =
+      std::any_of(effective_.pools.begin(), effective_.pools.end(), [&](const PoolConfig& p) {
+        return std::any_of(p.def.mirrors.begin(), p.def.mirrors.end(),
+                           [&](const zones::MirrorDef& m) { return m.id == args.mirror; });
+      });
+  if (!args.mirror.empty() && entries.empty() && !known) {
+    reply(control_error(fmt::format("no mirror '{}' in the configuration, and no history of one{}",
+                                    args.mirror, args.since ? " in that time" : "")));
+    return;
+  }
   const size_t skip = entries.size() > kMaxHistoryEntries ? entries.size() - kMaxHistoryEntries : 0;
   json out = json::array();
   for (size_t i = skip; i < entries.size(); ++i) {
@@ -671,6 +685,7 @@ json Operations::status(const Served& served) const {
       json entry = {{"id", m.id},
                     {"state", state},
                     {"weight", m.weight},
+                    {"notes", m.notes},
                     {"addresses", addresses},
                     {"email", m.email},
                     {"capacity", m.capacity == zones::Capacity::huge ? "huge" : "normal"},

@@ -91,6 +91,9 @@ std::string format_status(const json& result) {
                            latency, str(a, "tls_days_left"), str(a, "last_check"), reason);
         first = false;
       }
+      if (!str(m, "notes", "").empty()) {
+        out += fmt::format("  {:<18} notes: {}\n", "", str(m, "notes"));
+      }
       if (m.contains("place")) {
         const json& p = m["place"];
         const bool placed = str(p, "from") != "unplaced";

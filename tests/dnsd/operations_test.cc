@@ -259,9 +259,10 @@ TEST_CASE("draining the last mirror of a pool is refused unless forced") {
   test::OperationsHarness harness;
   const auto snapshot = harness.served().snapshot;
   const AdminState state = saved_state(harness);
-  CHECK(error(harness, "drain", {{"mirror", "m1"}, {"pool", "two.pool.example"}, {"note", ""}}) ==
-        "refused: pool two.pool.example. would have 0 healthy A address(es), below min_healthy; "
-        "use --force to do it anyway");
+  CHECK(
+      error(harness, "drain", {{"mirror", "m1"}, {"pool", "two.pool.example"}, {"note", ""}}) ==
+      "refused: pool two.pool.example. would have 0 healthy A address(es), below min_healthy = 1; "
+      "use --force to do it anyway");
   unchanged(harness, snapshot, state, 0);
 
   // The preview of a forced drain says what when_all_down then serves.

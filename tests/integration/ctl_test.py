@@ -206,7 +206,8 @@ def main():
             ctl("drain", "m1", "--note", "a")
             ctl("drain", "m2", "--note", "b")
             rc, _, err = ctl("drain", "m3", "--note", "c")
-            f.check(rc == 1 and "min_healthy" in err, f"refused below min_healthy ({err.strip()})")
+            f.check(rc == 1 and "below min_healthy = 2;" in err,
+                    f"refused below min_healthy, naming its value ({err.strip()})")
             rc, out, err = ctl("drain", "m3", "--note", "c", "--dry-run", "--force")
             f.check(rc == 0 and "dry run" in out and DL[2] in served(srv),
                     "--dry-run shows the change and changes nothing")
@@ -261,6 +262,16 @@ def main():
             f.check(rc == 0 and "m2" in out and "set-weight" in out, "history --since 1h")
             rc, _, err = ctl("history", "--since", "yesterday-ish")
             f.check(rc == 1, "history with a bad --since: exit 1")
+            rc, out, err = ctl("history", "nosuch")
+            f.check(rc == 1 and "no mirror 'nosuch'" in err and not out,
+                    f"history of an unknown id: exit 1 and why ({rc}, {err.strip()})")
+
+            # --- the notes of mirrors.json entries are shown
+            entry = mirror_status(ctl, "tails.pool.example.", "mirror-a.example.org")
+            f.check(entry and entry.get("notes") == "added 2024-03-02",
+                    f"status --json shows a mirror's notes ({entry and entry.get('notes')})")
+            rc, out, _ = ctl("status")
+            f.check(rc == 0 and "notes: added 2024-03-02" in out, "status shows a mirror's notes")
 
             # --- export-mirrors-json round trip
             rc, out, err = ctl("export-mirrors-json", "--pool", "tails.pool.example")

@@ -200,9 +200,12 @@ struct Edns {
 
 // The bytes the ECS option of a reply to `query` takes: code, length,
 // FAMILY, the two prefix lengths and the address as the query sent it.
-inline size_t client_subnet_option_size(const ClientSubnet& query) noexcept {
+constexpr size_t client_subnet_option_size(const ClientSubnet& query) noexcept {
   return 8 + (query.source_prefix + 7u) / 8u;
 }
+// The largest of those: an IPv6 /128 (4 + 4 + 16 bytes), room a responder
+// can set aside before it knows the answer's scope.
+inline constexpr size_t kMaxClientSubnetOptionSize = 24;
 
 enum class EdnsStatus : uint8_t { ok, malformed, duplicate_opt };
 

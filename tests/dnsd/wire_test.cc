@@ -4,9 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "dnsd/wire/query.hh"
 
 using namespace mirrorpool::dnsd;
 
@@ -302,4 +305,229 @@ TEST_CASE("Writer stops at its limit") {
   CHECK(buffer[0] == 0xab);
   CHECK(buffer[1] == 0xcd);
   CHECK(buffer[2] == 0x03);
+}
+
+namespace {
+
+// An EDNS option as a query carries it: code, length, data.
+Bytes option(uint16_t code, const Bytes& data) {
+  Bytes b = {static_cast<uint8_t>(code >> 8), static_cast<uint8_t>(code),
+             static_cast<uint8_t>(data.size() >> 8), static_cast<uint8_t>(data.size())};
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
+// An ECS option (RFC 7871): FAMILY, SOURCE and SCOPE PREFIX-LENGTH, the
+// ADDRESS bytes exactly as given.
+Bytes ecs(uint16_t family, uint8_t source, uint8_t scope, const Bytes& address) {
+  Bytes data = {static_cast<uint8_t>(family >> 8), static_cast<uint8_t>(family), source, scope};
+  data.insert(data.end(), address.begin(), address.end());
+  return option(kEdnsOptionClientSubnet, data);
+}
+
+// A query for www.Example.org/A whose OPT record's RDATA is `rdata`.
+Bytes query_with_options(const Bytes& rdata) {
+  Bytes msg = header_bytes(0, 1, 0, 0, 1);
+  append_name(msg);
+  append(msg, {0, 1, 0, 1});
+  append(msg, {0, 0, 41, 4, 0, 0, 0, 0, 0, static_cast<uint8_t>(rdata.size() >> 8),
+               static_cast<uint8_t>(rdata.size())});
+  msg.insert(msg.end(), rdata.begin(), rdata.end());
+  return msg;
+}
+
+// The query's `wire` refers to `msg`, which must outlive it.
+Query parsed(const Bytes& msg) {
+  Query query;
+  parse_query(msg, Transport::udp, nullptr, query);
+  return query;
+}
+
+Bytes concat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+std::array<uint8_t, 16> padded(const Bytes& address) {
+  std::array<uint8_t, 16> out{};
+  for (size_t i = 0; i < address.size(); ++i) out[i] = address[i];
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ECS: valid options are read into Edns::ecs") {
+  struct Case {
+    uint16_t family;
+    uint8_t source;
+    Bytes address;
+  };
+  const Case cases[] = {
+      {1, 0, {}},
+      {1, 24, {192, 0, 2}},
+      {1, 32, {198, 51, 100, 7}},
+      {1, 25, {203, 0, 113, 0x80}},
+      {1, 9, {10, 0x80}},
+      {2, 0, {}},
+      {2, 56, {0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56}},
+      {2, 48, {0x20, 0x01, 0x0d, 0xb8, 0, 1}},
+      {2, 127, {0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0xfe}},
+      {2, 128, {0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.family);
+    CAPTURE(int{c.source});
+    const Query q = parsed(query_with_options(ecs(c.family, c.source, 0, c.address)));
+    REQUIRE(q.kind == QueryKind::normal);
+    CHECK(q.edns.present);
+    CHECK(q.edns.udp_size == 1024);
+    const ClientSubnet& e = q.edns.ecs;
+    CHECK(e.present);
+    CHECK(e.family == c.family);
+    CHECK(e.source_prefix == c.source);
+    CHECK(e.address == padded(c.address));
+  }
+}
+
+TEST_CASE("ECS: no option, other options only, or an empty OPT leave it absent") {
+  const Bytes cookie = option(10, {1, 2, 3, 4, 5, 6, 7, 8});
+  for (const Bytes& rdata :
+       {Bytes{}, cookie, concat({cookie, option(12, {0, 0, 0})}), option(65001, {})}) {
+    const Query q = parsed(query_with_options(rdata));
+    REQUIRE(q.kind == QueryKind::normal);
+    CHECK(q.edns.present);
+    CHECK_FALSE(q.edns.ecs.present);
+  }
+  // No OPT record at all.
+  Bytes plain = header_bytes(0, 1, 0, 0, 0);
+  append_name(plain);
+  append(plain, {0, 1, 0, 1});
+  const Query q = parsed(plain);
+  REQUIRE(q.kind == QueryKind::normal);
+  CHECK_FALSE(q.edns.ecs.present);
+}
+
+TEST_CASE("ECS: found among and after other options") {
+  const Bytes cookie = option(10, {1, 2, 3, 4, 5, 6, 7, 8});
+  const Bytes padding = option(12, {0, 0, 0, 0});
+  const Bytes v4 = ecs(1, 24, 0, {192, 0, 2});
+  for (const Bytes& rdata : {concat({cookie, v4}), concat({cookie, padding, v4}),
+                             concat({cookie, v4, padding}), concat({v4, cookie})}) {
+    const Query q = parsed(query_with_options(rdata));
+    REQUIRE(q.kind == QueryKind::normal);
+    CHECK(q.edns.ecs.present);
+    CHECK(q.edns.ecs.family == 1);
+    CHECK(q.edns.ecs.source_prefix == 24);
+    CHECK(q.edns.ecs.address == padded({192, 0, 2}));
+  }
+  // Also when the OPT record follows another additional record.
+  Bytes msg = query_with_options(concat({cookie, v4}));
+  const Bytes opt(msg.begin() + 33, msg.end());
+  msg.resize(33);
+  append(msg, {0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'x'});  // a TXT record
+  msg.insert(msg.end(), opt.begin(), opt.end());
+  msg[11] = 2;
+  const Query q = parsed(msg);
+  REQUIRE(q.kind == QueryKind::normal);
+  CHECK(q.edns.ecs.present);
+  CHECK(q.edns.ecs.source_prefix == 24);
+}
+
+TEST_CASE("ECS: a malformed option makes the OPT record malformed (FORMERR)") {
+  const Bytes cookie = option(10, {1, 2, 3, 4, 5, 6, 7, 8});
+  const Bytes v4 = ecs(1, 24, 0, {192, 0, 2});
+  struct Case {
+    const char* what;
+    Bytes rdata;
+  };
+  const Case cases[] = {
+      {"family 0", ecs(0, 24, 0, {192, 0, 2})},
+      {"family 3", ecs(3, 24, 0, {192, 0, 2})},
+      {"family 256+1", ecs(257, 24, 0, {192, 0, 2})},
+      {"v4 source 33", ecs(1, 33, 0, {192, 0, 2, 1, 0x80})},
+      {"v4 source 255", ecs(1, 255, 0, Bytes(32, 0))},
+      {"v6 source 129", ecs(2, 129, 0, Bytes(17, 0))},
+      {"scope set in a query", ecs(1, 24, 8, {192, 0, 2})},
+      {"scope set with source 0", ecs(2, 0, 1, {})},
+      {"address one byte short", ecs(1, 24, 0, {192, 0})},
+      {"address one byte long", ecs(1, 24, 0, {192, 0, 2, 0})},
+      {"address padded to 4 bytes", ecs(1, 20, 0, {192, 0, 16, 0})},
+      {"address with source 0", ecs(1, 0, 0, {0})},
+      {"v6 address padded to 16", ecs(2, 56, 0, Bytes(16, 0))},
+      {"bit past the prefix (/24)", ecs(1, 23, 0, {192, 0, 3})},
+      {"bit past the prefix (/25)", ecs(1, 25, 0, {192, 0, 2, 0x40})},
+      {"last bit past the prefix (/31)", ecs(1, 31, 0, {192, 0, 2, 1})},
+      {"bit past the prefix (/52)", ecs(2, 52, 0, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x08})},
+      {"bit past the prefix (/127)",
+       ecs(2, 127, 0, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})},
+      {"option length 0", option(kEdnsOptionClientSubnet, {})},
+      {"option length 3", option(kEdnsOptionClientSubnet, {0, 1, 0})},
+      {"twice", concat({v4, v4})},
+      {"twice, apart", concat({v4, cookie, ecs(2, 0, 0, {})})},
+      {"after a good one, a bad one", concat({v4, ecs(1, 24, 1, {192, 0, 2})})},
+      {"option length past the RDATA", Bytes{0, 8, 0, 8, 0, 1, 24, 0, 192, 0, 2}},
+      {"another option's length past the RDATA", concat({v4, Bytes{0, 10, 0, 9, 1, 2}})},
+      {"a trailing partial option header", concat({v4, Bytes{0, 10, 0}})},
+      {"a lone byte", Bytes{0}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    const Bytes msg = query_with_options(c.rdata);
+    const Query q = parsed(msg);
+    CHECK(q.kind == QueryKind::bad_edns);
+    Edns edns;
+    size_t tsig_at = 0;
+    CHECK(parse_edns(q.wire, q.question_end, q.header, edns, tsig_at) == EdnsStatus::malformed);
+  }
+}
+
+TEST_CASE("ECS: a malformed option in a second OPT record is a duplicate OPT, not read") {
+  Bytes msg = query_with_options(ecs(1, 24, 0, {192, 0, 2}));
+  const Bytes second = query_with_options(ecs(1, 24, 9, {192, 0, 2}));
+  msg.insert(msg.end(), second.begin() + 33, second.end());
+  msg[11] = 2;
+  const Query q = parsed(msg);
+  CHECK(q.kind == QueryKind::bad_edns);
+  Edns edns;
+  size_t tsig_at = 0;
+  CHECK(parse_edns(q.wire, q.question_end, q.header, edns, tsig_at) == EdnsStatus::duplicate_opt);
+}
+
+TEST_CASE("ECS: the reply's option echoes FAMILY, SOURCE and ADDRESS with the given scope") {
+  static_assert(client_subnet_option_size(ClientSubnet{true, 2, 128, {}}) ==
+                kMaxClientSubnetOptionSize);
+  std::array<uint8_t, 64> buffer{};
+  auto written = [&](const Bytes& query_rdata, uint8_t scope) {
+    const Query q = parsed(query_with_options(query_rdata));
+    REQUIRE(q.kind == QueryKind::normal);
+    REQUIRE(q.edns.ecs.present);
+    buffer.fill(0xee);
+    Writer w(buffer, buffer.size());
+    w.u8(0x55);  // something before it
+    w.client_subnet(q.edns.ecs, scope);
+    CHECK_FALSE(w.overflow());
+    CHECK(buffer[0] == 0x55);
+    CHECK(w.position() == 1 + client_subnet_option_size(q.edns.ecs));
+    CHECK(buffer[w.position()] == 0xee);  // nothing past it
+    return Bytes(buffer.begin() + 1, buffer.begin() + static_cast<ptrdiff_t>(w.position()));
+  };
+  CHECK(written(ecs(1, 24, 0, {192, 0, 2}), 16) == Bytes{0, 8, 0, 7, 0, 1, 24, 16, 192, 0, 2});
+  CHECK(written(ecs(2, 56, 0, {0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56}), 48) ==
+        Bytes{0, 8, 0, 11, 0, 2, 56, 48, 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56});
+  CHECK(written(ecs(1, 0, 0, {}), 0) == Bytes{0, 8, 0, 4, 0, 1, 0, 0});
+  CHECK(written(ecs(2, 0, 0, {}), 0) == Bytes{0, 8, 0, 4, 0, 2, 0, 0});
+  CHECK(written(ecs(1, 32, 0, {198, 51, 100, 7}), 24) ==
+        Bytes{0, 8, 0, 8, 0, 1, 32, 24, 198, 51, 100, 7});
+  const Bytes v6_128 = {0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  Bytes expected = {0, 8, 0, 20, 0, 2, 128, 64};
+  expected.insert(expected.end(), v6_128.begin(), v6_128.end());
+  CHECK(written(ecs(2, 128, 0, v6_128), 64) == expected);
+  CHECK(expected.size() == kMaxClientSubnetOptionSize);
+
+  // An option that does not fit is not written, and the writer says so.
+  const Query q = parsed(query_with_options(ecs(1, 24, 0, {192, 0, 2})));
+  Writer w(buffer, 10);
+  w.client_subnet(q.edns.ecs, 24);
+  CHECK(w.overflow());
 }

@@ -3,8 +3,10 @@
 // 1 the daemon refused or failed, 2 usage, 3 the daemon is not running.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/core.h>
@@ -94,9 +96,54 @@ bool parse_overrides(const std::vector<std::string>& items, json& out) {
   return true;
 }
 
+// The number of single-letter edits between a and b (Levenshtein).
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The command word of argv (the first argument that is neither an option nor
+// the value of -c/-s) when it names no command: CLI11 would only say that a
+// command is required. Prints which word, and the nearest command.
+bool unknown_command(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "-c" || word == "--config" || word == "-s" || word == "--socket") {
+      ++i;
+      continue;
+    }
+    if (word.starts_with("-")) continue;
+    if (command_named(word)) return false;
+    std::string_view nearest;
+    size_t best = word.size();
+    for (const CommandSpec& spec : kCommands) {
+      const size_t d = edit_distance(word, spec.name);
+      if (d < best) {
+        best = d;
+        nearest = spec.name;
+      }
+    }
+    fmt::print(stderr, "mirrorpoolctl: unknown command '{}'{}; `mirrorpoolctl --help` lists them\n",
+               word, best <= 2 ? fmt::format(" (did you mean '{}'?)", nearest) : "");
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (unknown_command(argc, argv)) return kUsage;
   CLI::App app{"mirrorpoolctl: control a running mirrorpoold"};
   app.require_subcommand(1);
   std::string config = kDefaultConfig;

@@ -266,6 +266,10 @@ def main():
             f.check(rc == 1 and "no mirror 'nosuch'" in err and not out,
                     f"history of an unknown id: exit 1 and why ({rc}, {err.strip()})")
 
+            rc, _, err = ctl("stauts")
+            f.check(rc == 2 and "unknown command 'stauts' (did you mean 'status'?)" in err,
+                    f"a mistyped command is named, with the nearest one ({rc}, {err.strip()})")
+
             # --- the notes of mirrors.json entries are shown
             entry = mirror_status(ctl, "tails.pool.example.", "mirror-a.example.org")
             f.check(entry and entry.get("notes") == "added 2024-03-02",

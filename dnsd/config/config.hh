@@ -7,6 +7,7 @@
 // the check overrides of `mirrorpoolctl add`), sharing config_parser.hh.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -56,6 +57,10 @@ struct ServerConfig {
   unsigned tcp_query_timeout_ms = 2000;  // first byte of a TCP query to its last
   unsigned tcp_max_clients = 1000;       // per worker
   unsigned udp_max_size = 1232;          // our EDNS buffer size
+  std::string nsid;                      // RFC 5001, raw bytes; empty: off
+  // RFC 9018 server cookie secret; none: a random one, rotated.
+  std::optional<std::array<uint8_t, 16>> cookie_secret;
+  bool require_cookie = false;  // BADCOOKIE to UDP clients without a valid server cookie
   RrlConfig rrl;
   GeoConfig geo;
 };

@@ -183,6 +183,8 @@ class Parser {
   // config_server.cc
   std::optional<Endpoint> endpoint(TableReader& r, std::string_view key, const Item& item);
   void read_server(TableReader& top, ServerConfig& server);
+  void read_nsid(TableReader& server_table, ServerConfig& server);
+  void read_cookie_secret(TableReader& server_table, ServerConfig& server);
   void read_geo(TableReader& server, GeoConfig& geo);
   void read_tsig_keys(TableReader& top, std::map<std::string, TsigKey>& keys);
   void read_zones(TableReader& top, Config& config);

@@ -1,6 +1,7 @@
 // The [server], [tsig.NAME] and [[zone]] tables of the config file: where the
 // daemon listens and how, the TSIG keys, and each zone with its secondaries.
 #include <algorithm>
+#include <cstring>
 
 #include "dnsd/common/duration.hh"
 #include "dnsd/config/config_parser.hh"
@@ -94,6 +95,9 @@ void Parser::read_server(TableReader& top, ServerConfig& server) {
   }
   r.read_integer("tcp_max_clients", server.tcp_max_clients, 1, 1'000'000);
   r.read_integer("udp_max_size", server.udp_max_size, 512, 65535);
+  read_nsid(r, server);
+  read_cookie_secret(r, server);
+  if (auto require = r.boolean("require_cookie")) server.require_cookie = *require;
   if (const toml::table* rrl = r.table("rrl")) {
     TableReader rr = reader(*rrl, "[server.rrl]");
     rr.read_integer("responses_per_second", server.rrl.responses_per_second, 0, 1'000'000);
@@ -104,6 +108,70 @@ void Parser::read_server(TableReader& top, ServerConfig& server) {
   }
   read_geo(r, server.geo);
   r.report_unknown_keys();
+}
+
+namespace {
+
+// Hex digits to bytes; nullopt unless `hex` is a whole number of bytes.
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]);
+    const int lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// An NSID longer than this would crowd the answers out of a 512-byte reply.
+constexpr size_t kMaxNsidSize = 128;
+
+}  // namespace
+
+void Parser::read_nsid(TableReader& r, ServerConfig& server) {
+  const toml::node* node = r.find("nsid");
+  auto text = r.string("nsid");
+  if (!text) return;
+  std::optional<std::string> bytes = *text;
+  if (text->starts_with("hex:")) {
+    bytes = from_hex(std::string_view(*text).substr(4));
+    if (!bytes || bytes->empty()) {
+      reporter_.error(node->source(),
+                      "'nsid' in [server]: after \"hex:\" come pairs of hexadecimal digits");
+      return;
+    }
+  }
+  if (bytes->size() > kMaxNsidSize) {
+    reporter_.error(node->source(),
+                    fmt::format("'nsid' in [server] is {} bytes long; at most {} are allowed",
+                                bytes->size(), kMaxNsidSize));
+    return;
+  }
+  server.nsid = std::move(*bytes);
+}
+
+void Parser::read_cookie_secret(TableReader& r, ServerConfig& server) {
+  const toml::node* node = r.find("cookie_secret");
+  auto text = r.string("cookie_secret");
+  if (!text) return;
+  const std::optional<std::string> bytes = from_hex(*text);
+  if (!bytes || bytes->size() != 16) {
+    reporter_.error(node->source(),
+                    "'cookie_secret' in [server] must be 32 hexadecimal digits (a 128-bit "
+                    "secret, as `openssl rand -hex 16` prints)");
+    return;
+  }
+  std::array<uint8_t, 16> secret;
+  std::memcpy(secret.data(), bytes->data(), secret.size());
+  server.cookie_secret = secret;
 }
 
 void Parser::read_geo(TableReader& server, GeoConfig& geo) {

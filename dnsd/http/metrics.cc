@@ -76,6 +76,26 @@ std::string render_metrics(const MetricsInputs& in) {
   w.counter("mirrorpool_rrl_episodes_total",
             "Times a client prefix began to be rate limited (also logged).");
   w.sample(sum(in, [](const Stats& s) -> const Counter& { return s.rrl_episodes; }));
+  w.counter("mirrorpool_rrl_exempt_total",
+            "UDP queries not rate limited because a valid server cookie proved the address.");
+  w.sample(sum(in, [](const Stats& s) -> const Counter& { return s.rrl_exempt; }));
+  w.counter("mirrorpool_cookies_total",
+            "Queries by their DNS cookie (RFC 7873): none, client cookie only, valid or bad "
+            "server cookie.");
+  for (size_t v = 0; v < static_cast<size_t>(CookieVerdict::count); ++v) {
+    w.sample({{"cookie", cookie_verdict_name(static_cast<CookieVerdict>(v))}},
+             sum(in, [v](const Stats& s) -> const Counter& { return s.cookies[v]; }));
+  }
+  w.counter("mirrorpool_tsig_queries_total",
+            "TSIG-signed queries other than transfers, by the signature check's result.");
+  static constexpr std::array<const char*, static_cast<size_t>(TsigCheck::Status::count)>
+      kTsigResults = {"", "ok", "bad_key", "bad_sig", "bad_time", "malformed"};
+  for (size_t r = 1; r < kTsigResults.size(); ++r) {
+    w.sample({{"result", kTsigResults[r]}},
+             sum(in, [r](const Stats& s) -> const Counter& { return s.tsig_queries[r]; }));
+  }
+  w.counter("mirrorpool_nsid_requests_total", "Queries asking for the NSID (RFC 5001).");
+  w.sample(sum(in, [](const Stats& s) -> const Counter& { return s.nsid_requests; }));
   w.counter("mirrorpool_tcp_closed_total", "TCP connections closed by the server, by why.");
   w.sample({{"reason", "idle_timeout"}},
            sum(in, [](const Stats& s) -> const Counter& { return s.tcp_idle_closed; }));

@@ -136,12 +136,15 @@ class Response {
     body_start_ = writer_.position();
   }
 
-  void set_edns(const Edns& edns) noexcept {
+  void set_edns(const Edns& edns, std::span<const uint8_t> cookie) noexcept {
     edns_ = edns.present;
     dnssec_ok_ = edns.dnssec_ok;
     // ECS in, ECS out (RFC 7871 7.2.1), where clients are placed at all.
     const geo::Locator* locator = snapshot_.locator();
     if (edns_ && edns.ecs.present && locator != nullptr && locator->ecs()) ecs_ = &edns.ecs;
+    // NSID only to those who ask (RFC 5001 2.1).
+    if (edns_ && edns.nsid) nsid_ = snapshot_.nsid();
+    if (edns_) cookie_ = cookie;
     // Room for our OPT stays reserved whatever the sections need.
     if (edns_) writer_.set_limit(limit_ - opt_size());
   }
@@ -202,6 +205,11 @@ class Response {
       // The scope of what the answer depends on: 0 unless a geo pool placed
       // the client (and so for errors, negative answers and static records).
       if (ecs_ != nullptr) writer_.client_subnet(*ecs_, scope_);
+      if (!nsid_.empty()) {
+        writer_.option(kEdnsOptionNsid,
+                       {reinterpret_cast<const uint8_t*>(nsid_.data()), nsid_.size()});
+      }
+      if (!cookie_.empty()) writer_.option(kEdnsOptionCookie, cookie_);
       ++header_.arcount;
     }
     if (aa_) header_.flags |= kFlagAa;
@@ -320,9 +328,10 @@ class Response {
     stats_.pool_answers[std::min(pool_index, stats_.pool_answers.size() - 1)].add();
   }
 
-  // Our OPT record's size: with the ECS option when the reply carries one.
+  // Our OPT record's size, with the options the reply carries.
   size_t opt_size() const noexcept {
-    return kOptSize + (ecs_ != nullptr ? client_subnet_option_size(*ecs_) : 0);
+    return kOptSize + (ecs_ != nullptr ? client_subnet_option_size(*ecs_) : 0) +
+           (nsid_.empty() ? 0 : 4 + nsid_.size()) + (cookie_.empty() ? 0 : 4 + cookie_.size());
   }
 
   // Where the client is, placed once per response: by its ECS option when
@@ -421,6 +430,8 @@ class Response {
   bool referral_ = false;
   const Query* query_ = nullptr;
   const ClientSubnet* ecs_ = nullptr;  // the query's, when the reply echoes it
+  std::string_view nsid_;              // the NSID the reply carries, if any
+  std::span<const uint8_t> cookie_;    // the COOKIE option data the reply carries, if any
   uint8_t scope_ = 0;                  // the reply's SCOPE PREFIX-LENGTH
   bool located_ = false;
   geo::Located client_;
@@ -431,7 +442,7 @@ class Response {
 }  // namespace
 
 size_t respond(const Query& query, const Snapshot& snapshot, Rng& rng, std::span<uint8_t> out,
-               Stats& stats) noexcept {
+               Stats& stats, const ReplyOptions& options) noexcept {
   if (out.size() < kMinUdpMessageSize) return 0;
   const Header& header = query.header;
   // Error answers: header and question at most, within the smallest UDP
@@ -469,14 +480,18 @@ size_t respond(const Query& query, const Snapshot& snapshot, Rng& rng, std::span
     limit = std::max<size_t>(kMinUdpMessageSize,
                              std::min<size_t>(edns.udp_size, snapshot.udp_max_size()));
   }
-  limit = std::min(limit, out.size());
+  limit = std::min(limit, out.size()) - options.reserve;
 
   Response response(snapshot, rng, stats, out, limit);
   response.start(header, &query.question, kRcodeNoError);
   response.set_client(query);
-  response.set_edns(edns);
+  response.set_edns(edns, options.cookie);
   if (edns.present && edns.version > 0) {
     response.set_rcode(kRcodeBadVers);
+    return response.finish();
+  }
+  if (options.bad_cookie) {
+    response.set_rcode(kRcodeBadCookie);
     return response.finish();
   }
   WireName qname;

@@ -10,7 +10,9 @@
 #include <cstdint>
 
 #include "dnsd/geo/locator.hh"
+#include "dnsd/query/server_cookies.hh"
 #include "dnsd/snapshot/mirror_slots.hh"
+#include "dnsd/wire/tsig.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -57,6 +59,12 @@ struct Stats {
   Counter rrl_dropped;   // limited and not answered
   Counter rrl_slipped;   // limited and answered truncated
   Counter rrl_episodes;  // a prefix began to be limited
+  Counter rrl_exempt;    // not limited: a valid server cookie proved the address
+  // Queries by what their COOKIE option proved (normal queries only).
+  std::array<Counter, static_cast<size_t>(CookieVerdict::count)> cookies;
+  // Signed normal queries by the TSIG check's outcome (transfers count apart).
+  std::array<Counter, static_cast<size_t>(TsigCheck::Status::count)> tsig_queries;
+  Counter nsid_requests;  // queries with the NSID option
   // TCP connections closed by us, by why.
   Counter tcp_idle_closed;     // silent past tcp_idle_timeout
   Counter tcp_query_timeouts;  // a query not complete within tcp_query_timeout

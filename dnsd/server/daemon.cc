@@ -8,11 +8,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include <openssl/rand.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -100,6 +102,18 @@ void log_geo(const geo::Locator* locator, const geo::Locator* before) {
 SnapshotOptions snapshot_options(const Config& config) {
   SnapshotOptions options;
   options.udp_max_size = config.server.udp_max_size;
+  options.nsid = config.server.nsid;
+  options.require_cookie = config.server.require_cookie;
+  if (config.server.cookie_secret) {
+    options.cookie_secret.bytes = *config.server.cookie_secret;
+  } else {
+    // Only this process needs to know it: its keys rotate (server_cookies.hh).
+    if (RAND_bytes(options.cookie_secret.bytes.data(),
+                   static_cast<int>(options.cookie_secret.bytes.size())) != 1) {
+      throw std::runtime_error("cannot draw a random cookie secret");
+    }
+    options.cookie_secret.rotating = true;
+  }
   options.slots = std::make_shared<MirrorSlots>();
   return options;
 }
@@ -115,7 +129,9 @@ bool serving_settings_equal(const ServerConfig& a, const ServerConfig& b) {
   return endpoints(a) == endpoints(b) && a.workers == b.workers &&
          a.tcp_idle_timeout_ms == b.tcp_idle_timeout_ms &&
          a.tcp_query_timeout_ms == b.tcp_query_timeout_ms &&
-         a.tcp_max_clients == b.tcp_max_clients && a.rrl == b.rrl;
+         a.tcp_max_clients == b.tcp_max_clients && a.udp_max_size == b.udp_max_size &&
+         a.nsid == b.nsid && a.cookie_secret == b.cookie_secret &&
+         a.require_cookie == b.require_cookie && a.rrl == b.rrl;
 }
 
 const char* arrow(bool up) {
@@ -414,7 +430,8 @@ class Daemon {
     }
     if (!serving_settings_equal(loaded->config.server, config_.server)) {
       log(LogLevel::warning,
-          "changes to [server] listen, workers, tcp_* and [server.rrl] take effect at restart");
+          "changes to [server] listen, workers, tcp_*, udp_max_size, nsid, cookie_secret, "
+          "require_cookie and [server.rrl] take effect at restart");
     }
     log_warnings(*loaded);
     log_geo(loaded->locator.get(), locator_.get());

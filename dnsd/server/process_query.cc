@@ -1,9 +1,11 @@
 // Counting, classifying and dispatching a query (process_query.hh).
 #include "dnsd/server/process_query.hh"
 
+#include <ctime>
 #include <utility>
 
 #include "dnsd/query/responder.hh"
+#include "dnsd/server/signed_answer.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -38,6 +40,14 @@ QtypeSlot qtype_slot(uint16_t qtype) noexcept {
   }
 }
 
+// Seconds since the epoch, for cookie timestamps and TSIG times. The coarse
+// clock (a few ms behind) costs no system call.
+uint64_t wall_seconds() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec);
+}
+
 }  // namespace
 
 QueryProcessor::Result QueryProcessor::process(std::span<const uint8_t> packet, Transport transport,
@@ -57,10 +67,34 @@ QueryProcessor::Result QueryProcessor::process(std::span<const uint8_t> packet, 
     return result;
   }
 
+  // A COOKIE option is judged before rate limiting: a valid server cookie
+  // proves that the client owns its address, so it is not limited (as BIND
+  // and Knot do); spoofed floods cannot have one.
+  ReplyOptions options;
+  std::array<uint8_t, kReplyCookieSize> cookie;
+  CookieVerdict cookie_verdict = CookieVerdict::none;
+  uint64_t now = 0;
+  if (query.kind == QueryKind::normal) {
+    if (query.edns.cookie.present || query.tsig_at != 0) now = wall_seconds();
+    if (query.edns.cookie.present) {
+      cookie_verdict = cookies_.check(query.edns.cookie, client, static_cast<uint32_t>(now),
+                                      snapshot.cookie_secret(), cookie);
+      options.cookie = cookie;
+      // require_cookie (RFC 7873 5.2.3): a cookie-aware UDP client must come
+      // back with our cookie first; TCP already proves the address.
+      options.bad_cookie = snapshot.require_cookie() && transport == Transport::udp &&
+                           cookie_verdict != CookieVerdict::valid;
+    }
+    stats_.cookies[static_cast<size_t>(cookie_verdict)].add();
+    if (query.edns.nsid) stats_.nsid_requests.add();
+  }
+
   // Every other datagram counts against its client's rate, even one that
   // gets no answer: a flood of garbage is a flood all the same.
   RateLimiter::Verdict verdict = RateLimiter::Verdict::answer;
-  if (rrl_ != nullptr) {
+  if (rrl_ != nullptr && cookie_verdict == CookieVerdict::valid) {
+    stats_.rrl_exempt.add();
+  } else if (rrl_ != nullptr) {
     const RateLimiter::Decision decision = rrl_->check(client, now_ms);
     verdict = decision.verdict;
     if (decision.episode_start) {
@@ -91,7 +125,9 @@ QueryProcessor::Result QueryProcessor::process(std::span<const uint8_t> packet, 
     case QueryKind::ixfr:
       break;
   }
-  result.length = respond(query, snapshot, rng_, out, stats_);
+  result.length = query.kind == QueryKind::normal && query.tsig_at != 0
+                      ? answer_signed(query, snapshot, rng_, out, stats_, options, now)
+                      : respond(query, snapshot, rng_, out, stats_, options);
   if (result.length != 0 && verdict == RateLimiter::Verdict::slip) {
     result.length = truncate_to_question(out.first(result.length));
     stats_.rrl_slipped.add();

@@ -6,7 +6,7 @@
 // transfers is kept here.
 //
 // A normal query never allocates, locks or throws here; only a transfer
-// allocates (its messages).
+// and a TSIG-signed query allocate (their messages).
 #pragma once
 
 #include <sys/socket.h>
@@ -19,6 +19,7 @@
 #include "dnsd/primary/transfer.hh"
 #include "dnsd/query/rate_limiter.hh"
 #include "dnsd/query/rng.hh"
+#include "dnsd/query/server_cookies.hh"
 #include "dnsd/query/stats.hh"
 #include "dnsd/snapshot/snapshot.hh"
 #include "dnsd/wire/query.hh"
@@ -31,7 +32,7 @@ class QueryProcessor {
  public:
   // Counts into `stats`, which the owner keeps (other threads read it);
   // `rrl` (UDP only, shared, may be null) must outlive the processor.
-  QueryProcessor(Stats& stats, uint64_t seed, RateLimiter* rrl) noexcept
+  QueryProcessor(Stats& stats, uint64_t seed, RateLimiter* rrl)
       : stats_(stats), rng_(seed), rrl_(rrl) {}
 
   struct Result {
@@ -56,6 +57,7 @@ class QueryProcessor {
   Stats& stats_;
   Rng rng_;
   RateLimiter* rrl_;
+  ServerCookies cookies_;
   TransferDesk transfers_;
 };
 

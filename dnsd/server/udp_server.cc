@@ -17,13 +17,15 @@ namespace {
 
 // Answers start on cache lines.
 constexpr size_t kAnswerAlign = 64;
-// A longer query is cut short by the kernel (MSG_TRUNC) and dropped as
-// malformed: real queries are far smaller (RFC 8467 pads them to 128-byte
-// blocks). The slots are one cache line longer than that, so that the first
-// line of each sits in a different cache set instead of all 64 competing
-// for one, as slots a power of two apart would.
-constexpr size_t kQueryMax = 4096;
-constexpr size_t kQuerySlot = kQueryMax + 64;
+// Every slot takes the largest datagram, so that a query of any size gets
+// the answer TCP would give (NSD's behaviour), never silence. The slots are
+// address space: the kernel writes only a datagram's bytes, so only the
+// first page of a slot becomes memory for the usual small query. They are
+// one cache line longer than 64 KiB, so that the first line of each sits in
+// a different cache set instead of all 64 competing for one, as slots a
+// power of two apart would.
+constexpr size_t kQueryMax = kMaxMessageSize;
+constexpr size_t kQuerySlot = kQueryMax + 1 + 64;
 // An idle thread wakes this often to let go of an old snapshot and to log
 // rate-limit episodes.
 constexpr long kIdleWakeMs = 200;

@@ -263,6 +263,9 @@ Snapshot::Snapshot(EncodedZones zones, std::vector<EncodedPool> pools,
       served_(std::move(served)),
       udp_max_size_(
           std::clamp<unsigned>(options.udp_max_size, kMinUdpMessageSize, kMaxMessageSize)),
+      nsid_(options.nsid),
+      cookie_secret_(options.cookie_secret),
+      require_cookie_(options.require_cookie),
       locator_(options.locator) {
   soas_.reserve(zones_.size());
   for (size_t i = 0; i < zones_.size(); ++i) {

@@ -5,9 +5,11 @@
 // publication on (by pointer, to every serving thread) it never changes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dnsd/geo/locator.hh"
@@ -21,8 +23,20 @@ namespace mirrorpool::dnsd {
 
 struct TransferState;
 
+// The secret of server cookies (query/server_cookies.hh).
+inline constexpr size_t kCookieSecretSize = 16;
+struct CookieSecret {
+  std::array<uint8_t, kCookieSecretSize> bytes{};
+  // Drawn at start: keys derived from it rotate. Configured: the secret is
+  // the key, as other implementations sharing it use it.
+  bool rotating = false;
+};
+
 struct SnapshotOptions {
   unsigned udp_max_size = 1232;  // our EDNS UDP payload size
+  std::string nsid;              // RFC 5001 NSID, raw bytes; empty: not answered
+  CookieSecret cookie_secret;
+  bool require_cookie = false;  // BADCOOKIE to UDP clients without a valid server cookie
   // Places clients and mirrors ([server.geo]); null when the configuration
   // has none: then pools answer as with geo = "off" and ECS is ignored.
   std::shared_ptr<const geo::Locator> locator;
@@ -76,6 +90,9 @@ class Snapshot {
   const std::vector<EncodedPool>& pools() const noexcept { return pools_; }
   const std::vector<ServedPool>& served() const noexcept { return served_; }
   unsigned udp_max_size() const noexcept { return udp_max_size_; }
+  std::string_view nsid() const noexcept { return nsid_; }
+  const CookieSecret& cookie_secret() const noexcept { return cookie_secret_; }
+  bool require_cookie() const noexcept { return require_cookie_; }
   // Null when no [server.geo] is configured.
   const geo::Locator* locator() const noexcept { return locator_.get(); }
   const std::shared_ptr<const geo::Locator>& shared_locator() const noexcept { return locator_; }
@@ -101,6 +118,9 @@ class Snapshot {
   std::vector<EncodedPool> pools_;
   std::vector<ServedPool> served_;
   unsigned udp_max_size_;
+  std::string nsid_;
+  CookieSecret cookie_secret_;
+  bool require_cookie_;
   std::shared_ptr<const geo::Locator> locator_;
   std::shared_ptr<const TransferState> transfers_;
 };

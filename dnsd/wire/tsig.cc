@@ -124,6 +124,7 @@ uint16_t TsigCheck::error() const noexcept {
       return kTsigBadTime;
     case Status::unsigned_message:
     case Status::ok:
+    case Status::count:
       break;
   }
   return 0;

@@ -36,7 +36,15 @@ struct TsigKeyMaterial {
 
 // What the TSIG record of a request says, once checked.
 struct TsigCheck {
-  enum class Status : uint8_t { unsigned_message, ok, bad_key, bad_sig, bad_time, malformed };
+  enum class Status : uint8_t {
+    unsigned_message,
+    ok,
+    bad_key,
+    bad_sig,
+    bad_time,
+    malformed,
+    count
+  };
   Status status = Status::unsigned_message;
   const TsigKeyMaterial* key = nullptr;  // ok and bad_time only
   std::string key_name;                  // canonical wire, as sent

@@ -20,10 +20,13 @@ bool skip_record(std::span<const uint8_t> msg, size_t& pos) noexcept {
   return true;
 }
 
-// Reads the options of an OPT record's RDATA (`rdata`), keeping the ECS
-// option; false for options that run past the RDATA and for an ECS option
-// that RFC 7871 calls malformed (or a second one).
-bool parse_options(std::span<const uint8_t> rdata, ClientSubnet& ecs) noexcept {
+// Reads the options of an OPT record's RDATA (`rdata`), keeping the ECS,
+// COOKIE and NSID options; false for options that run past the RDATA, for an
+// ECS option that RFC 7871 calls malformed, a COOKIE option of a length RFC
+// 7873 5.2.2 calls malformed, and a second ECS or COOKIE option.
+bool parse_options(std::span<const uint8_t> rdata, Edns& edns) noexcept {
+  ClientSubnet& ecs = edns.ecs;
+  Cookie& cookie = edns.cookie;
   size_t at = 0;
   while (at < rdata.size()) {
     if (rdata.size() - at < 4) return false;
@@ -47,6 +50,19 @@ bool parse_options(std::span<const uint8_t> rdata, ClientSubnet& ecs) noexcept {
       ecs.family = family;
       ecs.source_prefix = static_cast<uint8_t>(source);
       for (size_t i = 0; i < length - 4; ++i) ecs.address[i] = o[4 + i];
+    } else if (code == kEdnsOptionCookie) {
+      if (cookie.present) return false;
+      if (length != kClientCookieSize && (length < kClientCookieSize + kMinServerCookieSize ||
+                                          length > kClientCookieSize + kMaxServerCookieSize)) {
+        return false;
+      }
+      cookie.present = true;
+      cookie.size = static_cast<uint8_t>(length);
+      copy_bytes(cookie.bytes.data(), rdata.data() + at, length);
+    } else if (code == kEdnsOptionNsid) {
+      // RFC 5001 2.3: the query's option is empty, but a server ignores
+      // what a client put in it.
+      edns.nsid = true;
     }
     at += length;
   }
@@ -201,7 +217,7 @@ EdnsStatus parse_edns(std::span<const uint8_t> msg, size_t pos, const Header& he
         edns.opt_at = start;
         const size_t rdlength = get16(msg.data() + pos + kRdlengthAt);
         if (msg.size() - pos - kRrFixedSize >= rdlength &&
-            !parse_options(msg.subspan(pos + kRrFixedSize, rdlength), edns.ecs)) {
+            !parse_options(msg.subspan(pos + kRrFixedSize, rdlength), edns)) {
           status = EdnsStatus::malformed;
         }
       }

@@ -43,7 +43,8 @@ inline constexpr uint8_t kRcodeNxDomain = 3;
 inline constexpr uint8_t kRcodeNotImp = 4;
 inline constexpr uint8_t kRcodeRefused = 5;
 inline constexpr uint8_t kRcodeNotAuth = 9;
-inline constexpr uint8_t kRcodeBadVers = 16;  // extended: needs an OPT record
+inline constexpr uint8_t kRcodeBadVers = 16;    // extended: needs an OPT record
+inline constexpr uint8_t kRcodeBadCookie = 23;  // extended (RFC 7873)
 
 // Sizes fixed by the wire format (RFC 1035).
 inline constexpr size_t kHeaderSize = 12;
@@ -60,7 +61,9 @@ inline constexpr size_t kMinUdpMessageSize = 512;
 // An SOA's RDATA ends with SERIAL REFRESH RETRY EXPIRE MINIMUM, 4 bytes each.
 inline constexpr size_t kSoaTimersSize = 20;
 inline constexpr size_t kOptSize = 11;                  // root owner, no options
+inline constexpr uint16_t kEdnsOptionNsid = 3;          // RFC 5001
 inline constexpr uint16_t kEdnsOptionClientSubnet = 8;  // RFC 7871
+inline constexpr uint16_t kEdnsOptionCookie = 10;       // RFC 7873
 
 // Big-endian numbers in byte strings of either char or uint8_t, the way the
 // wire writes them. Reads do not check bounds: callers have.
@@ -189,13 +192,32 @@ struct ClientSubnet {
   std::array<uint8_t, 16> address{};  // as sent, zero-padded to 4 or 16 bytes
 };
 
+// The COOKIE option of a query (RFC 7873 4): an 8-byte client cookie,
+// alone or followed by a server cookie of 8 to 32 bytes. Any other length is
+// malformed.
+inline constexpr size_t kClientCookieSize = 8;
+inline constexpr size_t kMinServerCookieSize = 8;
+inline constexpr size_t kMaxServerCookieSize = 32;
+struct Cookie {
+  bool present = false;
+  uint8_t size = 0;  // client and server cookie: 8, or 16 to 40
+  std::array<uint8_t, kClientCookieSize + kMaxServerCookieSize> bytes;  // the first `size` are set
+
+  std::span<const uint8_t> client() const noexcept { return {bytes.data(), kClientCookieSize}; }
+  std::span<const uint8_t> server() const noexcept {
+    return {bytes.data() + kClientCookieSize, size - kClientCookieSize};
+  }
+};
+
 struct Edns {
   bool present = false;
   uint16_t udp_size = 0;
   uint8_t version = 0;
   bool dnssec_ok = false;
+  bool nsid = false;  // the NSID option was sent (RFC 5001)
   size_t opt_at = 0;  // where the OPT record starts, when present
   ClientSubnet ecs;
+  Cookie cookie;
 };
 
 // The bytes the ECS option of a reply to `query` takes: code, length,
@@ -260,6 +282,13 @@ class Writer {
 
   // Overwrites two bytes already written (counts, flags).
   void patch16(size_t at, uint16_t v) noexcept { set16(out_.data() + at, v); }
+
+  // An option as code, length and data.
+  void option(uint16_t code, std::span<const uint8_t> data) noexcept {
+    u16(code);
+    u16(static_cast<uint16_t>(data.size()));
+    bytes(data.data(), data.size());
+  }
 
   // The ECS option of a reply (RFC 7871 7.2.1): FAMILY, SOURCE PREFIX-LENGTH
   // and ADDRESS as the query sent them, with the reply's scope.

@@ -161,6 +161,9 @@ addresses = ["192.0.2.1"]
   CHECK(c.server.tcp_query_timeout_ms == 2000);
   CHECK(c.server.tcp_max_clients == 1000);
   CHECK(c.server.udp_max_size == 1232);
+  CHECK(c.server.nsid.empty());
+  CHECK_FALSE(c.server.cookie_secret);
+  CHECK_FALSE(c.server.require_cookie);
   CHECK(c.server.rrl.responses_per_second == 0);
   REQUIRE(c.zones.size() == 1);
   CHECK(c.zones[0].origin.to_text() == "pool.example.");
@@ -246,6 +249,9 @@ tcp_idle_timeout = "1m30s"
 tcp_query_timeout = "750ms"
 tcp_max_clients = 50
 udp_max_size = 4096
+nsid = "hex:6e7331"
+cookie_secret = "E5E973E5A6B2A43F48E7DC849E37BFCF"
+require_cookie = true
 
 [[zone]]
 origin = "Pool.Example."
@@ -317,6 +323,11 @@ when_all_down = "nodata"
   CHECK(s.tcp_query_timeout_ms == 750);
   CHECK(s.tcp_max_clients == 50);
   CHECK(s.udp_max_size == 4096);
+  CHECK(s.nsid == "ns1");
+  REQUIRE(s.cookie_secret);
+  CHECK((*s.cookie_secret)[0] == 0xe5);
+  CHECK((*s.cookie_secret)[15] == 0xcf);
+  CHECK(s.require_cookie);
 
   REQUIRE(c.zones.size() == 2);
   CHECK(c.zones[0].origin.to_text() == "pool.example.");
@@ -515,6 +526,18 @@ TEST_CASE("bad configs are reported at file:line:col") {
        "test.toml:3:11: error: 'workers' in [server] must be an integer, not a string"},
       {server_head + "udp_max_size = 511\n" + zone_tail,
        "test.toml:3:16: error: 'udp_max_size' in [server] must be between 512 and 65535"},
+      {server_head + "nsid = \"hex:6e7\"\n" + zone_tail,
+       "test.toml:3:8: error: 'nsid' in [server]: after \"hex:\" come pairs of hexadecimal "
+       "digits"},
+      {server_head + "nsid = \"hex:\"\n" + zone_tail, "test.toml:3:8: error: 'nsid'"},
+      {server_head + "nsid = \"" + std::string(129, 'n') + "\"\n" + zone_tail,
+       "test.toml:3:8: error: 'nsid' in [server] is 129 bytes long; at most 128 are allowed"},
+      {server_head + "cookie_secret = \"e5e973e5a6b2a43f48e7dc849e37bf\"\n" + zone_tail,
+       "test.toml:3:17: error: 'cookie_secret' in [server] must be 32 hexadecimal digits"},
+      {server_head + "cookie_secret = \"e5e973e5a6b2a43f48e7dc849e37bfcg\"\n" + zone_tail,
+       "test.toml:3:17: error: 'cookie_secret' in [server] must be 32 hexadecimal digits"},
+      {server_head + "require_cookie = \"yes\"\n" + zone_tail,
+       "test.toml:3:18: error: 'require_cookie' in [server] must be true or false, not a string"},
       {server_head + "tcp_max_clients = 0\n" + zone_tail,
        "test.toml:3:19: error: 'tcp_max_clients' in [server] must be between 1 and 1000000"},
       {server_head + "tcp_idle_timeout = \"10\"\n" + zone_tail,

@@ -6,12 +6,14 @@
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <ldns/ldns.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <map>
 #include <new>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -34,6 +36,23 @@ void* counted_alloc(size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
+
+// OpenSSL's own allocations (cookies hash with its SipHash) count too. Its
+// allocator can only be replaced before its first allocation: at static
+// initialisation, which the test checks took.
+void* counted_crypto_malloc(size_t size, const char*, int) {
+  if (g_count_allocations.load(std::memory_order_relaxed)) ++g_allocations;
+  return std::malloc(size);
+}
+void* counted_crypto_realloc(void* p, size_t size, const char*, int) {
+  if (g_count_allocations.load(std::memory_order_relaxed)) ++g_allocations;
+  return std::realloc(p, size);
+}
+void crypto_free(void* p, const char*, int) {
+  std::free(p);
+}
+const bool g_crypto_counted =
+    CRYPTO_set_mem_functions(counted_crypto_malloc, counted_crypto_realloc, crypto_free) == 1;
 }  // namespace
 
 void* operator new(size_t size) {
@@ -223,8 +242,9 @@ health::HealthView view(const std::vector<health::TargetKey>& down) {
 
 std::shared_ptr<const Snapshot> snapshot_of(const zones::Model& model,
                                             const health::HealthView& health = {},
-                                            const Snapshot* previous = nullptr) {
-  return build_snapshot(model, health, previous, SnapshotOptions{});
+                                            const Snapshot* previous = nullptr,
+                                            const SnapshotOptions& options = {}) {
+  return build_snapshot(model, health, previous, options);
 }
 
 struct QueryOptions {
@@ -1421,4 +1441,166 @@ TEST_CASE("geo answers do not allocate") {
   g_count_allocations = false;
   CHECK(g_allocations.load() == 0);
   CHECK(total > 0);
+}
+
+namespace {
+
+Bytes cookie_option(const Bytes& cookie) {
+  Bytes o = {0, kEdnsOptionCookie, 0, static_cast<uint8_t>(cookie.size())};
+  o.insert(o.end(), cookie.begin(), cookie.end());
+  return o;
+}
+
+QueryOptions with_cookie(const Bytes& cookie) {
+  return QueryOptions{.edns = true, .options = cookie_option(cookie)};
+}
+
+// The data of option `code` in a reply's OPT record; nullopt when absent.
+std::optional<Bytes> reply_option(const Reply& r, uint16_t code) {
+  const Bytes& o = r.edns_options;
+  for (size_t at = 0; at + 4 <= o.size();) {
+    const uint16_t c = get16(o.data() + at);
+    const size_t length = get16(o.data() + at + 2);
+    if (c == code)
+      return Bytes(o.begin() + static_cast<long>(at) + 4,
+                   o.begin() + static_cast<long>(at + 4 + length));
+    at += 4 + length;
+  }
+  return std::nullopt;
+}
+
+const Bytes kClientCookie = {1, 2, 3, 4, 5, 6, 7, 8};
+
+}  // namespace
+
+TEST_CASE("DNS cookies: a client cookie gets a server cookie, which is then valid") {
+  SnapshotOptions options;
+  options.cookie_secret.bytes[0] = 42;
+  Server s(snapshot_of(example_model(), {}, nullptr, options));
+  const Reply first = s.ask("www.example.org.", kTypeA, with_cookie(kClientCookie));
+  CHECK(first.rcode == kRcodeNoError);
+  CHECK_FALSE(first.answer.empty());
+  const auto cookie = reply_option(first, kEdnsOptionCookie);
+  REQUIRE(cookie);
+  REQUIRE(cookie->size() == kReplyCookieSize);
+  CHECK(Bytes(cookie->begin(), cookie->begin() + 8) == kClientCookie);
+  CHECK((*cookie)[8] == 1);  // RFC 9018 version 1
+  CHECK(s.stats.cookies[static_cast<size_t>(CookieVerdict::client_only)].get() == 1);
+
+  const Reply second = s.ask("www.example.org.", kTypeA, with_cookie(*cookie));
+  CHECK(second.rcode == kRcodeNoError);
+  CHECK(reply_option(second, kEdnsOptionCookie));
+  CHECK(s.stats.cookies[static_cast<size_t>(CookieVerdict::valid)].get() == 1);
+
+  Bytes forged = *cookie;
+  forged.back() ^= 0xff;
+  const Reply third = s.ask("www.example.org.", kTypeA, with_cookie(forged));
+  CHECK(third.rcode == kRcodeNoError);  // never required unless require_cookie
+  CHECK(reply_option(third, kEdnsOptionCookie));
+  CHECK(s.stats.cookies[static_cast<size_t>(CookieVerdict::bad)].get() == 1);
+
+  // No cookie, no cookie back.
+  const Reply plain = s.ask("www.example.org.", kTypeA, QueryOptions{.edns = true});
+  CHECK_FALSE(reply_option(plain, kEdnsOptionCookie));
+}
+
+TEST_CASE("DNS cookies: malformed options are FORMERR (RFC 7873 5.2.2)") {
+  Server s = example_server();
+  for (size_t size : {0, 1, 5, 7, 9, 12, 15, 41, 48}) {
+    CAPTURE(size);
+    const Reply r = s.ask("www.example.org.", kTypeA, with_cookie(Bytes(size, 7)));
+    CHECK(r.rcode == kRcodeFormErr);
+    CHECK(r.answer.empty());
+  }
+  for (size_t size : {8, 16, 24, 40}) {
+    CAPTURE(size);
+    CHECK(s.ask("www.example.org.", kTypeA, with_cookie(Bytes(size, 7))).rcode == kRcodeNoError);
+  }
+  QueryOptions twice = with_cookie(kClientCookie);
+  const Bytes again = cookie_option(kClientCookie);
+  twice.options.insert(twice.options.end(), again.begin(), again.end());
+  CHECK(s.ask("www.example.org.", kTypeA, twice).rcode == kRcodeFormErr);
+}
+
+TEST_CASE("require_cookie: BADCOOKIE over UDP until the client shows our cookie") {
+  SnapshotOptions options;
+  options.require_cookie = true;
+  Server s(snapshot_of(example_model(), {}, nullptr, options));
+  const Reply refused = s.ask("www.example.org.", kTypeA, with_cookie(kClientCookie));
+  CHECK(refused.rcode == kRcodeBadCookie);
+  CHECK(refused.answer.empty());
+  const auto cookie = reply_option(refused, kEdnsOptionCookie);
+  REQUIRE(cookie);
+  const Reply answered = s.ask("www.example.org.", kTypeA, with_cookie(*cookie));
+  CHECK(answered.rcode == kRcodeNoError);
+  CHECK_FALSE(answered.answer.empty());
+  // TCP proves the address already; a client without cookies is answered.
+  CHECK(s.ask(make_query("www.example.org.", kTypeA, with_cookie(kClientCookie)), Transport::tcp)
+            .rcode == kRcodeNoError);
+  CHECK(s.ask("www.example.org.", kTypeA, QueryOptions{.edns = true}).rcode == kRcodeNoError);
+}
+
+TEST_CASE("NSID: answered only when asked, and only when configured") {
+  SnapshotOptions options;
+  options.nsid = "mp-1";
+  Server s(snapshot_of(example_model(), {}, nullptr, options));
+  const Bytes nsid_option = {0, kEdnsOptionNsid, 0, 0};
+  const Reply asked =
+      s.ask("www.example.org.", kTypeA, QueryOptions{.edns = true, .options = nsid_option});
+  CHECK(reply_option(asked, kEdnsOptionNsid) == Bytes{'m', 'p', '-', '1'});
+  CHECK(s.stats.nsid_requests.get() == 1);
+  CHECK_FALSE(
+      reply_option(s.ask("www.example.org.", kTypeA, QueryOptions{.edns = true}), kEdnsOptionNsid));
+  Server off = example_server();
+  CHECK_FALSE(reply_option(
+      off.ask("www.example.org.", kTypeA, QueryOptions{.edns = true, .options = nsid_option}),
+      kEdnsOptionNsid));
+}
+
+TEST_CASE("cookies and NSID do not allocate, OpenSSL's SipHash included") {
+  REQUIRE(g_crypto_counted);
+  // The count sees OpenSSL's allocations: setting up SipHash makes some.
+  g_allocations = 0;
+  g_count_allocations = true;
+  { const ServerCookies setup; }
+  g_count_allocations = false;
+  REQUIRE(g_allocations.load() > 0);
+  SnapshotOptions options;
+  options.nsid = "mp-1";
+  options.cookie_secret.rotating = true;
+  Server s(snapshot_of(example_model(), {}, nullptr, options));
+  sockaddr_in client{};
+  client.sin_family = AF_INET;
+  client.sin_addr.s_addr = htonl(0x7f000001);
+  const auto* from = reinterpret_cast<const sockaddr*>(&client);
+  // A first cookie query sets up the thread's key of the day.
+  REQUIRE(s.raw(make_query("www.example.org.", kTypeA, with_cookie(kClientCookie)), Transport::udp,
+                from) > 0);
+  const Reply first =
+      decode(s.out, s.raw(make_query("www.example.org.", kTypeA, with_cookie(kClientCookie)),
+                          Transport::udp, from));
+  const Bytes ours = *reply_option(first, kEdnsOptionCookie);
+  Bytes forged = ours;
+  forged.back() ^= 1;
+  QueryOptions all = with_cookie(ours);
+  all.options.insert(all.options.end(), {0, kEdnsOptionNsid, 0, 0});
+  const std::vector<Bytes> queries = {
+      make_query("www.example.org.", kTypeA, with_cookie(kClientCookie)),
+      make_query("dl.example.org.", kTypeA, with_cookie(ours)),
+      make_query("dl.example.org.", kTypeAaaa, with_cookie(forged)),
+      make_query("nothere.example.org.", kTypeA, all),
+      make_query("www.example.org.", kTypeA, with_cookie(Bytes(12, 1))),  // FORMERR
+  };
+  size_t total = 0;
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int round = 0; round < 500; ++round) {
+    for (const Bytes& q : queries) {
+      total += s.raw(q, round % 2 == 0 ? Transport::udp : Transport::tcp, from);
+    }
+  }
+  g_count_allocations = false;
+  CHECK(g_allocations.load() == 0);
+  CHECK(total > 0);
+  CHECK(s.stats.cookies[static_cast<size_t>(CookieVerdict::valid)].get() >= 500);
 }

@@ -15,6 +15,7 @@
 
 #include "dnsd/primary/serials.hh"
 #include "dnsd/primary/transfer_state.hh"
+#include "dnsd/server/signed_answer.hh"
 #include "dnsd/snapshot/snapshot.hh"
 #include "dnsd/wire/query.hh"
 #include "dnsd/wire/tsig.hh"
@@ -493,4 +494,77 @@ TEST_CASE("transfer access: allow_transfer and the zone's key") {
     CHECK(n.kind == TransferAnswer::Kind::notauth);
     CHECK((n.messages[0][3] & 0xf) == kRcodeNotAuth);
   }
+}
+
+TEST_CASE("a signed ordinary query: a signed answer, or NOTAUTH with the TSIG error") {
+  TransferHistory h;
+  const Config c = config({});
+  h.configure(c);
+  const auto s = publish(h, model(7, 1), {}, 1);
+  const auto k256 = *TsigKeyMaterial::from_config(c.tsig.at("k256"));
+  Stats stats;
+  Rng rng(1);
+  std::vector<uint8_t> out(kMaxMessageSize);
+  // The reply's rcode, TSIG error, MAC size and answer count.
+  struct Signed {
+    uint8_t rcode;
+    uint16_t error;
+    size_t mac_size;
+    uint16_t ancount;
+  };
+  auto ask = [&](const Bytes& request, uint64_t now) {
+    Query q;
+    parse_query(request, Transport::udp, nullptr, q);
+    const size_t n = answer_signed(q, *s, rng, out, stats, {}, now);
+    REQUIRE(n > 0);
+    const Bytes reply(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
+    Header hdr;
+    REQUIRE(parse_header(reply, hdr));
+    size_t pos = kHeaderSize;
+    Question question;
+    REQUIRE(parse_question(reply, pos, question));
+    Edns edns;
+    size_t tsig_at = 0;
+    parse_edns(reply, pos, hdr, edns, tsig_at);
+    REQUIRE(tsig_at != 0);  // the TSIG record is last
+    pos = tsig_at;
+    WireName owner, algorithm;
+    REQUIRE(read_name(reply, pos, owner));
+    pos += kRrFixedSize;
+    REQUIRE(read_name(reply, pos, algorithm));
+    const size_t mac_size = get16(reply.data() + pos + 8);
+    const uint16_t error = get16(reply.data() + pos + 10 + mac_size + 2);
+    return Signed{static_cast<uint8_t>(hdr.flags & 0xf), error, mac_size, hdr.ancount};
+  };
+  Bytes request = query(kTypeSoa);
+  TsigSigner(k256, std::nullopt, 5000).sign(request);
+
+  const Signed good = ask(request, 5000);
+  CHECK(good.rcode == kRcodeNoError);
+  CHECK(good.ancount == 1);
+  CHECK(good.mac_size == 32);
+  CHECK(stats.tsig_queries[static_cast<size_t>(TsigCheck::Status::ok)].get() == 1);
+
+  const Signed late = ask(request, 5000 + kTsigFudge + 1);
+  CHECK(late.rcode == kRcodeNotAuth);
+  CHECK(late.error == kTsigBadTime);
+  CHECK(late.mac_size == 32);  // BADTIME is signed
+  CHECK(late.ancount == 0);
+
+  Bytes forged = request;
+  forged[forged.size() - 20] ^= 1;  // inside the MAC
+  const Signed bad_sig = ask(forged, 5000);
+  CHECK(bad_sig.rcode == kRcodeNotAuth);
+  CHECK(bad_sig.error == kTsigBadSig);
+  CHECK(bad_sig.mac_size == 0);
+
+  TsigKeyMaterial unknown = k256;
+  unknown.name = nm("nobody.").wire();
+  Bytes stranger = query(kTypeSoa);
+  TsigSigner(unknown, std::nullopt, 5000).sign(stranger);
+  const Signed bad_key = ask(stranger, 5000);
+  CHECK(bad_key.rcode == kRcodeNotAuth);
+  CHECK(bad_key.error == kTsigBadKey);
+  CHECK(bad_key.mac_size == 0);
+  CHECK(stats.by_rcode[kRcodeNotAuth].get() == 3);
 }

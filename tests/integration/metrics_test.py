@@ -90,7 +90,8 @@ addresses = ["127.0.1.122"]
                     "queries by qtype")
 
             # A UDP query over 4096 bytes (here a well-formed one, padded by
-            # EDNS) is dropped and counted as malformed, and nothing breaks.
+            # EDNS) is answered as TCP would answer it, and not counted as
+            # malformed (NSD's behaviour; protocol_test goes to 60000 bytes).
             wire = bytearray(dns.message.make_query("dl.pool.example.", "A",
                                                     use_edns=False).to_wire())
             wire[11] = 1  # ARCOUNT: the OPT record below, with a 5000-byte padding option
@@ -104,11 +105,13 @@ addresses = ["127.0.1.122"]
                     reply = sock.recv(65535)
                 except socket.timeout:
                     reply = None
-            f.check(reply is None, "a query over 4096 bytes is not answered")
+            f.check(reply is not None and
+                    rcode(dns.message.from_wire(reply)) == "NOERROR",
+                    "a query over 4096 bytes is answered")
             _, after = scrape(hport)
-            f.check(value(after, "mirrorpool_dropped_total", reason="malformed") -
-                    value(s, "mirrorpool_dropped_total", reason="malformed") == 1,
-                    "a query over 4096 bytes is counted as malformed")
+            f.check(value(after, "mirrorpool_dropped_total", reason="malformed") ==
+                    value(s, "mirrorpool_dropped_total", reason="malformed"),
+                    "a query over 4096 bytes is not counted as malformed")
             f.check(rcode(srv.query("dl.pool.example.", "A")) == "NOERROR",
                     "still answering after an oversized query")
             f.check(value(s, "mirrorpool_responses_total", rcode="NXDOMAIN") >= 1,

@@ -5,16 +5,22 @@ meant to agree). Prints the comparison table for the issue note."""
 
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import tempfile
 
 import dns.flags
+import dns.message
 import dns.rcode
 
 from harness import BASE_CONFIG, Failures, Server, free_port, query, wait_until
 from core_test import ZONE
 
-CONFIG = BASE_CONFIG
+SECRET = "e5e973e5a6b2a43f48e7dc849e37bfcf"
+# Both identify themselves alike and share the cookie secret (RFC 9018).
+CONFIG = BASE_CONFIG.replace('user = "root"\n',
+                             f'user = "root"\nnsid = "mp-test"\ncookie_secret = "{SECRET}"\n')
 
 NSD_CONF = """server:
   ip-address: 127.0.0.1@{port}
@@ -31,6 +37,9 @@ NSD_CONF = """server:
   verbosity: 1
   hide-version: yes
   ipv4-edns-size: 1232
+  nsid: "ascii_mp-test"
+  answer-cookie: yes
+  cookie-secret: "{secret}"
 remote-control:
   control-enable: no
 zone:
@@ -73,6 +82,58 @@ CASES = [
 ]
 
 
+# EDNS options where NSD's behaviour is the reference (issue 20): (what,
+# the OPT RDATA of a query for www.pool.example A, transport). Replies are
+# compared by rcode, answer and their options' codes and lengths (cookie
+# values differ by time).
+def opt(code, data):
+    return struct.pack("!HH", code, len(data)) + data
+
+
+OPTION_CASES = [
+    ("client cookie", opt(10, bytes(range(8))), "udp"),
+    ("client cookie over TCP", opt(10, bytes(range(8))), "tcp"),
+    ("client + unknown server cookie", opt(10, bytes(range(24))), "udp"),
+    ("40-byte cookie", opt(10, bytes(range(40))), "udp"),
+    ("5-byte cookie", opt(10, bytes(5)), "udp"),
+    ("12-byte cookie", opt(10, bytes(12)), "udp"),
+    ("41-byte cookie", opt(10, bytes(41)), "udp"),
+    ("empty cookie", opt(10, b""), "udp"),
+    ("NSID", opt(3, b""), "udp"),
+    ("NSID and cookie", opt(3, b"") + opt(10, bytes(range(8))), "udp"),
+    ("8000-byte query", opt(65001, bytes(8000)), "udp"),
+    ("60000-byte query", opt(65001, bytes(60000)), "udp"),
+]
+
+
+def option_query(opt_data):
+    head = struct.pack("!HHHHHH", 0x4d50, 0, 1, 0, 0, 1)
+    question = b"\x03www\x04pool\x07example\x00" + struct.pack("!HH", 1, 1)
+    return head + question + b"\x00" + struct.pack("!HHIH", 41, 1232, 0, len(opt_data)) + opt_data
+
+
+def send(port, wire, transport):
+    if transport == "tcp":
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+            s.sendall(struct.pack("!H", len(wire)) + wire)
+            data = b""
+            while len(data) < 2 or len(data) < 2 + struct.unpack("!H", data[:2])[0]:
+                chunk = s.recv(65535)
+                if not chunk:
+                    break
+                data += chunk
+            return dns.message.from_wire(data[2:])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        s.sendto(wire, ("127.0.0.1", port))
+        return dns.message.from_wire(s.recv(65535))
+
+
+def option_summary(r):
+    return (dns.rcode.to_text(r.rcode()), r.edns,
+            sorted((int(o.otype), len(o.to_wire())) for o in r.options), section(r.answer))
+
+
 def section(rrsets):
     return sorted(rr.to_text() for rr in rrsets)
 
@@ -93,7 +154,7 @@ def main():
     nsd_port = free_port()
     conf = os.path.join(nsd_dir, "nsd.conf")
     with open(conf, "w") as fc:
-        fc.write(NSD_CONF.format(port=nsd_port, dir=nsd_dir))
+        fc.write(NSD_CONF.format(port=nsd_port, dir=nsd_dir, secret=SECRET))
     nsd = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
                            stderr=subprocess.STDOUT)
     try:
@@ -126,6 +187,13 @@ def main():
                     print("  nsd:", theirs.to_text().replace("\n", "\n       "))
                     print("  ours:", ours.to_text().replace("\n", "\n       "))
                 f.check(same, f"same as NSD: {label}")
+            for what, data, transport in OPTION_CASES:
+                wire = option_query(data)
+                theirs = option_summary(send(nsd_port, wire, transport))
+                ours = option_summary(send(srv.port, wire, transport))
+                print(f"{what:44} {str(theirs[:3]):30} {str(ours[:3]):30} "
+                      f"{'yes' if theirs == ours else 'NO'}")
+                f.check(theirs == ours, f"same as NSD: {what} ({theirs} / {ours})")
     finally:
         nsd.terminate()
         nsd.wait(10)

@@ -285,8 +285,8 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
     reply(control_error("the change does not validate", details));
     return;
   }
-  // Addresses the change gives the prober (added, or a weight raised from 0)
-  // are not answered before their first probes: the candidate counts them down.
+  // Addresses the change gives the prober (added mirrors) are not answered
+  // before their first probes: the candidate counts them down.
   std::set<health::TargetKey> probed;
   for (const health::Target& t : probe_targets(effective_)) probed.insert(t.key);
   std::vector<health::Target> targets = probe_targets(effective);
@@ -552,7 +552,9 @@ void Operations::cmd_check(const ControlRequest& request, const ControlServer::R
         reply(control_ok({{"mirror", id}, {"reports", out}}));
       });
   if (!started) {
-    reply(control_error(fmt::format("{} is not probed (weight 0, or no addresses)", id)));
+    // Every mirror is probed, weight 0 and drained ones too; one added a
+    // moment ago may not have reached the prober yet.
+    reply(control_error(fmt::format("{} is not probed yet; try again in a moment", id)));
   }
 }
 
@@ -655,11 +657,10 @@ json Operations::status(const Served& served) const {
         const bool up = !h || h->up;
         any_up |= up;
         any_served |= is_served;
-        std::string state = up ? "up" : (is_served ? "forced" : "down");
-        if (m.weight == 0) state = "disabled";
-        if (m.drained) state = "drained";
+        // The address's own health, also for a disabled or drained mirror
+        // (probed, never answered): the mirror's state says why it is not served.
         json entry = {{"address", a.text},
-                      {"state", state},
+                      {"state", up ? "up" : (is_served ? "forced" : "down")},
                       {"served", is_served},
                       {"up", up},
                       {"reason", h ? h->reason : ""}};

@@ -377,7 +377,7 @@ TEST_CASE("valid requests reach the handlers") {
   CHECK(error_of("drain", {{"mirror", "m1"}, {"note", "x"}}) ==
         "mirror id 'm1' is in several pools: name one with --pool");
   CHECK(error_of("drain", {{"mirror", "nosuch"}, {"note", "x"}}) == "no mirror 'nosuch'");
-  CHECK(error_of("check", {{"mirror", "m3"}}) == "m3 is not probed (weight 0, or no addresses)");
+  CHECK(error_of("check", {{"mirror", "m3"}}) == "m3 is not probed yet; try again in a moment");
   CHECK(error_of("history", {{"since", "yesterday"}}).starts_with("--since 'yesterday'"));
   CHECK(error_of("reload", json::object()).starts_with("reload failed with 1 error(s)"));
   CHECK(error_of("export-mirrors-json", json::object()) == "several pools: name one with --pool");

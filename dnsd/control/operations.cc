@@ -17,6 +17,7 @@
 #include "dnsd/common/duration.hh"
 #include "dnsd/common/log.hh"
 #include "dnsd/common/utc_time.hh"
+#include "dnsd/config/mirror_notes.hh"
 #include "dnsd/config/mirrors_json_export.hh"
 #include "dnsd/config/model_loader.hh"
 #include "dnsd/control/locate.hh"
@@ -176,6 +177,8 @@ Change Operations::set_file_config(const Config& file_config,
   for (const PoolConfig& pool : file_config_.pools) {
     uses_reliability_ |= pool.weight_policy == WeightPolicy::reliability;
   }
+  // Before the weights are computed: imported failures count at once.
+  import_notes();
   Change change;
   change.model = refresh_effective();
   change.targets = probe_targets(effective_);
@@ -208,6 +211,46 @@ std::shared_ptr<const zones::Model> Operations::refresh_effective() {
   }
   effective_ = std::move(effective);
   return model;
+}
+
+void Operations::import_notes() {
+  const TimePoint at = now();
+  const TimePoint keep_from = at - kTwelveMonths;
+  bool seen_changed = false;
+  for (const PoolConfig& pool : file_config_.pools) {
+    const std::string name = pool.def.name.to_text();
+    for (const zones::MirrorDef& m : pool.def.mirrors) {
+      if (m.notes.empty()) continue;
+      const MirrorNotes notes = read_mirror_notes(m.notes);
+      for (const NoteFailure& f : notes.failures) {
+        // Older ones change no weight or rule; a future day is a typo.
+        if (f.day < keep_from || f.day > at) continue;
+        // Imported at every start and reload: once per day and mirror, even
+        // when the operator rewords the reason.
+        const bool known =
+            std::any_of(history_.begin(), history_.end(), [&](const JournalEntry& e) {
+              return e.who == kWhoNotes && e.time == f.day && e.pool == name && e.mirror == m.id;
+            });
+        if (known) continue;
+        std::string error;  // logged and counted by append; the notes stay as text
+        append(JournalEntry{f.day, std::string(kWhoNotes), JournalKind::health, name, m.id, "",
+                            std::string(kHealthDown), f.reason},
+               error);
+      }
+      if (notes.added) {
+        auto [it, inserted] = state_.first_seen.emplace(MirrorKey{name, m.id}, *notes.added);
+        if (!inserted && *notes.added < it->second) {
+          it->second = *notes.added;
+          inserted = true;
+        }
+        seen_changed |= inserted;
+      }
+    }
+  }
+  std::string error;
+  if (seen_changed && !save_admin_state(state_dir_, state_, error)) {
+    log(LogLevel::error, "{}", error);
+  }
 }
 
 bool Operations::append(const JournalEntry& entry, std::string& error) {

@@ -96,6 +96,10 @@ class Operations {
   // effective config into effective_. Returns its model (the file's own when
   // the state does not validate).
   std::shared_ptr<const zones::Model> refresh_effective();
+  // The dated failures of the file config's notes that the journal lacks
+  // are appended to it (those within the twelve months reliability looks
+  // back on), and an "added" date moves a mirror's first-seen time back.
+  void import_notes();
   // Validates, optionally refuses (unless args.force), persists and applies
   // (unless args.dry_run) a changed state. The snapshot built to check it is
   // the one applied.

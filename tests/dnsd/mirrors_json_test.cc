@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dnsd/config/config.hh"
+#include "dnsd/config/mirror_notes.hh"
 #include "dnsd/config/mirrors_json.hh"
 #include "dnsd/config/mirrors_json_export.hh"
 #include "temp_dir.hh"
@@ -321,6 +322,60 @@ addresses = ["192.0.2.9"]
         std::string::npos);
   // The config file's diagnostics come first.
   CHECK(diags.at(0).pos.file == dir.file("mirrorpool.toml"));
+}
+
+TEST_CASE("notes: dated failures and the added date are read, the rest is left as text") {
+  const MirrorNotes notes = read_mirror_notes(
+      "2026-10-02: expired TLS certificate; 2026-07-14: No version available. ; added "
+      "2023-11-10;; sponsor: Example University; 2026-02-30: no such day; 2026-05-21:  ;"
+      " 2026-5-21: one digit");
+  REQUIRE(notes.failures.size() == 2);
+  CHECK(format_utc(notes.failures[0].day) == "2026-10-02T00:00:00Z");
+  CHECK(notes.failures[0].reason == "expired TLS certificate");
+  CHECK(format_utc(notes.failures[1].day) == "2026-07-14T00:00:00Z");
+  CHECK(notes.failures[1].reason == "No version available");
+  REQUIRE(notes.added);
+  CHECK(format_utc(*notes.added) == "2023-11-10T00:00:00Z");
+  CHECK(notes.unread == std::vector<std::string>{"sponsor: Example University",
+                                                 "2026-02-30: no such day",
+                                                 "2026-05-21:", "2026-5-21: one digit"});
+  CHECK(read_mirror_notes("").failures.empty());
+  CHECK(read_mirror_notes("added 2024-03-02T10:00:00Z").unread.size() == 1);
+}
+
+TEST_CASE("check-config warns about mirrors.json notes it cannot read, at the notes") {
+  TempDir dir;
+  const std::string json_path = dir.file("mirrors.json");
+  std::ofstream(json_path) << R"({"mirrors": [
+  {"url_prefix": "http://a.example/", "weight": 1, "addresses": ["192.0.2.1"],
+   "notes": "2026-05-21: No route to host; added 2023-11-10"},
+  {"url_prefix": "http://b.example/", "weight": 1, "addresses": ["192.0.2.2"],
+    "notes": "down twice in May; 2026-06-01: http 503"}
+]}
+)";
+  zones::Diagnostics diags;
+  // c's notes are the config file's own, free text: not the record.
+  auto config =
+      parse_config(config_text(json_path,
+                               "[[pool.mirror]]\nid = \"c\"\naddresses = [\"192.0.2.3\"]\n"
+                               "notes = \"sponsor: Example University\"\n"),
+                   dir.file("mirrorpool.toml"), diags);
+  INFO(joined(diags));
+  REQUIRE(config);
+  const zones::Diagnostics warnings = config_warnings(*config);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].to_string() ==
+        json_path +
+            ":5:14: warning: notes of mirror 'b.example': \"down twice in May\" is neither a "
+            "dated failure (\"YYYY-MM-DD: reason\") nor \"added YYYY-MM-DD\"; kept as text, not "
+            "imported into the journal");
+  // A [[pool.mirror]] that writes its own notes replaces the record.
+  config = parse_config(config_text(json_path,
+                                    "[[pool.mirror]]\nid = \"b.example\"\n"
+                                    "notes = \"moved to a new host\"\n"),
+                        dir.file("mirrorpool.toml"), diags);
+  REQUIRE(config);
+  CHECK(config_warnings(*config).empty());
 }
 
 TEST_CASE("import then export reproduces the example mirrors.json") {

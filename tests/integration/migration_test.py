@@ -55,19 +55,26 @@ fall = 1
 """
 
 
+def day(days_ago):
+    return (datetime.date.today() - datetime.timedelta(days=days_ago)).isoformat()
+
+
 def mirrors_json():
     return {"mirrors": [
         {"url_prefix": "http://mirror-a.example.org/tails/", "weight": 10,
          "email": "mirrors@mirror-a.example.org", "notes": "added 2024-03-02",
          "addresses": [A]},
+        # The hand-kept record: two failures within 6 months.
         {"url_prefix": "http://tails.mirror-b.example.net/", "weight": 5,
+         "notes": f"{day(40)}: No route to host; {day(100)}: expired TLS certificate.; "
+                  "added 2023-11-10",
          "addresses": [B]},
         # Parked: weight 0, and fine again.
         {"url_prefix": "http://parked.example.com/tails/", "weight": 0,
          "addresses": [PARKED]},
         # Parked and still broken.
         {"url_prefix": "http://broken.example.com/tails/", "weight": 0,
-         "addresses": [BROKEN]},
+         "notes": "down since spring", "addresses": [BROKEN]},
     ]}
 
 
@@ -128,6 +135,50 @@ def parked_mirrors(f, srv, ctl):
             "a parked mirror's failure is logged like any other")
 
 
+def notes_journal_lines(srv):
+    with open(os.path.join(srv.dir, "state", "journal.log")) as j:
+        return [line for line in j if '"who":"notes"' in line]
+
+
+def imported_notes(f, srv, ctl):
+    """Item 3: dated failures in mirrors.json notes reach the journal once, and
+    the removal-candidate rule counts them; unread notes are warned about."""
+    b = mirror_status(ctl, "tails.mirror-b.example.net")
+    reasons = [x["reason"] for x in b["failures"]]
+    f.check(b["removal_candidate"] and reasons == ["expired TLS certificate", "No route to host"],
+            f"two dated failures in the notes make a removal candidate ({b['failures']})")
+    f.check("No route to host" in b.get("failure_report", ""), "and are in its failure report")
+    f.check(b["notes"].startswith(day(40)), "the notes stay as text")
+    rc, out, err = ctl("status")
+    f.check("removal candidate: 2 failures" in out, "the status table flags it")
+    rc, out, err = ctl("history", "tails.mirror-b.example.net")
+    f.check(rc == 0 and f"{day(40)}T00:00:00Z" in out and "notes" in out and
+            "No route to host" in out, f"history shows the imported failures:\n{out}")
+    f.check(len(notes_journal_lines(srv)) == 2, "two journal lines imported")
+    # Reload and restart import nothing twice.
+    rc, _, err = ctl("reload")
+    f.check(rc == 0, f"reload ({err.strip()})")
+    f.check(srv.stop() == 0, "clean stop")
+    srv.start()
+    f.check(len(notes_journal_lines(srv)) == 2,
+            f"reload and restart import nothing again ({len(notes_journal_lines(srv))})")
+    f.check(len(mirror_status(ctl, "tails.mirror-b.example.net")["failures"]) == 2,
+            "still two failures")
+    # --check-config names what it could not read, at the notes.
+    p = subprocess.run([MIRRORPOOLD, "--check-config", "-c", srv.config_path],
+                       capture_output=True, text=True, timeout=60)
+    path = os.path.join(srv.dir, "mirrors.json")
+    with open(path) as j:
+        lines = j.read().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "down since spring" in text)
+    col = lines[line - 1].index('"down since spring"') + 1
+    f.check(p.returncode == 0 and
+            f"{path}:{line}:{col}: warning: notes of mirror 'broken.example.com': "
+            f"\"down since spring\" is neither a dated failure" in p.stderr and
+            "tails.mirror-b.example.net" not in p.stderr,
+            f"--check-config warns about unread notes at file:line:col ({p.stderr.strip()})")
+
+
 def main():
     f = Failures()
     mport = free_port()
@@ -139,6 +190,7 @@ def main():
     try:
         with srv:
             parked_mirrors(f, srv, ctl)
+            imported_notes(f, srv, ctl)
     finally:
         for m in fakes.values():
             m.stop()

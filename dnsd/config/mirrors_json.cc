@@ -150,12 +150,13 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
     return std::nullopt;
   }
   for (const auto& [key, value] : j.items()) {
-    static const std::set<std::string, std::less<>> kKeys = {
-        "url_prefix", "rsync_url", "weight", "email", "notes", "addresses", "country", "location"};
+    static const std::set<std::string, std::less<>> kKeys = {"url_prefix", "rsync_url", "weight",
+                                                             "email",      "notes",     "addresses",
+                                                             "country",    "location",  "id"};
     if (!kKeys.contains(key)) {
       r.error(
           fmt::format("unknown key '{}' (known: url_prefix, rsync_url, weight, email, "
-                      "notes, addresses, country, location)",
+                      "notes, addresses, country, location, id)",
                       key));
     }
   }
@@ -164,7 +165,7 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
     if (auto parsed = parse_url_prefix(*url)) {
       entry.url = *parsed;
       entry.id = parsed->host;
-      if (entry.id.size() > kMaxMirrorIdLength) {
+      if (!j.contains("id") && entry.id.size() > kMaxMirrorIdLength) {
         r.error(
             fmt::format("the host of 'url_prefix' is the mirror id and must be at most {} "
                         "characters (got {})",
@@ -175,6 +176,16 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
           fmt::format("'url_prefix' must be an http:// or https:// URL with a host name, "
                       "such as \"https://mirror.example.org/tails/\" (got \"{}\")",
                       *url));
+    }
+  }
+  // The id of a mirror whose name is not its URL's host (an export writes
+  // it for those, so that they come back under the same name).
+  if (auto id = r.string("id", false)) {
+    if (is_valid_id(*id)) {
+      entry.id = *id;
+    } else {
+      r.error(fmt::format("'id' must be 1-{} letters, digits, '-', '_' or '.' (got \"{}\")",
+                          kMaxMirrorIdLength, *id));
     }
   }
   if (auto rsync = r.string("rsync_url", false)) entry.rsync_url = *rsync;

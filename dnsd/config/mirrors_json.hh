@@ -31,7 +31,7 @@ std::optional<UrlPrefix> parse_url_prefix(std::string_view url);
 
 // One entry of the "mirrors" array.
 struct MirrorsJsonEntry {
-  std::string id;  // the url_prefix's host: "mirror-a.example.org"
+  std::string id;  // "id" if given, else the url_prefix's host: "mirror-a.example.org"
   UrlPrefix url;
   std::string url_prefix;
   std::string rsync_url;

@@ -523,6 +523,8 @@ void Operations::cmd_add(const ControlRequest& request, const Served& served,
   added.when = now();
   added.check_overrides = args.check;
   added.addresses = args.addresses;
+  added.url_prefix = args.url_prefix;
+  added.email = args.email;
   for (const zones::MirrorDef& m : pool->def.mirrors) {
     if (m.id == added.id) {
       reply(control_error(fmt::format("pool {} already has a mirror '{}'", added.pool, added.id)));

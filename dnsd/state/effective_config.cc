@@ -47,6 +47,8 @@ void append_added(PoolConfig& pool, const std::string& name, const AddedMirror& 
   zones::MirrorDef mirror;
   mirror.id = added.id;
   mirror.weight = added.weight;
+  mirror.url_prefix = added.url_prefix;
+  mirror.email = added.email;
   for (const std::string& text : added.addresses) {
     auto address = zones::Address::parse(text);
     if (!address) return skip(fmt::format("\"{}\" is not an IPv4 or IPv6 address", text));

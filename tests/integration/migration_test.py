@@ -25,6 +25,7 @@ ns1 IN A   127.0.0.53
 
 POOL = "tails.pool.example."
 A, B, PARKED, BROKEN = "127.0.2.11", "127.0.2.12", "127.0.2.13", "127.0.2.14"
+E, PLAIN = "127.0.2.15", "127.0.2.16"
 
 
 def config(mport):
@@ -179,10 +180,61 @@ def imported_notes(f, srv, ctl):
             f"--check-config warns about unread notes at file:line:col ({p.stderr.strip()})")
 
 
+def mirrors_of(ctl):
+    rc, out, err = ctl("status", "--json")
+    assert rc == 0, err
+    return {m["id"]: (m["weight"], m["email"], m["notes"], [a["address"] for a in m["addresses"]])
+            for p in json.loads(out)["pools"] for m in p["mirrors"]}
+
+
+def export_round_trip(f, srv, ctl):
+    """Item 5: add takes --url-prefix and --email; the export has every mirror
+    with its addresses, fails naming a mirror it cannot write, and reads back
+    as the same pool."""
+    rc, out, err = ctl("add", "--pool", POOL, "--id", "mirror-e", "--address", E, "--url-prefix",
+                       "http://mirror-e.example.org/tails/", "--email",
+                       "admin@mirror-e.example.org")
+    f.check(rc == 0, f"add --url-prefix --email ({err.strip()})")
+    wait_until(lambda: E in served(srv), 10, "mirror-e probed and answered")
+    rc, out, err = ctl("add", "--pool", POOL, "--id", "plain", "--address", PLAIN)
+    f.check(rc == 0, f"add without --url-prefix ({err.strip()})")
+    rc, out, err = ctl("export-mirrors-json")
+    f.check(rc == 1 and not out and "plain" in err and "url_prefix" in err and
+            "mirror-e" not in err,
+            f"export fails loudly, naming the mirror without a url_prefix ({err.strip()})")
+    ctl("remove", "plain")
+    rc, out, err = ctl("export-mirrors-json")
+    f.check(rc == 0, f"export ({err.strip()})")
+    exported = json.loads(out) if rc == 0 else {"mirrors": []}
+    by_url = {m["url_prefix"]: m for m in exported["mirrors"]}
+    f.check(len(exported["mirrors"]) == 5 and
+            all(m.get("addresses") for m in exported["mirrors"]),
+            f"every mirror is exported with its addresses ({sorted(by_url)})")
+    e = by_url.get("http://mirror-e.example.org/tails/", {})
+    f.check(e.get("id") == "mirror-e" and e.get("email") == "admin@mirror-e.example.org" and
+            e.get("addresses") == [E] and e.get("weight") == 1,
+            f"the added mirror with its URL, id, email and address ({e})")
+    f.check("id" not in by_url.get("http://mirror-a.example.org/tails/", {"id": 1}),
+            "no id where the URL's host is the id")
+    before = mirrors_of(ctl)
+    # The export as the pool's mirrors.json: import, export, import.
+    with open(os.path.join(srv.dir, "mirrors.json"), "w") as j:
+        j.write(out)
+    ctl("remove", "mirror-e")  # now in the file
+    rc, _, err = ctl("reload")
+    f.check(rc == 0, f"reload with the exported mirrors.json ({err.strip()})")
+    wait_until(lambda: E in served(srv), 10, "mirror-e from the file answered")
+    f.check(mirrors_of(ctl) == before, f"the same mirrors after the round trip "
+                                       f"({mirrors_of(ctl)} != {before})")
+    rc, again, err = ctl("export-mirrors-json")
+    f.check(rc == 0 and json.loads(again) == exported,
+            f"and the same export ({again} != {out})")
+
+
 def main():
     f = Failures()
     mport = free_port()
-    fakes = {a: FakeMirror(a, mport).start() for a in (A, B, PARKED, BROKEN)}
+    fakes = {a: FakeMirror(a, mport).start() for a in (A, B, PARKED, BROKEN, E, PLAIN)}
     fakes[BROKEN].status(503)
     srv = Server(config(mport), {"pool.example.zone": ZONE,
                                  "mirrors.json": json.dumps(mirrors_json(), indent=2)})
@@ -191,6 +243,7 @@ def main():
         with srv:
             parked_mirrors(f, srv, ctl)
             imported_notes(f, srv, ctl)
+            export_round_trip(f, srv, ctl)
     finally:
         for m in fakes.values():
             m.stop()

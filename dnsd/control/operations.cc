@@ -200,7 +200,7 @@ std::shared_ptr<const zones::Model> Operations::refresh_effective() {
   }
   std::vector<std::string> warnings;
   Config effective = compute_effective(state_, warnings);
-  for (const std::string& w : warnings) log(LogLevel::warning, "state: {}", w);
+  for (const std::string& w : unsaid(warnings, true)) log(LogLevel::warning, "state: {}", w);
   zones::Diagnostics diags;
   auto model = with_pools(*file_model_, effective, diags);
   if (!model) {
@@ -251,6 +251,16 @@ void Operations::import_notes() {
   if (seen_changed && !save_admin_state(state_dir_, state_, error)) {
     log(LogLevel::error, "{}", error);
   }
+}
+
+std::vector<std::string> Operations::unsaid(const std::vector<std::string>& warnings,
+                                            bool remember) {
+  std::vector<std::string> out;
+  for (const std::string& w : warnings) {
+    if (!said_.contains(w)) out.push_back(w);
+  }
+  if (remember) said_ = {warnings.begin(), warnings.end()};
+  return out;
 }
 
 bool Operations::append(const JournalEntry& entry, std::string& error) {
@@ -360,12 +370,14 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
       }
     }
   }
+  // Only what this change brings: state skipped before it was said then.
+  const std::vector<std::string> fresh = unsaid(warnings, false);
   json result = {{"message", message},
                  {"pool", pool},
                  {"before", answer_sets(before)},
                  {"after", answer_sets(after)},
                  {"dry_run", args.dry_run},
-                 {"warnings", warnings}};
+                 {"warnings", fresh}};
   if (args.dry_run) {
     reply(control_ok(result));
     return;
@@ -390,6 +402,8 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
   }
   state_ = std::move(next);
   effective_ = std::move(effective);
+  unsaid(warnings, true);
+  for (const std::string& w : fresh) log(LogLevel::warning, "state: {}", w);
   // What was checked is what is served: the candidate is not built again.
   hooks_.apply(Change{std::move(model), std::move(targets), nullptr, std::move(candidate), current,
                       std::nullopt});
@@ -531,28 +545,31 @@ void Operations::cmd_add(const ControlRequest& request, const Served& served,
       return;
     }
   }
-  AdminState next = state_;
-  next.removed.erase({added.pool, added.id});
-  next.added.push_back(added);
-  // apply_admin skips an added mirror that does not validate, with a warning:
-  // for the operator that is an error, so check before committing.
-  std::vector<std::string> warnings;
-  const Config effective = compute_effective(next, warnings);
-  bool present = false;
-  for (const PoolConfig& p : effective.pools) {
-    for (const zones::MirrorDef& m : p.def.mirrors)
-      present |= p.def.name.to_text() == added.pool && m.id == added.id;
-  }
-  if (!present) {
-    reply(control_error(fmt::format("cannot add {}", added.id), warnings));
+  // apply_admin would skip a mirror that cannot join the pool, with a
+  // warning about the state file: for the operator it is an error of add.
+  zones::MirrorDef mirror;
+  health::CheckSpec check;
+  if (auto why = added_mirror_problem(*pool, added, "--check:", mirror, check)) {
+    reply(control_error(fmt::format("cannot add {} to {}: {}", added.id, added.pool, *why)));
     return;
   }
+  AdminState next = state_;
+  // A mirror of the config file removed at run time stays removed when a new
+  // one takes its id: with both, the new one would be skipped at every change
+  // for clashing with the file's.
+  const bool replaces = next.removed.contains({added.pool, added.id});
+  next.added.push_back(added);
   std::string addresses;
   for (const std::string& a : added.addresses) addresses += (addresses.empty() ? "" : " ") + a;
   commit(std::move(next),
          {now(), request.who(), JournalKind::add, added.pool, added.id, "",
           fmt::format("added {} weight {}", addresses, added.weight), args.note},
-         added.pool, args, fmt::format("added {} to {}", added.id, added.pool), served, reply);
+         added.pool, args,
+         fmt::format("added {} to {}{}", added.id, added.pool,
+                     replaces ? " in place of the config file's mirror of that id, removed at run "
+                                "time"
+                              : ""),
+         served, reply);
 }
 
 void Operations::cmd_remove(const ControlRequest& request, const Served& served,

@@ -403,7 +403,7 @@ TEST_CASE("valid requests reach the handlers") {
             .starts_with("cannot export pool 'dl.pool.example.': every mirrors.json entry needs a "
                          "url_prefix, and these mirrors have none: m1, m2, m3"));
   CHECK(error_of("add", {{"pool", "dl.pool.example"}, {"id", "m9"}, {"addresses", {"x"}}}) ==
-        "cannot add m9");
+        "cannot add m9 to dl.pool.example.: \"x\" is not an IPv4 or IPv6 address");
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ ns1 IN A   127.0.0.53
 
 POOL = "tails.pool.example."
 A, B, PARKED, BROKEN = "127.0.2.11", "127.0.2.12", "127.0.2.13", "127.0.2.14"
-E, PLAIN = "127.0.2.15", "127.0.2.16"
+E, PLAIN, EXTRA = "127.0.2.15", "127.0.2.16", "127.0.2.17"
 
 
 def config(mport):
@@ -231,10 +231,59 @@ def export_round_trip(f, srv, ctl):
             f"and the same export ({again} != {out})")
 
 
+def add_messages(f, srv, ctl):
+    """Item 6: add speaks for itself and names the other mirror; replacing a
+    removed config mirror, and state the config file later clashes with, are
+    said once, not at every change, reload and restart."""
+    rc, _, err = ctl("add", "--pool", POOL, "--id", "dup", "--address", A)
+    f.check(rc == 1 and f"cannot add dup to {POOL}: address {A} already belongs to mirror "
+            "'mirror-a.example.org'" in err and "state.json" not in err,
+            f"a duplicate address names the other mirror ({err.strip()})")
+    rc, _, err = ctl("add", "--pool", POOL, "--id", "bad", "--address", EXTRA, "--check",
+                     "port=0")
+    f.check(rc == 1 and f"cannot add bad to {POOL}: --check:" in err and "port" in err and
+            "state.json" not in err and "no longer validate" not in err,
+            f"a bad --check is add's own error ({err.strip()})")
+    # A mirror of the (now exported) mirrors.json, removed and added again.
+    b = "tails.mirror-b.example.net"
+    rc, _, err = ctl("remove", b)
+    f.check(rc == 0, f"remove {b} ({err.strip()})")
+    rc, out, err = ctl("add", "--pool", POOL, "--id", b, "--address", PLAIN)
+    f.check(rc == 0 and "in place of the config file's mirror" in out and "warning" not in out,
+            f"add of a removed config mirror's id replaces it, without warning ({out}{err})")
+    wait_until(lambda: PLAIN in served(srv) and B not in served(srv), 10, "the new mirror-b")
+    rc, out, _ = ctl("drain", "mirror-a.example.org", "--note", "x")
+    ctl("undrain", "mirror-a.example.org")
+    f.check(rc == 0 and "warning" not in out, f"no warning at a later change ({out})")
+    ctl("reload")
+    f.check(srv.stop() == 0, "clean stop")
+    srv.start()
+    f.check(PLAIN in served(srv) and B not in served(srv), "the replacement survives a restart")
+    f.check("is ignored" not in srv.log(), "nothing was ignored at changes, reload or restart")
+    # State that the config file comes to clash with is said once.
+    rc, _, err = ctl("add", "--pool", POOL, "--id", "extra", "--address", EXTRA)
+    f.check(rc == 0, f"add extra ({err.strip()})")
+    path = os.path.join(srv.dir, "mirrors.json")
+    with open(path) as j:
+        pool = json.load(j)
+    pool["mirrors"].append({"url_prefix": "http://extra.example.org/", "id": "extra",
+                            "weight": 0, "addresses": ["127.0.2.18"]})
+    with open(path, "w") as j:
+        json.dump(pool, j)
+    ctl("reload")
+    said = lambda: srv.log().count("added to pool")  # noqa: E731
+    f.check(said() == 1, f"the clash is logged once at the reload ({said()})")
+    rc, out, _ = ctl("drain", "mirror-a.example.org", "--note", "x")
+    ctl("undrain", "mirror-a.example.org")
+    ctl("reload")
+    f.check(rc == 0 and "warning" not in out and said() == 1,
+            f"and not again at later changes and reloads ({said()}, {out})")
+
+
 def main():
     f = Failures()
     mport = free_port()
-    fakes = {a: FakeMirror(a, mport).start() for a in (A, B, PARKED, BROKEN, E, PLAIN)}
+    fakes = {a: FakeMirror(a, mport).start() for a in (A, B, PARKED, BROKEN, E, PLAIN, EXTRA)}
     fakes[BROKEN].status(503)
     srv = Server(config(mport), {"pool.example.zone": ZONE,
                                  "mirrors.json": json.dumps(mirrors_json(), indent=2)})
@@ -244,6 +293,7 @@ def main():
             parked_mirrors(f, srv, ctl)
             imported_notes(f, srv, ctl)
             export_round_trip(f, srv, ctl)
+            add_messages(f, srv, ctl)
     finally:
         for m in fakes.values():
             m.stop()

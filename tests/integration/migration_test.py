@@ -156,6 +156,11 @@ def imported_notes(f, srv, ctl):
     f.check(rc == 0 and f"{day(40)}T00:00:00Z" in out and "notes" in out and
             "No route to host" in out, f"history shows the imported failures:\n{out}")
     f.check(len(notes_journal_lines(srv)) == 2, "two journal lines imported")
+    with open(os.path.join(srv.dir, "state", "state.json")) as j:
+        seen = {x["mirror"]: x["when"] for x in json.load(j)["state"]["first_seen"]}
+    f.check(seen.get("mirror-a.example.org") == "2024-03-02T00:00:00Z" and
+            seen.get("tails.mirror-b.example.net") == "2023-11-10T00:00:00Z",
+            f"'added DATE' is the mirror's first-seen time ({seen})")
     # Reload and restart import nothing twice.
     rc, _, err = ctl("reload")
     f.check(rc == 0, f"reload ({err.strip()})")

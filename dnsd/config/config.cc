@@ -15,6 +15,7 @@
 
 #include "dnsd/common/duration.hh"
 #include "dnsd/config/config_parser.hh"
+#include "dnsd/config/mirror_notes.hh"
 
 namespace mirrorpool::dnsd {
 namespace config_detail {
@@ -338,6 +339,19 @@ zones::Diagnostics config_warnings(const Config& config) {
                                         "address: it can never answer with an address",
                                         pool.def.name.to_text()),
                             zones::Severity::warning);
+    }
+    for (const zones::MirrorDef& m : pool.def.mirrors) {
+      const auto from_json = pool.json_notes.find(m.id);
+      if (from_json == pool.json_notes.end()) continue;
+      for (const std::string& item : read_mirror_notes(m.notes).unread) {
+        warnings.emplace_back(
+            from_json->second,
+            fmt::format("notes of mirror '{}': \"{}\" is neither a dated failure "
+                        "(\"YYYY-MM-DD: reason\") nor \"added YYYY-MM-DD\"; kept as text, not "
+                        "imported into the journal",
+                        m.id, item),
+            zones::Severity::warning);
+      }
     }
   }
   return warnings;

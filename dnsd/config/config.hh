@@ -90,6 +90,10 @@ struct PoolConfig {
   std::vector<health::CheckSpec> mirror_checks;
   WeightPolicy weight_policy = WeightPolicy::static_weights;
   std::string mirrors_json;  // resolved path, empty = none
+  // The mirrors whose notes come from a mirrors.json entry, by id, with where
+  // those notes are: the hand-kept failure record of that format, whose items
+  // config_warnings reports when they cannot be read (mirror_notes.hh).
+  std::map<std::string, zones::SourcePos> json_notes;
   // [pool.check] wrote 'port': check.port is then kept when a mirror's
   // overrides switch the type to https (parse_mirror_overrides needs it).
   bool check_port_set = false;
@@ -114,7 +118,9 @@ std::optional<Config> parse_config(std::string_view text, const std::string& pat
                                    zones::Diagnostics& diags);
 
 // Advice on a config that loads: each pool that can never answer, since no
-// mirror of it has a weight above 0. Warnings only (Severity::warning).
+// mirror of it has a weight above 0, and each item of a mirrors.json note that
+// is neither a dated failure nor "added DATE" (kept as text, not imported).
+// Warnings only (Severity::warning).
 zones::Diagnostics config_warnings(const Config& config);
 
 // The check of a mirror added at run time (mirrorpoolctl add): overrides is a

@@ -334,11 +334,26 @@ void Parser::read_mirrors(TableReader& pool_reader, const CheckSpec& base,
       mirror.email = *email;
     }
     if (auto notes = r.string("notes", true)) mirror.notes = *notes;
+    // As in mirrors.json: published by export-mirrors-json, and what
+    // [pool.check] does not set comes from it.
+    std::optional<UrlPrefix> own_url;
+    if (auto url = r.string("url_prefix")) {
+      own_url = parse_url_prefix(*url);
+      if (!own_url) {
+        reporter_.error(r.find("url_prefix")->source(),
+                        fmt::format("'url_prefix' in [[pool.mirror]] must be an http:// or "
+                                    "https:// URL with a host name, such as "
+                                    "\"https://mirror.example.org/tails/\" (got \"{}\")",
+                                    *url));
+        ok = false;
+      }
+      mirror.url_prefix = *url;
+    }
     if (auto country = r.country("country")) mirror.country = *country;
     mirror.location = r.location("location");
     if (entry) {
       // What this table writes wins over the mirrors.json entry.
-      mirror.url_prefix = entry->url_prefix;
+      if (!table->contains("url_prefix")) mirror.url_prefix = entry->url_prefix;
       mirror.rsync_url = entry->rsync_url;
       if (!table->contains("weight")) mirror.weight = entry->weight;
       if (!table->contains("email")) mirror.email = entry->email;
@@ -349,7 +364,8 @@ void Parser::read_mirrors(TableReader& pool_reader, const CheckSpec& base,
 
     CheckLayer layer;
     layer.port_set = pool_layer.port_set;
-    CheckSpec spec = entry ? url_defaults(base, pool_layer, entry->url, layer) : base;
+    const UrlPrefix* url = own_url ? &*own_url : entry ? &entry->url : nullptr;
+    CheckSpec spec = url ? url_defaults(base, pool_layer, *url, layer) : base;
     read_check_keys(r, "[pool.mirror.freshness]", spec, layer);
     validate_check(spec, layer, r.where(), false);
     r.report_unknown_keys();
@@ -359,6 +375,13 @@ void Parser::read_mirrors(TableReader& pool_reader, const CheckSpec& base,
     }
   }
   if (!entries.empty()) merge_mirrors_json(base, pool_layer, entries, address_owner, pool);
+  for (const zones::MirrorDef& mirror : pool.def.mirrors) {
+    const MirrorsJsonEntry* entry = entry_of(mirror.id);
+    // A [[pool.mirror]] that writes its own notes replaces the entry's.
+    if (entry && !entry->notes.empty() && mirror.notes == entry->notes) {
+      pool.json_notes.emplace(mirror.id, entry->notes_pos.line > 0 ? entry->notes_pos : entry->pos);
+    }
+  }
 }
 
 }  // namespace mirrorpool::dnsd::config_detail

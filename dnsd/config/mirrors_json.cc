@@ -69,6 +69,27 @@ std::vector<size_t> entry_positions(std::string_view text) {
   return out;
 }
 
+// Where the value of `key` starts inside the entry at [begin, end) of the
+// text: a warning about notes can then point at them. Keys of nested values
+// could match as well, but an entry's values are flat.
+zones::SourcePos value_position(std::string_view text, size_t begin, size_t end,
+                                std::string_view key, const std::string& path) {
+  const std::string quoted = fmt::format("\"{}\"", key);
+  const auto skip_space = [&](size_t i) {
+    while (i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) {
+      ++i;
+    }
+    return i;
+  };
+  for (size_t at = text.find(quoted, begin); at != std::string_view::npos && at < end;
+       at = text.find(quoted, at + 1)) {
+    const size_t colon = skip_space(at + quoted.size());
+    if (colon >= end || text[colon] != ':') continue;
+    return line_col(text, skip_space(colon + 1), path);
+  }
+  return {path, 0, 0};
+}
+
 bool is_host_name(std::string_view host) {
   return !host.empty() && !host.ends_with('.') &&
          zones::Name::from_text(std::string(host) + ".").has_value() &&
@@ -129,12 +150,13 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
     return std::nullopt;
   }
   for (const auto& [key, value] : j.items()) {
-    static const std::set<std::string, std::less<>> kKeys = {
-        "url_prefix", "rsync_url", "weight", "email", "notes", "addresses", "country", "location"};
+    static const std::set<std::string, std::less<>> kKeys = {"url_prefix", "rsync_url", "weight",
+                                                             "email",      "notes",     "addresses",
+                                                             "country",    "location",  "id"};
     if (!kKeys.contains(key)) {
       r.error(
           fmt::format("unknown key '{}' (known: url_prefix, rsync_url, weight, email, "
-                      "notes, addresses, country, location)",
+                      "notes, addresses, country, location, id)",
                       key));
     }
   }
@@ -143,7 +165,7 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
     if (auto parsed = parse_url_prefix(*url)) {
       entry.url = *parsed;
       entry.id = parsed->host;
-      if (entry.id.size() > kMaxMirrorIdLength) {
+      if (!j.contains("id") && entry.id.size() > kMaxMirrorIdLength) {
         r.error(
             fmt::format("the host of 'url_prefix' is the mirror id and must be at most {} "
                         "characters (got {})",
@@ -154,6 +176,16 @@ std::optional<MirrorsJsonEntry> read_entry(const json& j, zones::SourcePos pos, 
           fmt::format("'url_prefix' must be an http:// or https:// URL with a host name, "
                       "such as \"https://mirror.example.org/tails/\" (got \"{}\")",
                       *url));
+    }
+  }
+  // The id of a mirror whose name is not its URL's host (an export writes
+  // it for those, so that they come back under the same name).
+  if (auto id = r.string("id", false)) {
+    if (is_valid_id(*id)) {
+      entry.id = *id;
+    } else {
+      r.error(fmt::format("'id' must be 1-{} letters, digits, '-', '_' or '.' (got \"{}\")",
+                          kMaxMirrorIdLength, *id));
     }
   }
   if (auto rsync = r.string("rsync_url", false)) entry.rsync_url = *rsync;
@@ -309,6 +341,10 @@ std::optional<std::vector<MirrorsJsonEntry>> parse_mirrors_json(std::string_view
         i < positions.size() ? line_col(text, positions[i], path) : zones::SourcePos{path, 0, 0};
     auto entry = read_entry((*mirrors)[i], pos, i, diags);
     if (!entry) continue;
+    if (!entry->notes.empty() && i < positions.size()) {
+      const size_t end = i + 1 < positions.size() ? positions[i + 1] : text.size();
+      entry->notes_pos = value_position(text, positions[i], end, "notes", path);
+    }
     const auto first = std::find_if(entries.begin(), entries.end(),
                                     [&](const MirrorsJsonEntry& e) { return e.id == entry->id; });
     if (first != entries.end()) {

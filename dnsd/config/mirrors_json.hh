@@ -31,13 +31,14 @@ std::optional<UrlPrefix> parse_url_prefix(std::string_view url);
 
 // One entry of the "mirrors" array.
 struct MirrorsJsonEntry {
-  std::string id;  // the url_prefix's host: "mirror-a.example.org"
+  std::string id;  // "id" if given, else the url_prefix's host: "mirror-a.example.org"
   UrlPrefix url;
   std::string url_prefix;
   std::string rsync_url;
   uint32_t weight = 0;
   std::string email;
   std::string notes;
+  zones::SourcePos notes_pos;  // of the notes' value; line 0 when not found
   // nullopt: the file gives none, so a [[pool.mirror]] with the same id must.
   std::optional<std::vector<zones::Address>> addresses;
   std::string country;  // ISO 3166-1 alpha-2, upper case; empty = not given

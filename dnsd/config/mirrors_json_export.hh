@@ -14,10 +14,12 @@ namespace mirrorpool::dnsd {
 // Tails' download page fetches mirrors.json from a size-limited location.
 inline constexpr size_t kMirrorsJsonMaxBytes = 8192;
 
-// The pool as mirrors.json: every mirror that has a url_prefix (mirrors
-// defined only in TOML have no URL to publish and are left out), with its
-// effective weight, or 0 when it is drained or any of its addresses is down.
-// nullopt with `error` set when the text would exceed kMirrorsJsonMaxBytes.
+// The pool as mirrors.json: every mirror, with its effective weight (0 when
+// it is drained or any of its addresses is down), its addresses, and its id
+// when that is not its url_prefix's host, so that importing the text gives the
+// same mirrors. nullopt with `error` set, naming them, when a mirror has no
+// url_prefix (the format's one required key), or when the text would exceed
+// kMirrorsJsonMaxBytes.
 std::optional<std::string> export_mirrors_json(const PoolConfig& effective,
                                                const health::HealthView& health,
                                                std::string& error);

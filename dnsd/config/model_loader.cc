@@ -97,8 +97,9 @@ std::vector<health::Target> probe_targets(const Config& config) {
     const std::string pool = pc.def.name.to_text();
     for (size_t i = 0; i < pc.def.mirrors.size(); ++i) {
       const zones::MirrorDef& m = pc.def.mirrors[i];
-      // A disabled mirror is never answered, so probing it would only make noise.
-      if (m.weight == 0) continue;
+      // A disabled (weight 0, "parked") mirror is never answered but still
+      // probed, like a drained one: status then shows when it is fixed, and
+      // raising its weight serves it at once instead of after its first probes.
       for (const zones::Address& a : m.addresses) {
         targets.push_back(health::Target{{pool, m.id, a.text}, a.family, pc.mirror_checks[i]});
       }

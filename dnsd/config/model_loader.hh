@@ -26,7 +26,8 @@ std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diag
 std::shared_ptr<const zones::Model> with_pools(const zones::Model& loaded, const Config& config,
                                                zones::Diagnostics& diags);
 
-// The prober's targets: one per address of every mirror with weight > 0.
+// The prober's targets: one per address of every mirror, weight 0 and drained
+// ones included (they are probed, never answered).
 std::vector<health::Target> probe_targets(const Config& config);
 
 }  // namespace mirrorpool::dnsd

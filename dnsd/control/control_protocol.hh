@@ -50,7 +50,21 @@ enum class Command {
 };
 
 // The args of a request, by the key they have in "args".
-enum class Arg { mirror, pool, note, dry_run, force, weight, id, addresses, check, since, address };
+enum class Arg {
+  mirror,
+  pool,
+  note,
+  dry_run,
+  force,
+  weight,
+  id,
+  addresses,
+  check,
+  since,
+  address,
+  url_prefix,
+  email,
+};
 
 constexpr std::string_view arg_key(Arg arg) {
   switch (arg) {
@@ -76,6 +90,10 @@ constexpr std::string_view arg_key(Arg arg) {
       return "since";
     case Arg::address:
       return "address";
+    case Arg::url_prefix:
+      return "url_prefix";
+    case Arg::email:
+      return "email";
   }
   return {};
 }
@@ -105,8 +123,9 @@ inline constexpr ArgUse kSetWeight[] = {{Arg::mirror, true},   {Arg::weight, tru
                                         {Arg::pool, false},    {Arg::note, false},
                                         {Arg::dry_run, false}, {Arg::force, false}};
 inline constexpr ArgUse kAdd[] = {
-    {Arg::pool, true},   {Arg::id, true},    {Arg::addresses, true}, {Arg::weight, false},
-    {Arg::check, false}, {Arg::note, false}, {Arg::dry_run, false},  {Arg::force, false}};
+    {Arg::pool, true},        {Arg::id, true},    {Arg::addresses, true}, {Arg::weight, false},
+    {Arg::check, false},      {Arg::note, false}, {Arg::dry_run, false},  {Arg::force, false},
+    {Arg::url_prefix, false}, {Arg::email, false}};
 inline constexpr ArgUse kRemove[] = {{Arg::mirror, true},
                                      {Arg::pool, false},
                                      {Arg::note, false},

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "dnsd/config/mirror_limits.hh"
+#include "dnsd/config/mirrors_json.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
@@ -43,6 +44,8 @@ constexpr size_t kMaxPoolBytes = 255;    // a DNS name as text
 constexpr size_t kMaxAddressBytes = 64;  // the longest IPv6 text has 45
 constexpr size_t kMaxSinceBytes = 64;    // "2026-11-01T00:00:00Z", "7d"
 constexpr size_t kMaxShownBytes = 40;    // of a client's value in a message
+constexpr size_t kMaxUrlBytes = 2048;    // what browsers and servers commonly take
+constexpr size_t kMaxEmailBytes = 254;   // RFC 5321's limit on a path
 
 // C0 controls, DEL and C1 controls (U+0080 to U+009F; the parser has made
 // sure the text is UTF-8, where they are C2 80 to C2 9F). A newline in a note
@@ -173,6 +176,26 @@ const ArgRule& rule_of(Arg arg) {
                                  a.address = std::move(text);
                                  return true;
                                }};
+  static const ArgRule url_prefix{
+      fmt::format("an http:// or https:// URL with a host name, such as "
+                  "\"https://mirror.example.org/tails/\", of at most {} bytes",
+                  kMaxUrlBytes),
+      [](const json& v, ControlArgs& a) {
+        std::string text;
+        if (!read_text(v, kMaxUrlBytes, text) || !parse_url_prefix(text)) return false;
+        a.url_prefix = std::move(text);
+        return true;
+      }};
+  static const ArgRule email{
+      fmt::format("a mail address (with an '@') of at most {} bytes", kMaxEmailBytes),
+      [](const json& v, ControlArgs& a) {
+        std::string text;
+        if (!read_text(v, kMaxEmailBytes, text) || text.find('@') == std::string::npos) {
+          return false;
+        }
+        a.email = std::move(text);
+        return true;
+      }};
   switch (arg) {
     case Arg::mirror:
       return mirror;
@@ -196,6 +219,10 @@ const ArgRule& rule_of(Arg arg) {
       return since;
     case Arg::address:
       return address;
+    case Arg::url_prefix:
+      return url_prefix;
+    case Arg::email:
+      return email;
   }
   // Unreachable: the switch names every Arg.
   return mirror;

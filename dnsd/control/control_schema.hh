@@ -43,6 +43,10 @@ struct ControlArgs {
   nlohmann::json check = nlohmann::json::object();
   std::optional<std::string> since;  // history: RFC 3339 time or duration, parsed by the command
   std::string address;               // locate: an IPv4 or IPv6 address, parsed
+  // add: what export-mirrors-json publishes; url_prefix parses
+  // (parse_url_prefix), email has an '@'. Empty when not given.
+  std::string url_prefix;
+  std::string email;
 };
 
 struct ControlCall {

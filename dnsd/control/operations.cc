@@ -17,6 +17,7 @@
 #include "dnsd/common/duration.hh"
 #include "dnsd/common/log.hh"
 #include "dnsd/common/utc_time.hh"
+#include "dnsd/config/mirror_notes.hh"
 #include "dnsd/config/mirrors_json_export.hh"
 #include "dnsd/config/model_loader.hh"
 #include "dnsd/control/locate.hh"
@@ -176,6 +177,8 @@ Change Operations::set_file_config(const Config& file_config,
   for (const PoolConfig& pool : file_config_.pools) {
     uses_reliability_ |= pool.weight_policy == WeightPolicy::reliability;
   }
+  // Before the weights are computed: imported failures count at once.
+  import_notes();
   Change change;
   change.model = refresh_effective();
   change.targets = probe_targets(effective_);
@@ -197,7 +200,7 @@ std::shared_ptr<const zones::Model> Operations::refresh_effective() {
   }
   std::vector<std::string> warnings;
   Config effective = compute_effective(state_, warnings);
-  for (const std::string& w : warnings) log(LogLevel::warning, "state: {}", w);
+  for (const std::string& w : unsaid(warnings, true)) log(LogLevel::warning, "state: {}", w);
   zones::Diagnostics diags;
   auto model = with_pools(*file_model_, effective, diags);
   if (!model) {
@@ -208,6 +211,56 @@ std::shared_ptr<const zones::Model> Operations::refresh_effective() {
   }
   effective_ = std::move(effective);
   return model;
+}
+
+void Operations::import_notes() {
+  const TimePoint at = now();
+  const TimePoint keep_from = at - kTwelveMonths;
+  bool seen_changed = false;
+  for (const PoolConfig& pool : file_config_.pools) {
+    const std::string name = pool.def.name.to_text();
+    for (const zones::MirrorDef& m : pool.def.mirrors) {
+      if (m.notes.empty()) continue;
+      const MirrorNotes notes = read_mirror_notes(m.notes);
+      for (const NoteFailure& f : notes.failures) {
+        // Older ones change no weight or rule; a future day is a typo.
+        if (f.day < keep_from || f.day > at) continue;
+        // Imported at every start and reload: once per day and mirror, even
+        // when the operator rewords the reason.
+        const bool known =
+            std::any_of(history_.begin(), history_.end(), [&](const JournalEntry& e) {
+              return e.who == kWhoNotes && e.time == f.day && e.pool == name && e.mirror == m.id;
+            });
+        if (known) continue;
+        std::string error;  // logged and counted by append; the notes stay as text
+        append(JournalEntry{f.day, std::string(kWhoNotes), JournalKind::health, name, m.id, "",
+                            std::string(kHealthDown), f.reason},
+               error);
+      }
+      if (notes.added) {
+        auto [it, inserted] = state_.first_seen.emplace(MirrorKey{name, m.id}, *notes.added);
+        if (!inserted && *notes.added < it->second) {
+          it->second = *notes.added;
+          inserted = true;
+        }
+        seen_changed |= inserted;
+      }
+    }
+  }
+  std::string error;
+  if (seen_changed && !save_admin_state(state_dir_, state_, error)) {
+    log(LogLevel::error, "{}", error);
+  }
+}
+
+std::vector<std::string> Operations::unsaid(const std::vector<std::string>& warnings,
+                                            bool remember) {
+  std::vector<std::string> out;
+  for (const std::string& w : warnings) {
+    if (!said_.contains(w)) out.push_back(w);
+  }
+  if (remember) said_ = {warnings.begin(), warnings.end()};
+  return out;
 }
 
 bool Operations::append(const JournalEntry& entry, std::string& error) {
@@ -285,8 +338,8 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
     reply(control_error("the change does not validate", details));
     return;
   }
-  // Addresses the change gives the prober (added, or a weight raised from 0)
-  // are not answered before their first probes: the candidate counts them down.
+  // Addresses the change gives the prober (added mirrors) are not answered
+  // before their first probes: the candidate counts them down.
   std::set<health::TargetKey> probed;
   for (const health::Target& t : probe_targets(effective_)) probed.insert(t.key);
   std::vector<health::Target> targets = probe_targets(effective);
@@ -317,12 +370,14 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
       }
     }
   }
+  // Only what this change brings: state skipped before it was said then.
+  const std::vector<std::string> fresh = unsaid(warnings, false);
   json result = {{"message", message},
                  {"pool", pool},
                  {"before", answer_sets(before)},
                  {"after", answer_sets(after)},
                  {"dry_run", args.dry_run},
-                 {"warnings", warnings}};
+                 {"warnings", fresh}};
   if (args.dry_run) {
     reply(control_ok(result));
     return;
@@ -347,6 +402,8 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
   }
   state_ = std::move(next);
   effective_ = std::move(effective);
+  unsaid(warnings, true);
+  for (const std::string& w : fresh) log(LogLevel::warning, "state: {}", w);
   // What was checked is what is served: the candidate is not built again.
   hooks_.apply(Change{std::move(model), std::move(targets), nullptr, std::move(candidate), current,
                       std::nullopt});
@@ -480,34 +537,39 @@ void Operations::cmd_add(const ControlRequest& request, const Served& served,
   added.when = now();
   added.check_overrides = args.check;
   added.addresses = args.addresses;
+  added.url_prefix = args.url_prefix;
+  added.email = args.email;
   for (const zones::MirrorDef& m : pool->def.mirrors) {
     if (m.id == added.id) {
       reply(control_error(fmt::format("pool {} already has a mirror '{}'", added.pool, added.id)));
       return;
     }
   }
-  AdminState next = state_;
-  next.removed.erase({added.pool, added.id});
-  next.added.push_back(added);
-  // apply_admin skips an added mirror that does not validate, with a warning:
-  // for the operator that is an error, so check before committing.
-  std::vector<std::string> warnings;
-  const Config effective = compute_effective(next, warnings);
-  bool present = false;
-  for (const PoolConfig& p : effective.pools) {
-    for (const zones::MirrorDef& m : p.def.mirrors)
-      present |= p.def.name.to_text() == added.pool && m.id == added.id;
-  }
-  if (!present) {
-    reply(control_error(fmt::format("cannot add {}", added.id), warnings));
+  // apply_admin would skip a mirror that cannot join the pool, with a
+  // warning about the state file: for the operator it is an error of add.
+  zones::MirrorDef mirror;
+  health::CheckSpec check;
+  if (auto why = added_mirror_problem(*pool, added, "--check:", mirror, check)) {
+    reply(control_error(fmt::format("cannot add {} to {}: {}", added.id, added.pool, *why)));
     return;
   }
+  AdminState next = state_;
+  // A mirror of the config file removed at run time stays removed when a new
+  // one takes its id: with both, the new one would be skipped at every change
+  // for clashing with the file's.
+  const bool replaces = next.removed.contains({added.pool, added.id});
+  next.added.push_back(added);
   std::string addresses;
   for (const std::string& a : added.addresses) addresses += (addresses.empty() ? "" : " ") + a;
   commit(std::move(next),
          {now(), request.who(), JournalKind::add, added.pool, added.id, "",
           fmt::format("added {} weight {}", addresses, added.weight), args.note},
-         added.pool, args, fmt::format("added {} to {}", added.id, added.pool), served, reply);
+         added.pool, args,
+         fmt::format("added {} to {}{}", added.id, added.pool,
+                     replaces ? " in place of the config file's mirror of that id, removed at run "
+                                "time"
+                              : ""),
+         served, reply);
 }
 
 void Operations::cmd_remove(const ControlRequest& request, const Served& served,
@@ -552,7 +614,9 @@ void Operations::cmd_check(const ControlRequest& request, const ControlServer::R
         reply(control_ok({{"mirror", id}, {"reports", out}}));
       });
   if (!started) {
-    reply(control_error(fmt::format("{} is not probed (weight 0, or no addresses)", id)));
+    // Every mirror is probed, weight 0 and drained ones too; one added a
+    // moment ago may not have reached the prober yet.
+    reply(control_error(fmt::format("{} is not probed yet; try again in a moment", id)));
   }
 }
 
@@ -655,11 +719,10 @@ json Operations::status(const Served& served) const {
         const bool up = !h || h->up;
         any_up |= up;
         any_served |= is_served;
-        std::string state = up ? "up" : (is_served ? "forced" : "down");
-        if (m.weight == 0) state = "disabled";
-        if (m.drained) state = "drained";
+        // The address's own health, also for a disabled or drained mirror
+        // (probed, never answered): the mirror's state says why it is not served.
         json entry = {{"address", a.text},
-                      {"state", state},
+                      {"state", up ? "up" : (is_served ? "forced" : "down")},
                       {"served", is_served},
                       {"up", up},
                       {"reason", h ? h->reason : ""}};

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -96,11 +97,19 @@ class Operations {
   // effective config into effective_. Returns its model (the file's own when
   // the state does not validate).
   std::shared_ptr<const zones::Model> refresh_effective();
+  // The dated failures of the file config's notes that the journal lacks
+  // are appended to it (those within the twelve months reliability looks
+  // back on), and an "added" date moves a mirror's first-seen time back.
+  void import_notes();
   // Validates, optionally refuses (unless args.force), persists and applies
   // (unless args.dry_run) a changed state. The snapshot built to check it is
   // the one applied.
   void commit(AdminState next, JournalEntry entry, const std::string& pool, const ControlArgs& args,
               const std::string& message, const Served& served, const ControlServer::Reply& reply);
+  // The warnings about skipped state (apply_admin) that are not already
+  // said; remember: they are now said, and only they, so that one that goes
+  // away and comes back is said again. Each is said once, not at every change.
+  std::vector<std::string> unsaid(const std::vector<std::string>& warnings, bool remember);
   bool append(const JournalEntry& entry, std::string& error);
   void forget_old_history(TimePoint now);
 
@@ -130,6 +139,7 @@ class Operations {
   std::shared_ptr<const zones::Model> file_model_;
   Config effective_;
   bool uses_reliability_ = false;
+  std::set<std::string> said_;  // see unsaid
 };
 
 }  // namespace mirrorpool::dnsd

@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
                         })
       ->group("");
 
-  std::string mirror, pool, note, since, id, address;
+  std::string mirror, pool, note, since, id, address, url_prefix, email;
   std::vector<std::string> addresses, checks;
   unsigned weight = 1;
   bool as_json = false, dry_run = false, force = false;
@@ -192,6 +192,9 @@ int main(int argc, char** argv) {
   add->add_option("--address", addresses, "an address (repeat for several)")->required();
   add->add_option("--weight", weight, "weight")->check(CLI::Range(0U, kMaxMirrorWeight));
   add->add_option("--check", checks, "a [pool.check] override KEY=VALUE (repeatable)");
+  add->add_option("--url-prefix", url_prefix,
+                  "its download URL, for export-mirrors-json (https://HOST/PATH/)");
+  add->add_option("--email", email, "the mirror admin's address");
   add->add_option("--note", note, "why (kept in the history)");
   add->add_flag("--dry-run", dry_run, "show the answer sets before and after, change nothing");
   auto* remove = add_command(app, Command::remove, "remove a mirror at run time");
@@ -237,6 +240,8 @@ int main(int argc, char** argv) {
     args[key(Arg::id)] = id;
     args[key(Arg::addresses)] = addresses;
     args[key(Arg::check)] = overrides;
+    if (!url_prefix.empty()) args[key(Arg::url_prefix)] = url_prefix;
+    if (!email.empty()) args[key(Arg::email)] = email;
   }
   if (sub == history && !since.empty()) args[key(Arg::since)] = since;
   if (sub == locate) args[key(Arg::address)] = address;

@@ -35,13 +35,16 @@ json to_json(const AdminState& s) {
   }
   json added = json::array();
   for (const AddedMirror& a : s.added) {
-    added.push_back({{"pool", a.pool},
-                     {"id", a.id},
-                     {"addresses", a.addresses},
-                     {"weight", a.weight},
-                     {"check", a.check_overrides},
-                     {"who", a.who},
-                     {"when", format_utc(a.when)}});
+    json j = {{"pool", a.pool},
+              {"id", a.id},
+              {"addresses", a.addresses},
+              {"weight", a.weight},
+              {"check", a.check_overrides},
+              {"who", a.who},
+              {"when", format_utc(a.when)}};
+    if (!a.url_prefix.empty()) j["url_prefix"] = a.url_prefix;
+    if (!a.email.empty()) j["email"] = a.email;
+    added.push_back(std::move(j));
   }
   json removed = json::array();
   for (const MirrorKey& key : s.removed) removed.push_back(key_json(key));
@@ -119,6 +122,8 @@ AdminState from_json(const json& j) {
     added.weight = u32(member(a, "weight"), "weight");
     added.check_overrides = member(a, "check");
     if (!added.check_overrides.is_object()) throw Malformed{"\"check\" is not an object"};
+    if (a.contains("url_prefix")) added.url_prefix = text(a, "url_prefix");
+    if (a.contains("email")) added.email = text(a, "email");
     added.who = text(a, "who");
     added.when = time(a, "when");
     s.added.push_back(std::move(added));

@@ -47,6 +47,10 @@ struct AddedMirror {
   // [pool.check] keys → values, e.g. {"port": 8080, "path": "/tails/"};
   // validated by parse_mirror_overrides exactly like a [[pool.mirror]] table.
   nlohmann::json check_overrides = nlohmann::json::object();
+  // For export-mirrors-json; empty when not given (and in files written
+  // before they existed).
+  std::string url_prefix;
+  std::string email;
   std::string who;
   TimePoint when{};
 

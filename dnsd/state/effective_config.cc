@@ -2,6 +2,7 @@
 #include "dnsd/state/effective_config.hh"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -12,13 +13,6 @@ namespace mirrorpool::dnsd {
 namespace {
 
 const std::string kSource = "state.json";
-
-zones::MirrorDef* find_mirror(PoolConfig& pool, const std::string& id) {
-  auto& mirrors = pool.def.mirrors;
-  const auto it = std::find_if(mirrors.begin(), mirrors.end(),
-                               [&](const zones::MirrorDef& m) { return m.id == id; });
-  return it == mirrors.end() ? nullptr : &*it;
-}
 
 void drop_removed(PoolConfig& pool, const std::string& name, const AdminState& state) {
   auto& mirrors = pool.def.mirrors;
@@ -31,41 +25,17 @@ void drop_removed(PoolConfig& pool, const std::string& name, const AdminState& s
 
 void append_added(PoolConfig& pool, const std::string& name, const AddedMirror& added,
                   std::vector<std::string>& warnings) {
-  const auto skip = [&](const std::string& why) {
+  zones::MirrorDef mirror;
+  health::CheckSpec check;
+  if (auto why = added_mirror_problem(pool, added,
+                                      "its check overrides no longer validate:", mirror, check)) {
     warnings.push_back(fmt::format("{}: mirror '{}' added to pool '{}' by {} at {} is ignored: {}",
                                    kSource, added.id, name, added.who, format_utc(added.when),
-                                   why));
-  };
-  if (find_mirror(pool, added.id)) {
-    skip("the config file now defines a mirror with that id");
+                                   *why));
     return;
   }
-  std::set<std::string> taken;
-  for (const zones::MirrorDef& m : pool.def.mirrors) {
-    for (const zones::Address& a : m.addresses) taken.insert(a.text);
-  }
-  zones::MirrorDef mirror;
-  mirror.id = added.id;
-  mirror.weight = added.weight;
-  for (const std::string& text : added.addresses) {
-    auto address = zones::Address::parse(text);
-    if (!address) return skip(fmt::format("\"{}\" is not an IPv4 or IPv6 address", text));
-    if (!taken.insert(address->text).second) {
-      return skip(fmt::format("address {} already belongs to another mirror", address->text));
-    }
-    mirror.addresses.push_back(std::move(*address));
-  }
-  if (mirror.addresses.empty()) return skip("it has no addresses");
-  zones::Diagnostics diags;
-  auto check = parse_mirror_overrides(added.check_overrides, pool, added.id, kSource, diags);
-  if (!check) {
-    std::string why = "its check overrides no longer validate:";
-    for (const zones::Diagnostic& d : diags) why += " " + d.message + ";";
-    why.pop_back();
-    return skip(why);
-  }
   pool.def.mirrors.push_back(std::move(mirror));
-  pool.mirror_checks.push_back(std::move(*check));
+  pool.mirror_checks.push_back(std::move(check));
 }
 
 TimePoint first_seen(const MirrorKey& key, const AdminState& state,
@@ -79,6 +49,46 @@ TimePoint first_seen(const MirrorKey& key, const AdminState& state,
 }
 
 }  // namespace
+
+std::optional<std::string> added_mirror_problem(const PoolConfig& pool, const AddedMirror& added,
+                                                std::string_view check_label,
+                                                zones::MirrorDef& mirror,
+                                                health::CheckSpec& check) {
+  if (std::any_of(pool.def.mirrors.begin(), pool.def.mirrors.end(),
+                  [&](const zones::MirrorDef& m) { return m.id == added.id; })) {
+    return "the config file now defines a mirror with that id";
+  }
+  std::map<std::string, std::string> owner;  // address → mirror id
+  for (const zones::MirrorDef& m : pool.def.mirrors) {
+    for (const zones::Address& a : m.addresses) owner.emplace(a.text, m.id);
+  }
+  mirror = zones::MirrorDef{};
+  mirror.id = added.id;
+  mirror.weight = added.weight;
+  mirror.url_prefix = added.url_prefix;
+  mirror.email = added.email;
+  for (const std::string& text : added.addresses) {
+    auto address = zones::Address::parse(text);
+    if (!address) return fmt::format("\"{}\" is not an IPv4 or IPv6 address", text);
+    if (auto [it, inserted] = owner.emplace(address->text, added.id); !inserted) {
+      return it->second == added.id ? fmt::format("address {} is given twice", address->text)
+                                    : fmt::format("address {} already belongs to mirror '{}'",
+                                                  address->text, it->second);
+    }
+    mirror.addresses.push_back(std::move(*address));
+  }
+  if (mirror.addresses.empty()) return std::string("it has no addresses");
+  zones::Diagnostics diags;
+  auto spec = parse_mirror_overrides(added.check_overrides, pool, added.id, kSource, diags);
+  if (!spec) {
+    std::string why(check_label);
+    for (const zones::Diagnostic& d : diags) why += " " + d.message + ";";
+    why.pop_back();
+    return why;
+  }
+  check = std::move(*spec);
+  return std::nullopt;
+}
 
 Config apply_admin(const Config& from_file, const AdminState& state,
                    const std::vector<JournalEntry>& journal, TimePoint now,

@@ -32,6 +32,10 @@ inline constexpr std::string_view kHealthUp = "DOWN→UP";
 
 // The `who` of entries the daemon writes on its own.
 inline constexpr std::string_view kWhoHealth = "health";
+// The `who` of failures imported from a mirror's notes (mirror_notes.hh):
+// health entries with what == kHealthDown, dated at midnight UTC of their
+// day, without an address.
+inline constexpr std::string_view kWhoNotes = "notes";
 
 struct JournalEntry {
   TimePoint time{};

@@ -96,6 +96,24 @@ FieldCase address() {
            std::string(65, '1')}};
 }
 
+FieldCase url_prefix() {
+  return {"url_prefix",
+          false,
+          "https://m9.example.org/tails/",
+          {5, true, nullptr, json::array({"https://m9.example.org/"})},
+          {"", "m9.example.org/tails/", "ftp://m9.example.org/", "https://user@m9.example.org/",
+           "https://m9.example.org/?q", "https://m9.example.org:0/", "https://m9.example.org/\n",
+           "https://m9.example.org/" + std::string(2048, 'x')}};
+}
+
+FieldCase email() {
+  return {"email",
+          false,
+          "admin@m9.example.org",
+          {5, true, nullptr, json::array({"a@b"})},
+          {"", "admin", "a@b\nc", std::string(250, 'a') + "@b.org"}};
+}
+
 struct CommandCase {
   std::string name;
   std::vector<FieldCase> fields;  // all it takes
@@ -111,7 +129,7 @@ const std::vector<CommandCase>& commands() {
        {mirror(true), weight(true), pool(false), note(), flag("dry_run"), flag("force")}},
       {"add",
        {pool(true), text_id("id", true, "m9"), addresses(), weight(false), check_overrides(),
-        note(), flag("dry_run"), flag("force")}},
+        note(), flag("dry_run"), flag("force"), url_prefix(), email()}},
       {"remove", {mirror(true), pool(false), note(), flag("dry_run"), flag("force")}},
       {"check", {mirror(true), pool(false)}},
       {"history", {mirror(false), since()}},
@@ -366,7 +384,6 @@ TEST_CASE("valid requests reach the handlers") {
   args.update({{"mirror", "m9"}, {"note", "done"}});
   ok("remove", args);
   ok("history", {{"mirror", "m2"}, {"since", "1d"}});
-  ok("export-mirrors-json", {{"pool", "dl.pool.example"}});
 
   // The handlers' own refusals still come through.
   const auto error_of = [&](const std::string& command, const json& args) {
@@ -377,12 +394,16 @@ TEST_CASE("valid requests reach the handlers") {
   CHECK(error_of("drain", {{"mirror", "m1"}, {"note", "x"}}) ==
         "mirror id 'm1' is in several pools: name one with --pool");
   CHECK(error_of("drain", {{"mirror", "nosuch"}, {"note", "x"}}) == "no mirror 'nosuch'");
-  CHECK(error_of("check", {{"mirror", "m3"}}) == "m3 is not probed (weight 0, or no addresses)");
+  CHECK(error_of("check", {{"mirror", "m3"}}) == "m3 is not probed yet; try again in a moment");
   CHECK(error_of("history", {{"since", "yesterday"}}).starts_with("--since 'yesterday'"));
   CHECK(error_of("reload", json::object()).starts_with("reload failed with 1 error(s)"));
   CHECK(error_of("export-mirrors-json", json::object()) == "several pools: name one with --pool");
+  // The harness's mirrors come from TOML without a url_prefix.
+  CHECK(error_of("export-mirrors-json", {{"pool", "dl.pool.example"}})
+            .starts_with("cannot export pool 'dl.pool.example.': every mirrors.json entry needs a "
+                         "url_prefix, and these mirrors have none: m1, m2, m3"));
   CHECK(error_of("add", {{"pool", "dl.pool.example"}, {"id", "m9"}, {"addresses", {"x"}}}) ==
-        "cannot add m9");
+        "cannot add m9 to dl.pool.example.: \"x\" is not an IPv4 or IPv6 address");
 }
 
 }  // namespace

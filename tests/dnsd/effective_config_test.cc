@@ -142,7 +142,8 @@ TEST_CASE("state that no longer fits the config is skipped with a warning") {
            "state.json: mirror 'mirror-1' added to pool 'dl.pool.example.' by uid 0 (root) at "
            "2026-11-30T12:00:00Z is ignored: the config file now defines a mirror with that id",
            "mirror 'mirror-8' added to pool 'dl.pool.example.' by uid 0 (root) at "
-           "2026-11-30T12:00:00Z is ignored: address 192.0.2.2 already belongs to another mirror",
+           "2026-11-30T12:00:00Z is ignored: address 192.0.2.2 already belongs to mirror "
+           "'mirror-2'",
            "'mirror-7' added to pool 'dl.pool.example.' by uid 0 (root) at 2026-11-30T12:00:00Z "
            "is ignored: \"not-an-address\" is not an IPv4 or IPv6 address",
            "is ignored: its check overrides no longer validate: 'timeout' (5s) must be shorter "

@@ -175,7 +175,7 @@ TEST_CASE("a drain is decided, persisted and handed over with the snapshot it ch
         "m3 is not drained");
 }
 
-TEST_CASE("set-weight: weight 0 disables the mirror and takes it from the probe targets") {
+TEST_CASE("set-weight: weight 0 disables the mirror, which stays probed") {
   test::OperationsHarness harness;
   const json result =
       ok(harness, "set-weight",
@@ -185,7 +185,7 @@ TEST_CASE("set-weight: weight 0 disables the mirror and takes it from the probe 
   const Change& change = harness.changes().front();
   CHECK(mirror_in(*change.model, kDl, "m3")->weight == 0);
   REQUIRE(change.targets.has_value());
-  CHECK_FALSE(keys(*change.targets).contains({kDl, "m3", "192.0.2.3"}));
+  CHECK(keys(*change.targets).contains({kDl, "m3", "192.0.2.3"}));
   CHECK(served(harness, kDl) == AddressSet{"192.0.2.1", "192.0.2.2"});
   CHECK(saved_state(harness).mirrors.at({kDl, "m3"}).weight == 0U);
   CHECK(journal(harness).back().what == "weight 1→0");
@@ -237,6 +237,32 @@ TEST_CASE("add and remove: new addresses wait for their first probes") {
   CHECK_FALSE(keys(*harness.changes().back().targets).contains({kDl, "m3", "192.0.2.3"}));
   CHECK(served(harness, kDl) == AddressSet{"192.0.2.1", "192.0.2.2"});
   CHECK(journal(harness).back().kind == JournalKind::remove);
+  // Its id again: the new mirror takes the removed one's place, the removal
+  // stays, and nothing is skipped (no warning, now or at later changes).
+  const json again = ok(harness, "add",
+                        {{"pool", "dl.pool.example"},
+                         {"id", "m3"},
+                         {"addresses", {"192.0.2.33"}},
+                         {"weight", 1},
+                         {"note", ""}});
+  CHECK(again["message"] ==
+        "added m3 to dl.pool.example. in place of the config file's mirror of that id, removed "
+        "at run time");
+  CHECK(again["warnings"].empty());
+  CHECK(saved_state(harness).removed == std::set<MirrorKey>{{kDl, "m3"}});
+  CHECK(mirror_in(*harness.changes().back().model, kDl, "m3")->addresses.at(0).text ==
+        "192.0.2.33");
+  CHECK(ok(harness, "drain",
+           {{"mirror", "m3"}, {"pool", "dl.pool.example"}, {"note", "x"}})["warnings"]
+            .empty());
+  // An address of another mirror: that mirror is named.
+  CHECK(error(harness, "add",
+              {{"pool", "dl.pool.example"},
+               {"id", "m8"},
+               {"addresses", {"192.0.2.2"}},
+               {"weight", 1},
+               {"note", ""}}) ==
+        "cannot add m8 to dl.pool.example.: address 192.0.2.2 already belongs to mirror 'm2'");
 }
 
 TEST_CASE("--dry-run shows the answers after the change and changes nothing") {

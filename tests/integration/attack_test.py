@@ -104,7 +104,8 @@ class TcpMirror:
 
 
 def pool_toml(name, mirrors, mport, extra=""):
-    """A [[pool]] of `mirrors` ({id: address}) with fast TCP checks."""
+    """A [[pool]] of `mirrors` ({id: address}) with fast TCP checks, each with
+    the url_prefix that export-mirrors-json needs."""
     text = f"""
 [[pool]]
 name = "{name}"
@@ -119,7 +120,8 @@ rise = 2
 fall = 1
 """
     for mid, address in mirrors.items():
-        text += f'[[pool.mirror]]\nid = "{mid}"\naddresses = ["{address}"]\n'
+        text += f'[[pool.mirror]]\nid = "{mid}"\naddresses = ["{address}"]\n' \
+                f'url_prefix = "http://{mid}.example.org/"\n'
     return text
 
 

@@ -221,7 +221,7 @@ def main():
             rc, out, _ = ctl("set-weight", "m2", "0")
             f.check(rc == 0 and DL[1] not in served(srv), "set-weight 0: never answered")
             rc, _, _ = ctl("set-weight", "m2", "7")
-            # Weight 0 was never probed: it is answered again once probed.
+            # Weight 0 is still probed: m2 is answered again as soon as it is up.
             wait_until(lambda: DL[1] in served(srv), 10, "m2 probed and answered again")
             f.check(rc == 0 and mirror_status(ctl, "dl.pool.example.", "m2")["weight"] == 7,
                     "set-weight 7: back with weight 7")

@@ -3,9 +3,9 @@ demo mirrors script and the demo config (ports moved to free ones so a running
 demo does not interfere), asked with the README's dig line over IPv4 and
 IPv6."""
 
+import json
 import os
 import subprocess
-import sys
 
 from harness import Failures, Server, free_port, wait_until
 
@@ -30,14 +30,35 @@ def check_start_script(f):
     f.check(r.returncode == 0, f"packaging/demo/start parses ({r.stderr.strip()})")
     f.check(os.access(path, os.X_OK), "packaging/demo/start is executable")
     for step in ("packaging/install-deps", "meson setup build", "ninja -C build",
-                 "packaging/demo/demo_mirrors.py &",
-                 "build/dnsd/mirrorpoold -c packaging/demo/mirrorpool.toml"):
+                 "packaging/demo/run build/dnsd/mirrorpoold -c packaging/demo/mirrorpool.toml"):
         f.check(step in script, f"packaging/demo/start runs {step}")
+
+
+# Stands in for the daemon: succeeds only if all four demo mirrors accept a
+# connection the moment it starts, as the daemon's first probe round needs.
+FIRST_PROBE = """
+import socket, sys
+for i in range(1, 5):
+    try:
+        socket.create_connection((f"127.0.1.{i}", int(sys.argv[1])), timeout=1).close()
+    except OSError:
+        sys.exit(1)
+"""
+
+
+def check_run_order(f):
+    port = free_port()
+    r = subprocess.run([os.path.join(DEMO, "run"), "/usr/bin/python3", "-c", FIRST_PROBE,
+                        str(port)], env={**os.environ, "DEMO_MIRROR_PORT": str(port)},
+                       capture_output=True, text=True, timeout=30)
+    f.check(r.returncode == 0,
+            f"packaging/demo/run starts the daemon only once the mirrors listen ({r.stderr})")
 
 
 def main():
     f = Failures()
     check_start_script(f)
+    check_run_order(f)
     with open(os.path.join(DEMO, "mirrorpool.toml")) as fc:
         config = fc.read()
     with open(os.path.join(DEMO, "pool.example.zone")) as fz:
@@ -47,26 +68,28 @@ def main():
     mirror_port = free_port()
     config = (config.replace("5353", "{port}").replace("port = 8080", f"port = {mirror_port}")
               .replace("/tmp/mirrorpool-demo", "{dir}"))
-    mirrors = subprocess.Popen([sys.executable, os.path.join(DEMO, "demo_mirrors.py"),
-                                str(mirror_port)], stdout=subprocess.PIPE, text=True)
-    try:
-        f.check("demo mirrors on" in mirrors.stdout.readline(), "demo mirrors started")
-        with Server(config, {"pool.example.zone": zone}) as srv:
-            got, _ = wait_until(lambda: dig(srv.port, "dl.pool.example", "A"), 10, "an answer")
-            f.check(len(got) == 2 and got <= DEMO_V4, f"dig dl.pool.example A -> {sorted(got)}")
-            seen = set()
-            for _ in range(40):
-                seen |= dig(srv.port, "dl.pool.example", "A")
-            f.check(seen == DEMO_V4, f"all four demo mirrors are served ({sorted(seen)})")
-            # The README: mirrorpoold answers on [::1]:5353 too.
-            got = set(subprocess.run(["dig", "@::1", "-p", str(srv.port), "dl.pool.example", "A",
-                                      "+short"], capture_output=True, text=True,
-                                     timeout=10).stdout.split())
-            f.check(len(got) == 2 and got <= DEMO_V4, f"dig @::1 dl.pool.example A -> {sorted(got)}")
-            f.check(srv.stop() == 0, "demo daemon stops cleanly")
-    finally:
-        mirrors.terminate()
-        mirrors.wait(10)
+    # What packaging/demo/start runs: the mirrors, then the daemon once
+    # they listen, so that the first status already shows them up.
+    with Server(config, {"pool.example.zone": zone}, wrapper=[os.path.join(DEMO, "run")],
+                env={"DEMO_MIRROR_PORT": str(mirror_port)}) as srv:
+        first = json.loads(subprocess.run(
+            [os.environ["MIRRORPOOLCTL"], "-c", srv.config_path, "status", "--json"],
+            capture_output=True, text=True, timeout=10).stdout)
+        states = [m["state"] for p in first["pools"] for m in p["mirrors"]]
+        f.check(len(states) == 4 and all(s == "up" for s in states),
+                f"the first status shows the four demo mirrors up ({states})")
+        got, _ = wait_until(lambda: dig(srv.port, "dl.pool.example", "A"), 10, "an answer")
+        f.check(len(got) == 2 and got <= DEMO_V4, f"dig dl.pool.example A -> {sorted(got)}")
+        seen = set()
+        for _ in range(40):
+            seen |= dig(srv.port, "dl.pool.example", "A")
+        f.check(seen == DEMO_V4, f"all four demo mirrors are served ({sorted(seen)})")
+        # The README: mirrorpoold answers on [::1]:5353 too.
+        got = set(subprocess.run(["dig", "@::1", "-p", str(srv.port), "dl.pool.example", "A",
+                                  "+short"], capture_output=True, text=True,
+                                 timeout=10).stdout.split())
+        f.check(len(got) == 2 and got <= DEMO_V4, f"dig @::1 dl.pool.example A -> {sorted(got)}")
+        f.check(srv.stop() == 0, "demo daemon stops cleanly")
     f.finish()
 
 

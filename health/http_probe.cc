@@ -148,10 +148,14 @@ std::vector<CheckStep> http_steps(const CheckSpec& check, const std::string& add
       const int days = trace.leaf_days_left;
       const std::string left =
           days >= 0 ? fmt::format("{} days left", days) : fmt::format("expired {} days ago", -days);
+      // A certificate the chain check refused (self-signed, unknown issuer)
+      // is no better for a long life: the step fails and says why.
+      const bool trusted = trace.verify_result.value_or(0) == 0;
       steps.push_back(
-          {"certificate", lifetime_enough(check, days),
-           fmt::format("{}, issued by {}, expires {}: {} (tls_min_days {})", trace.leaf_subject,
-                       trace.leaf_issuer, trace.leaf_not_after, left, check.tls_min_days),
+          {"certificate", trusted && lifetime_enough(check, days),
+           fmt::format("{}, issued by {}, expires {}: {} (tls_min_days {}){}", trace.leaf_subject,
+                       trace.leaf_issuer, trace.leaf_not_after, left, check.tls_min_days,
+                       trusted ? "" : "; not trusted: " + trace.verify_text),
            at(trace.tls_done.value_or(trace.total))});
     }
     if (!trace.tls_done) return steps;

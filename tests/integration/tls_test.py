@@ -3,6 +3,8 @@ verified against ca_file, an expired, self-signed or soon-expiring (fewer
 than tls_min_days) certificate takes a mirror out, and a good one brings it
 back. Certificates are made by the test (certs.py)."""
 
+import os
+import subprocess
 import tempfile
 
 from certs import CA, self_signed
@@ -70,6 +72,14 @@ timeout = "{int(TIMEOUT * 1000)}ms"
             for address, (what, _) in cases.items():
                 f.check(address == "127.0.1.61" or f"{address} UP→DOWN: " in log,
                         f"{what}: logged down")
+            # mirrorpoolctl check on the self-signed one: the failed handshake,
+            # then the certificate shown, as failing too (not "ok").
+            out = subprocess.run([os.environ["MIRRORPOOLCTL"], "-c", srv.config_path, "check",
+                                  "t4"], capture_output=True, text=True, timeout=30).stdout
+            cert = [l for l in out.splitlines() if "certificate" in l and "issued by" in l]
+            f.check(len(cert) == 1 and "FAIL" in cert[0] and "not trusted" in cert[0] and
+                    "ok" not in cert[0].split()[:2],
+                    f"check: a self-signed certificate FAILs, not 'certificate ok' ({cert})")
             # Repair each broken one with a good certificate.
             for address in list(cases)[1:]:
                 servers[address].stop()

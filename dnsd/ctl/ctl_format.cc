@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <string_view>
+
 namespace mirrorpool::dnsd {
 
 namespace {
@@ -75,7 +78,10 @@ std::string format_status(const json& result) {
           "  {:<4} serving {}{}\n", family, join(served["addresses"]),
           served.value("degraded", false) ? "  [below min_healthy: policy applied]" : "");
     }
-    out += fmt::format("  {:<18} {:>6} {:<8} {:<26} {:<7} {:>8} {:>4}  {:<20} {}\n", "MIRROR",
+    // Ids from mirrors.json are host names: the column fits the longest.
+    size_t w = 18;
+    for (const auto& m : pool["mirrors"]) w = std::max(w, str(m, "id").size());
+    out += fmt::format("  {:<{}} {:>6} {:<8} {:<26} {:<7} {:>8} {:>4}  {:<20} {}\n", "MIRROR", w,
                        "WEIGHT", "STATE", "ADDRESS", "HEALTH", "LATENCY", "TLS", "LAST CHECK",
                        "REASON / NOTE");
     for (const auto& m : pool["mirrors"]) {
@@ -85,24 +91,24 @@ std::string format_status(const json& result) {
             a["latency_ms"].is_null() ? "-" : fmt::format("{}ms", a["latency_ms"].get<int>());
         std::string reason = str(a, "reason", "");
         if (first && !str(m, "note", "").empty()) reason += " [note: " + str(m, "note") + "]";
-        out += fmt::format("  {:<18} {:>6} {:<8} {:<26} {:<7} {:>8} {:>4}  {:<20} {}\n",
-                           first ? str(m, "id") : "", first ? str(m, "weight") : "",
+        out += fmt::format("  {:<{}} {:>6} {:<8} {:<26} {:<7} {:>8} {:>4}  {:<20} {}\n",
+                           first ? str(m, "id") : "", w, first ? str(m, "weight") : "",
                            first ? str(m, "state") : "", str(a, "address"), str(a, "state"),
                            latency, str(a, "tls_days_left"), str(a, "last_check"), reason);
         first = false;
       }
       if (!str(m, "notes", "").empty()) {
-        out += fmt::format("  {:<18} notes: {}\n", "", str(m, "notes"));
+        out += fmt::format("  {:<{}} notes: {}\n", "", w, str(m, "notes"));
       }
       if (m.contains("place")) {
         const json& p = m["place"];
         const bool placed = str(p, "from") != "unplaced";
-        out += fmt::format("  {:<18} place: {}\n", "",
+        out += fmt::format("  {:<{}} place: {}\n", "", w,
                            placed ? place_text(p) + " from " + str(p, "from")
                                   : "unknown (counts as the farthest)");
       }
       if (m.value("removal_candidate", false)) {
-        out += fmt::format("  {:<18} removal candidate: {} failures in 6 months; mail {}:\n", "",
+        out += fmt::format("  {:<{}} removal candidate: {} failures in 6 months; mail {}:\n", "", w,
                            m["failures"].size(), str(m, "email", "the mirror admin"));
         out += str(m, "failure_report", "");
       }
@@ -141,10 +147,26 @@ std::string format_check(const json& result) {
 
 std::string format_history(const json& result) {
   std::string out;
+  // Columns as wide as their longest entry (host-name ids, IPv6 addresses).
+  size_t time_w = 4, mirror_w = 6, address_w = 7, what_w = 4, who_w = 3;
   for (const auto& e : result["entries"]) {
-    out += fmt::format("{}  {:<10} {:<18} {:<16} {:<12} {:<16} {}\n", str(e, "time"),
-                       str(e, "kind"), str(e, "mirror", ""), str(e, "address", ""),
-                       str(e, "what", ""), str(e, "who"), str(e, "reason", ""));
+    time_w = std::max(time_w, str(e, "time").size());
+    mirror_w = std::max(mirror_w, str(e, "mirror", "").size());
+    address_w = std::max(address_w, str(e, "address", "").size());
+    what_w = std::max(what_w, str(e, "what", "").size());
+    who_w = std::max(who_w, str(e, "who").size());
+  }
+  auto line = [&](std::string_view time, std::string_view kind, std::string_view mirror,
+                  std::string_view address, std::string_view what, std::string_view who,
+                  std::string_view reason) {
+    out += fmt::format("{:<{}}  {:<10} {:<{}} {:<{}} {:<{}} {:<{}} {}\n", time, time_w, kind,
+                       mirror, mirror_w, address, address_w, what, what_w, who, who_w, reason);
+  };
+  if (!result["entries"].empty())
+    line("TIME", "KIND", "MIRROR", "ADDRESS", "WHAT", "WHO", "REASON");
+  for (const auto& e : result["entries"]) {
+    line(str(e, "time"), str(e, "kind"), str(e, "mirror", ""), str(e, "address", ""),
+         str(e, "what", ""), str(e, "who"), str(e, "reason", ""));
   }
   for (const auto& w : result["warnings"]) out += "warning: " + w.get<std::string>() + "\n";
   return out;

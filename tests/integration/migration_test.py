@@ -285,6 +285,27 @@ def add_messages(f, srv, ctl):
             f"and not again at later changes and reloads ({said()}, {out})")
 
 
+def host_name_columns(f, ctl):
+    """Item 8: mirrors.json ids are host names, longer than the old
+    18-character MIRROR column; status and history keep their columns."""
+    rc, out, _ = ctl("status")
+    lines = out.splitlines()
+    header = next((l for l in lines if "MIRROR" in l and "ADDRESS" in l), "")
+    column = header.find("ADDRESS")
+    rows = [l for l in lines if "127.0.2." in l and "serving" not in l]
+    f.check(rc == 0 and column > 0 and rows and
+            all(l.find("127.0.2.") == column for l in rows),
+            "status: with host-name ids every address stays under ADDRESS")
+    rc, out, _ = ctl("history", "tails.mirror-b.example.net")
+    lines = out.splitlines()
+    f.check(rc == 0 and lines and lines[0].startswith("TIME") and "MIRROR" in lines[0],
+            "history starts with a header")
+    at = lines[0].find("MIRROR") if lines else -1
+    f.check(len(lines) > 1 and
+            all(l.find("tails.mirror-b.example.net") == at for l in lines[1:] if "tails." in l),
+            "history: the host-name id sits under MIRROR on every line")
+
+
 def main():
     f = Failures()
     mport = free_port()
@@ -297,6 +318,7 @@ def main():
         with srv:
             parked_mirrors(f, srv, ctl)
             imported_notes(f, srv, ctl)
+            host_name_columns(f, ctl)
             export_round_trip(f, srv, ctl)
             add_messages(f, srv, ctl)
     finally:

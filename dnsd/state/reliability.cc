@@ -2,6 +2,7 @@
 #include "dnsd/state/reliability.hh"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -18,17 +19,26 @@ size_t failures_within(const std::vector<Failure>& failures, std::chrono::days w
 
 std::vector<Failure> failures_of(const std::vector<JournalEntry>& journal, std::string_view pool,
                                  std::string_view mirror) {
-  std::vector<const JournalEntry*> downs;
+  std::vector<const JournalEntry*> changes;
   for (const JournalEntry& e : journal) {
-    if (e.kind == JournalKind::health && e.what == kHealthDown && e.pool == pool &&
-        e.mirror == mirror) {
-      downs.push_back(&e);
+    if (e.kind == JournalKind::health && e.pool == pool && e.mirror == mirror) {
+      changes.push_back(&e);
     }
   }
-  std::stable_sort(downs.begin(), downs.end(),
+  std::stable_sort(changes.begin(), changes.end(),
                    [](const JournalEntry* a, const JournalEntry* b) { return a->time < b->time; });
   std::vector<Failure> failures;
-  for (const JournalEntry* e : downs) {
+  // Addresses down and not seen up since: a daemon restart finds a
+  // still-down address down again and logs UP→DOWN, but that is the same
+  // outage, not a second failure.
+  std::set<std::string_view> down;
+  for (const JournalEntry* e : changes) {
+    if (e->what != kHealthDown) {
+      down.erase(e->address);
+      continue;
+    }
+    // Failures imported from notes name no address: each is its own.
+    if (!e->address.empty() && !down.insert(e->address).second) continue;
     if (failures.empty() || e->time - failures.back().time >= kSameFailure) {
       failures.push_back(Failure{e->time, {}, e->reason});
     }

@@ -85,7 +85,8 @@ TEST_CASE("failures_of groups the transitions of one outage") {
       // Flapping back and down within the hour: the same outage.
       transition(t + minutes(40), "mirror-1", "192.0.2.1", kHealthUp, ""),
       transition(t + minutes(50), "mirror-1", "192.0.2.1", kHealthDown, "No route to host"),
-      // An hour after the first transition: a new failure.
+      // Up again, then down an hour after the first transition: a new failure.
+      transition(t + minutes(55), "mirror-1", "192.0.2.1", kHealthUp, ""),
       transition(t + hours(1), "mirror-1", "192.0.2.1", kHealthDown, "http 503"),
       // Other mirrors, pools and kinds do not count.
       transition(t, "mirror-2", "192.0.2.2", kHealthDown, "http 503"),
@@ -101,6 +102,25 @@ TEST_CASE("failures_of groups the transitions of one outage") {
   CHECK(failures[1].time == t + hours(1));
   CHECK(failures[1].reason == "http 503");
   CHECK(failures_of(journal, kPool, "mirror-3").empty());
+}
+
+TEST_CASE("a restart that finds a mirror still down does not count a second failure") {
+  const TimePoint t = kNow - days(10);
+  // Down, then two daemon restarts a day apart: each first probe round logs
+  // UP→DOWN again for the same outage. Only an UP in between starts a new one.
+  const std::vector<JournalEntry> journal = {
+      transition(t, "mirror-1", "192.0.2.1", kHealthDown, "No route to host"),
+      transition(t + days(1), "mirror-1", "192.0.2.1", kHealthDown, "No route to host"),
+      transition(t + days(2), "mirror-1", "192.0.2.1", kHealthDown, "No route to host"),
+  };
+  const auto failures = failures_of(journal, kPool, "mirror-1");
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].time == t);
+  CHECK_FALSE(removal_candidate(failures, kNow));
+  std::vector<JournalEntry> recovered = journal;
+  recovered.insert(recovered.begin() + 1,
+                   transition(t + hours(12), "mirror-1", "192.0.2.1", kHealthUp, ""));
+  CHECK(failures_of(recovered, kPool, "mirror-1").size() == 2);
 }
 
 TEST_CASE("two failures within 6 months make a removal candidate") {

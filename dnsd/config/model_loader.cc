@@ -1,9 +1,18 @@
 // Config + zone files → zones::Model, and the list of probe targets.
 #include "dnsd/config/model_loader.hh"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "dnsd/common/log.hh"
 
@@ -47,6 +56,27 @@ std::shared_ptr<const zones::Zone> kept_zone(
   return nullptr;
 }
 
+// Every ca_file a check names must be readable now: otherwise each probe
+// of those mirrors would fail its TLS handshake with a message that points
+// away from the config. Reported once per file, at the first pool or mirror
+// whose check uses it.
+void check_ca_files(const Config& config, zones::Diagnostics& diags) {
+  std::set<std::string> seen;
+  auto check = [&](const std::string& file, const zones::SourcePos& pos, std::string_view who) {
+    if (file.empty() || !seen.insert(file).second) return;
+    if (access(file.c_str(), R_OK) != 0) {
+      diags.emplace_back(
+          pos, fmt::format("{}: ca_file '{}' cannot be read: {}", who, file, std::strerror(errno)));
+    }
+  };
+  for (const PoolConfig& pc : config.pools) {
+    check(pc.check.ca_file, pc.def.pos, "pool " + pc.def.name.to_text());
+    for (size_t i = 0; i < pc.mirror_checks.size() && i < pc.def.mirrors.size(); ++i) {
+      check(pc.mirror_checks[i].ca_file, pc.def.mirrors[i].pos, "mirror " + pc.def.mirrors[i].id);
+    }
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diagnostics& diags,
@@ -78,6 +108,7 @@ std::shared_ptr<const zones::Model> load_model(const Config& config, zones::Diag
   // Pool checks need every zone; skip them when a zone already failed so the
   // operator sees the root cause, not its echoes.
   if (diags.size() == errors_before) zones::validate_pools(model->zones, model->pools, diags);
+  check_ca_files(config, diags);
   if (diags.size() != errors_before) return nullptr;
   return model;
 }

@@ -94,6 +94,32 @@ weight = 0
     f.check(rc == 0 and f"{parked}:6:1: warning: pool dl.pool.example. has no mirror with a "
             "weight above 0" in out, f"a pool that can never answer: a warning ({out.strip()})")
 
+    # A ca_file that is not there fails the check at the pool (and again
+    # where a mirror names another missing one), not at the first probe.
+    ca = write(d, "ca.toml", """[server]
+listen = ["127.0.0.1:5353"]
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+[[pool]]
+name = "dl.pool.example."
+[pool.check]
+type = "https"
+ca_file = "missing-ca.pem"
+[[pool.mirror]]
+id = "m1"
+addresses = ["127.0.1.1"]
+[[pool.mirror]]
+id = "m2"
+addresses = ["127.0.1.2"]
+ca_file = "other-missing.pem"
+""")
+    rc, out = run("--check-config", "-c", ca)
+    f.check(rc == 2 and f"{ca}:6:1: error: pool dl.pool.example.: ca_file "
+            f"'{d}/missing-ca.pem' cannot be read: No such file or directory" in out and
+            f"{ca}:14:1: error: mirror m2: ca_file '{d}/other-missing.pem'" in out,
+            f"a missing ca_file fails --check-config at its pool and mirror ({out.strip()})")
+
     # Nearest-mirror keys: checked at file:line:col; the database is opened,
     # and a mirror that cannot be placed is a warning.
     geo_bad = write(d, "geo-bad.toml", """[server]

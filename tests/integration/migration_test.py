@@ -285,6 +285,23 @@ def add_messages(f, srv, ctl):
             f"and not again at later changes and reloads ({said()}, {out})")
 
 
+def dry_run_health(f, ctl):
+    """Item 7: --dry-run previews with the answers' health rules: raising the
+    weight of a parked mirror that fails its probes, or adding an address
+    nobody answers on, leaves the "after" set without it."""
+    rc, out, err = ctl("set-weight", "broken.example.com", "5", "--dry-run")
+    after = [l for l in out.splitlines() if "after:" in l]
+    f.check(rc == 0 and after and BROKEN not in out.split("after:")[1] and
+            "dry run" in out,
+            f"set-weight --dry-run on a failing parked mirror: not in the after set ({out})")
+    dead = "127.0.2.19"  # no fake mirror listens there
+    rc, out, err = ctl("add", "--pool", POOL, "--id", "dead", "--address", dead, "--dry-run")
+    f.check(rc == 0 and "after:" in out and dead not in out.split("after:")[1],
+            f"add --dry-run of a dead address: not in the after set ({out} {err})")
+    rc, out, _ = ctl("status")
+    f.check("dead" not in out.split() and "127.0.2.19" not in out, "a dry run changes nothing")
+
+
 def host_name_columns(f, ctl):
     """Item 8: mirrors.json ids are host names, longer than the old
     18-character MIRROR column; status and history keep their columns."""
@@ -319,6 +336,7 @@ def main():
             parked_mirrors(f, srv, ctl)
             imported_notes(f, srv, ctl)
             host_name_columns(f, ctl)
+            dry_run_health(f, ctl)
             export_round_trip(f, srv, ctl)
             add_messages(f, srv, ctl)
     finally:

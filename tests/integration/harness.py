@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import dns.edns
 import dns.flags
@@ -192,6 +193,17 @@ def query(host, port, name, rdtype="A", tcp=False, timeout=2.0, edns=-1, payload
     if tcp:
         return dns.query.tcp(msg, host, port=port, timeout=timeout)
     return dns.query.udp(msg, host, port=port, timeout=timeout, ignore_unexpected=True)
+
+
+def metric(hport, name, **labels):
+    """One sample of /metrics on http_listen port `hport`; None when absent."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{hport}/metrics", timeout=5).read().decode()
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    key = f"{name}{{{want}}}" if labels else name
+    for line in text.splitlines():
+        if line.startswith(key + " "):
+            return float(line.split()[-1])
+    return None
 
 
 def addresses(response):

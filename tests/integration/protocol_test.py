@@ -10,7 +10,6 @@ import socket
 import struct
 import subprocess
 import time
-import urllib.request
 from unittest import mock
 
 import dns.edns
@@ -20,7 +19,7 @@ import dns.rcode
 import dns.tsig
 import dns.tsigkeyring
 
-from harness import ZONE, Failures, Server, free_port
+from harness import ZONE, Failures, Server, free_port, metric
 
 SECRET = "e5e973e5a6b2a43f48e7dc849e37bfcf"
 KEY = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
@@ -56,15 +55,6 @@ file = "pool.example.zone"
 def config(hport, nsid, cookie):
     return CONFIG % dict(hport=hport, nsid=nsid, cookie=cookie, limit=LIMIT, key=KEY)
 
-
-def metric(hport, name, **labels):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{hport}/metrics", timeout=5).read().decode()
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    key = f"{name}{{{want}}}" if labels else name
-    for line in text.splitlines():
-        if line.startswith(key + " "):
-            return float(line.split()[-1])
-    return None
 
 
 def kdig(port, *args):

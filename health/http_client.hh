@@ -55,7 +55,6 @@ struct HttpTrace {
   std::string leaf_subject;  // RFC 2253, e.g. "CN=mirror.test"
   std::string leaf_issuer;
   std::string leaf_not_after;  // "2025-03-01 12:00:00 UTC"
-  int leaf_days_left = 0;      // negative once expired
   bool body_cut = false;       // the body was longer than max_body
 };
 
@@ -67,7 +66,9 @@ struct HttpResponse {
   std::string error;
   long status = 0;
   std::string body;  // at most max_body bytes; longer bodies are cut there
-  std::optional<int> tls_days_left;
+  // https only: the leaf's notAfter, recorded in the handshake whether or not
+  // the chain verified.
+  std::optional<std::chrono::system_clock::time_point> tls_expiry;
   std::chrono::milliseconds latency{0};
   std::optional<HttpTrace> trace;  // set exactly when the request asked for it
 };
@@ -95,7 +96,6 @@ class HttpClient {
   struct Transfer;
   struct Poll;
   static size_t on_body(char* data, size_t size, size_t count, void* user);
-  static size_t on_header(char* data, size_t size, size_t count, void* user);
   static int on_socket(void* easy, int fd, int what, void* self, void* socket_data);
   static int on_timer(void* multi, long timeout_ms, void* self);
   void on_poll(Poll* poll, int status, int events);

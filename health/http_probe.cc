@@ -74,7 +74,7 @@ HttpRequest make_reference_request(const CheckSpec& check) {
 ProbeResult judge_http(const CheckSpec& check, const HttpResponse& response) {
   ProbeResult result;
   result.latency = response.latency;
-  result.tls_days_left = response.tls_days_left;
+  result.tls_expiry = response.tls_expiry;
   if (!response.transferred) {
     result.reason = response.error;
     return result;
@@ -87,10 +87,12 @@ ProbeResult judge_http(const CheckSpec& check, const HttpResponse& response) {
     result.reason = fmt::format("body: missing '{}'", check.expect_body);
     return result;
   }
-  if (check.type == CheckType::https && response.tls_days_left &&
-      !lifetime_enough(check, *response.tls_days_left)) {
-    result.reason = fmt::format("tls: certificate expires in {} days", *response.tls_days_left);
-    return result;
+  if (check.type == CheckType::https && response.tls_expiry) {
+    const int days = days_until(*response.tls_expiry, std::chrono::system_clock::now());
+    if (!lifetime_enough(check, days)) {
+      result.reason = fmt::format("tls: certificate expires in {} days", days);
+      return result;
+    }
   }
   result.ok = true;
   result.reason = "ok";
@@ -145,7 +147,9 @@ std::vector<CheckStep> http_steps(const CheckSpec& check, const std::string& add
     // Shown even after a failed handshake: an expired or foreign
     // certificate is usually the reason, and the operator wants to see it.
     if (trace.has_leaf) {
-      const int days = trace.leaf_days_left;
+      const int days = response.tls_expiry
+                           ? days_until(*response.tls_expiry, std::chrono::system_clock::now())
+                           : 0;
       const std::string left =
           days >= 0 ? fmt::format("{} days left", days) : fmt::format("expired {} days ago", -days);
       // A certificate the chain check refused (self-signed, unknown issuer)

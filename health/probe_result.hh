@@ -8,11 +8,21 @@
 
 namespace mirrorpool::health {
 
+using WallTime = std::chrono::system_clock::time_point;
+
+// Whole days from `now` until `expiry`, rounded down: negative once expired
+// (an hour past expiry is -1).
+inline int days_until(WallTime expiry, WallTime now) {
+  return static_cast<int>(std::chrono::floor<std::chrono::days>(expiry - now).count());
+}
+
 struct ProbeResult {
   bool ok = false;
   std::string reason;  // "ok" on success, else e.g. "http 503", "timeout after 2000ms"
   std::chrono::milliseconds latency{0};
-  std::optional<int> tls_days_left;  // https only: whole days until the leaf expires
+  // https only: when the leaf certificate the mirror showed expires, also
+  // when it failed verification (expired, self-signed).
+  std::optional<WallTime> tls_expiry;
 };
 
 // One step of a probe as `mirrorpoolctl check` prints it: "connect", "tls",

@@ -562,13 +562,13 @@ void Prober::Impl::close_round(PoolState& pool) {
     health.up = target.machine.is_up();
     health.last_check = wall;
     health.latency = result.latency;
-    health.tls_days_left = result.tls_days_left;
+    if (result.tls_expiry) health.tls_expiry = result.tls_expiry;
     if (result.ok) health.last_success = wall;
     count_probe(health.counters, result, was_up != health.up);
     // A down target keeps the reason it went down for until it is up again.
     if (!result.ok || health.up) health.reason = result.reason;
     changed = changed || before.up != health.up || before.reason != health.reason ||
-              before.tls_days_left != health.tls_days_left;
+              before.tls_expiry != health.tls_expiry;
     if (was_up != health.up) {
       transitions.push_back(
           Transition{target.target.key, health.up, change ? change->reason : result.reason, wall});

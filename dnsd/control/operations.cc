@@ -23,6 +23,7 @@
 #include "dnsd/control/locate.hh"
 #include "dnsd/state/effective_config.hh"
 #include "dnsd/state/reliability.hh"
+#include "health/probe_result.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -734,7 +735,11 @@ json Operations::status(const Served& served) const {
                                     : json();
         entry["latency_ms"] =
             h && h->last_check.time_since_epoch().count() ? json(h->latency.count()) : json();
-        entry["tls_days_left"] = h && h->tls_days_left ? json(*h->tls_days_left) : json();
+        const bool tls = h && h->tls_expiry;
+        entry["tls_expires"] = tls ? json(format_utc(*h->tls_expiry)) : json();
+        entry["tls_days_left"] =
+            tls ? json(health::days_until(*h->tls_expiry, std::chrono::system_clock::now()))
+                : json();
         addresses.push_back(entry);
       }
       std::string state = any_up ? "up" : (any_served ? "forced" : "down");

@@ -4,7 +4,9 @@
 #include <array>
 #include <chrono>
 
+#include "dnsd/http/process_metrics.hh"
 #include "dnsd/http/prometheus.hh"
+#include "zones/name.hh"
 
 namespace mirrorpool::dnsd {
 
@@ -41,6 +43,9 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
 
 std::string render_metrics(const MetricsInputs& in) {
   MetricsWriter w;
+  w.gauge("mirrorpool_build_info", "1, labelled with the version of mirrorpoold.");
+  w.sample({{"version", MIRRORPOOL_VERSION}}, 1);
+  write_process_metrics(w);
   w.counter("mirrorpool_queries_total", "DNS queries received, by transport.");
   w.sample({{"transport", "udp"}},
            sum(in, [](const Stats& s) -> const Counter& { return s.udp_queries; }));
@@ -158,7 +163,20 @@ std::string render_metrics(const MetricsInputs& in) {
     w.sample({{"pool", p.name}, {"family", "AAAA"}}, p.v6.degraded ? 1 : 0);
   }
   w.counter("mirrorpool_degraded_episodes_total", "Times a pool family fell below min_healthy.");
-  w.sample(in.degraded_episodes);
+  for (const ServedPool& p : served) {
+    for (const char* family : {"A", "AAAA"}) {
+      const auto it = in.degraded_episodes.find({p.name, family});
+      w.sample({{"pool", p.name}, {"family", family}},
+               it == in.degraded_episodes.end() ? 0 : it->second);
+    }
+  }
+  if (in.snapshot) {
+    w.gauge("mirrorpool_zone_serial", "The SOA serial each zone is answered and transferred with.");
+    for (size_t z = 0; z < in.snapshot->zone_count(); ++z) {
+      const auto origin = zones::Name::from_wire(in.snapshot->zone(z).apex);
+      w.sample({{"zone", origin ? origin->to_text() : "?"}}, in.snapshot->serial(z));
+    }
+  }
 
   const Config& cfg = *in.effective;
   const health::HealthView& health = *in.health;
@@ -168,11 +186,15 @@ std::string render_metrics(const MetricsInputs& in) {
       w.sample({{"pool", pc.def.name.to_text()}, {"mirror", m.id}}, m.weight);
     }
   }
-  w.gauge("mirrorpool_mirror_admin_state", "1 for the operator's state of each mirror.");
+  w.gauge("mirrorpool_mirror_admin_state",
+          "1 for the operator's state of each mirror, 0 for the others it could be in.");
   for (const PoolConfig& pc : cfg.pools) {
     for (const zones::MirrorDef& m : pc.def.mirrors) {
       const char* state = m.drained ? "drained" : m.weight == 0 ? "disabled" : "enabled";
-      w.sample({{"pool", pc.def.name.to_text()}, {"mirror", m.id}, {"state", state}}, 1);
+      for (const char* each : {"enabled", "disabled", "drained"}) {
+        w.sample({{"pool", pc.def.name.to_text()}, {"mirror", m.id}, {"state", each}},
+                 std::string_view(state) == each ? 1 : 0);
+      }
     }
   }
   // Per address: everything the prober knows.
@@ -214,9 +236,11 @@ std::string render_metrics(const MetricsInputs& in) {
       w.sample(Labels(labels(r)), unix_seconds(r.h->last_success));
     }
   }
-  w.gauge("mirrorpool_address_tls_days_left", "Days the mirror's certificate stays valid.");
+  w.gauge("mirrorpool_address_tls_expiry_timestamp_seconds",
+          "When the last certificate an https mirror showed expires, also one that failed "
+          "verification.");
   for (const Row& r : rows) {
-    if (r.h && r.h->tls_days_left) w.sample(Labels(labels(r)), *r.h->tls_days_left);
+    if (r.h && r.h->tls_expiry) w.sample(Labels(labels(r)), unix_seconds(*r.h->tls_expiry));
   }
   w.counter("mirrorpool_probes_total", "Probes run per address.");
   for (const Row& r : rows) {

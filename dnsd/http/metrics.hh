@@ -20,7 +20,7 @@ struct MetricsInputs {
   const Config* effective = nullptr;
   const Snapshot* snapshot = nullptr;  // null before the first one
   const health::HealthView* health = nullptr;
-  uint64_t degraded_episodes = 0;
+  DegradedEpisodes degraded_episodes;
   uint64_t reloads_ok = 0;
   uint64_t reloads_failed = 0;
   bool last_reload_ok = true;

@@ -76,7 +76,7 @@ void Publisher::log_degraded_changes(const Snapshot* before, const Snapshot& aft
     auto report = [&](const char* family, const ServedFamily& fam, const ServedFamily* was) {
       const bool was_degraded = was && was->degraded;
       if (fam.degraded && !was_degraded) {
-        ++degraded_episodes_;
+        ++degraded_episodes_[{now[i].name, family}];
         log(LogLevel::warning,
             "pool {} {}: only {} healthy, below min_healthy; serving {} by when_all_down",
             now[i].name, family, fam.healthy, fam.addresses.size());

@@ -53,9 +53,9 @@ class Publisher {
   // one within kCoalesce.
   void submit(Change change);
 
-  // Number of times a pool family entered degraded mode (fewer than
-  // min_healthy healthy addresses), for metrics.
-  uint64_t degraded_episodes() const { return degraded_episodes_; }
+  // (pool, "A" or "AAAA") → times that family entered degraded mode (fewer
+  // than min_healthy healthy addresses), for metrics.
+  const DegradedEpisodes& degraded_episodes() const { return degraded_episodes_; }
 
   // Keeps the model without its zone records (zones::without_records), once
   // the current snapshot has them encoded.
@@ -79,7 +79,7 @@ class Publisher {
   Primary* primary_;
   std::shared_ptr<const Snapshot> current_;
   std::vector<Listener> listeners_;
-  uint64_t degraded_episodes_ = 0;
+  DegradedEpisodes degraded_episodes_;
 };
 
 }  // namespace mirrorpool::dnsd

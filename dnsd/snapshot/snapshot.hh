@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,10 @@ struct ServedPool {
   ServedFamily v4;
   ServedFamily v6;
 };
+
+// (pool name, "A" or "AAAA") → times that family became degraded, counted
+// by whoever watches the snapshots go by (the publisher).
+using DegradedEpisodes = std::map<std::pair<std::string, std::string>, uint64_t>;
 
 // An encoded zone is shared by every snapshot made from one read of its
 // files with the same pools in it: a health change copies no records, and a

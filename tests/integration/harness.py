@@ -196,13 +196,14 @@ def query(host, port, name, rdtype="A", tcp=False, timeout=2.0, edns=-1, payload
 
 
 def metric(hport, name, **labels):
-    """One sample of /metrics on http_listen port `hport`; None when absent."""
+    """One sample of /metrics on http_listen port `hport`, matched by name
+    and exactly these labels (in any order); None when absent."""
+    from prometheus_client.parser import text_string_to_metric_families
     text = urllib.request.urlopen(f"http://127.0.0.1:{hport}/metrics", timeout=5).read().decode()
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    key = f"{name}{{{want}}}" if labels else name
-    for line in text.splitlines():
-        if line.startswith(key + " "):
-            return float(line.split()[-1])
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
     return None
 
 

@@ -1,7 +1,8 @@
 """/metrics and /status.json on the real binary: the Prometheus text is
-parsed by prometheus_client's own parser (python3-prometheus-client) and the
-expected series are checked after queries, a failing mirror, a degraded
-episode and reloads."""
+parsed by prometheus_client's own parser (python3-prometheus-client), passes
+`promtool check metrics` (Debian's prometheus package: names, units, types)
+and the expected series are checked after queries, a failing mirror, a
+degraded episode and reloads."""
 
 import json
 import signal
@@ -19,6 +20,16 @@ from harness import Failures, Server, free_port, rcode, wait_until
 from prober_test import ZONE
 
 CTL = os.environ.get("MIRRORPOOLCTL", "mirrorpoolctl")
+
+
+def promtool_problems(port):
+    """What `promtool check metrics` finds wrong with a live scrape; "" when
+    nothing."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read()
+    out = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                         timeout=30)
+    return "" if out.returncode == 0 else (out.stdout + out.stderr).decode().strip()
 
 
 def scrape(port):
@@ -122,8 +133,38 @@ addresses = ["127.0.1.122"]
                           family="A") == 2, "served addresses per pool")
             lab = dict(pool="dl.pool.example.", mirror="m1", address="127.0.1.121")
             f.check(value(s, "mirrorpool_address_up", **lab) == 1, "per-address up")
-            f.check(value(s, "mirrorpool_mirror_admin_state", pool="dl.pool.example.",
-                          mirror="m1", state="enabled") == 1, "per-mirror admin state")
+            # Every admin state has a series, 1 for the mirror's own: an alert
+            # on drained == 1 sees a mirror that was never drained as 0, not absent.
+            states = {st: value(s, "mirrorpool_mirror_admin_state", pool="dl.pool.example.",
+                                mirror="m1", state=st)
+                      for st in ("enabled", "disabled", "drained")}
+            f.check(states == {"enabled": 1, "disabled": 0, "drained": 0},
+                    f"per-mirror admin state, one 0/1 series each: {states}")
+            f.check(value(s, "mirrorpool_build_info", version="0.1.0") == 1,
+                    "build_info names the version")
+            soa_serial = srv.query("pool.example.", "SOA").answer[0][0].serial
+            f.check(value(s, "mirrorpool_zone_serial", zone="pool.example.") == soa_serial,
+                    f"zone serial {value(s, 'mirrorpool_zone_serial', zone='pool.example.')} "
+                    f"is the SOA's {soa_serial}")
+            with open(f"/proc/{srv.proc.pid}/stat") as st:
+                ticks_after_boot = int(st.read().rsplit(")", 1)[1].split()[19])
+            with open("/proc/stat") as st:
+                btime = next(int(l.split()[1]) for l in st if l.startswith("btime "))
+            started = btime + ticks_after_boot / os.sysconf("SC_CLK_TCK")
+            f.check(value(s, "process_start_time_seconds") == started,
+                    f"process start time {value(s, 'process_start_time_seconds')} = {started}")
+            rss = value(s, "process_resident_memory_bytes")
+            f.check(rss and 1 << 20 < rss < 1 << 32, f"process RSS {rss}")
+            fds = value(s, "process_open_fds")
+            # Probe sockets and the scrape's own connection come and go.
+            seen = len(os.listdir(f"/proc/{srv.proc.pid}/fd"))
+            f.check(fds and abs(fds - seen) <= 8, f"process open fds {fds}, /proc shows {seen}")
+            f.check(value(s, "process_max_fds") and
+                    value(s, "process_cpu_seconds_total") is not None, "max fds, CPU seconds")
+            f.check(value(s, "mirrorpool_degraded_episodes_total", pool="dl.pool.example.",
+                          family="A") == 0, "no degraded episode yet, shown as 0")
+            problems = promtool_problems(hport)
+            f.check(not problems, f"promtool check metrics: {problems or 'clean'}")
             f.check(value(s, "mirrorpool_mirror_weight", pool="dl.pool.example.",
                           mirror="m1") == 1, "per-mirror weight")
             f.check(value(s, "mirrorpool_probe_duration_seconds_count", **lab) >= 1 and
@@ -138,8 +179,9 @@ addresses = ["127.0.1.122"]
             mirrors[0].status(503)
             wait_until(lambda: value(scrape(hport)[1], "mirrorpool_address_up", **lab) == 0, 5,
                        "m1 down in the metrics")
-            wait_until(lambda: value(scrape(hport)[1], "mirrorpool_degraded_episodes_total") == 1,
-                       5, "the degraded episode")
+            wait_until(lambda: value(scrape(hport)[1], "mirrorpool_degraded_episodes_total",
+                                     pool="dl.pool.example.", family="A") == 1,
+                       5, "the degraded episode, for its pool and family")
             _, s = scrape(hport)
             f.check(value(s, "mirrorpool_probe_failures_total", reason="http", **lab) >= 1,
                     "failures by reason")

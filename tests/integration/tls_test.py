@@ -1,16 +1,22 @@
 """HTTPS probes on the real binary: the certificate chain and name are
 verified against ca_file, an expired, self-signed or soon-expiring (fewer
 than tls_min_days) certificate takes a mirror out, and a good one brings it
-back. Certificates are made by the test (certs.py)."""
+back. Certificates are made by the test (certs.py). The expiry metric keeps
+every certificate's notAfter, also of those that fail verification, and the
+scrape passes `promtool check metrics`."""
 
+import calendar
 import os
 import subprocess
 import tempfile
 
+from cryptography import x509
+
 from certs import CA, self_signed
 from failover import bound_s, time_until
 from fake_mirror import FakeMirror
-from harness import Failures, Server, addresses, free_port
+from harness import Failures, Server, addresses, free_port, metric, wait_until
+from metrics_test import promtool_problems
 from prober_test import ZONE
 
 INTERVAL, TIMEOUT = 0.5, 0.4
@@ -27,10 +33,11 @@ def main():
     soon = ca.leaf(HOST, days_after=3, name="soon")
     wrong_name = ca.leaf("other.example", name="wrong-name")
     selfsigned = self_signed(d, HOST)
-    mport = free_port()
+    mport, hport = free_port(), free_port()
     config = f"""
 [server]
 listen = ["127.0.0.1:{{port}}"]
+http_listen = "127.0.0.1:{hport}"
 workers = 1
 control_socket = "{{dir}}/control.sock"
 state_dir = "{{dir}}/state"
@@ -72,6 +79,21 @@ timeout = "{int(TIMEOUT * 1000)}ms"
             for address, (what, _) in cases.items():
                 f.check(address == "127.0.1.61" or f"{address} UP→DOWN: " in log,
                         f"{what}: logged down")
+            # Every certificate's expiry is in the metrics, the refused ones too.
+            for i, (address, (what, (cert_file, _))) in enumerate(cases.items()):
+                with open(cert_file, "rb") as c:
+                    not_after = x509.load_pem_x509_certificate(c.read()).not_valid_after
+                want = calendar.timegm(not_after.utctimetuple())
+                labels = dict(pool="dl.pool.example.", mirror=f"t{i + 1}", address=address)
+                try:
+                    got, _ = wait_until(lambda: metric(  # noqa: B023 - called at once
+                        hport, "mirrorpool_address_tls_expiry_timestamp_seconds", **labels), 5,
+                        f"{what}: the tls expiry metric")
+                except AssertionError:
+                    got = None
+                f.check(got == want, f"{what}: tls expiry metric {got}, certificate says {want}")
+            problems = promtool_problems(hport)
+            f.check(not problems, f"promtool check metrics: {problems or 'clean'}")
             # mirrorpoolctl check on the self-signed one: the failed handshake,
             # then the certificate shown, as failing too (not "ok").
             out = subprocess.run([os.environ["MIRRORPOOLCTL"], "-c", srv.config_path, "check",

@@ -314,7 +314,7 @@ std::optional<Operations::Target> Operations::find_mirror(const ControlArgs& arg
     if (!pool.empty() && !names_pool(pc, pool)) continue;
     for (const zones::MirrorDef& m : pc.def.mirrors) {
       if (m.id == id) {
-        found = Target{pc.def.name.to_text(), &m};
+        found = Target{pc.def.name.to_text(), m.id, &m};
         ++matches;
       }
     }
@@ -480,8 +480,7 @@ void Operations::cmd_drain(const ControlRequest& request, bool drain, const Serv
   const ControlArgs& args = request.call.args;
   const auto t = find_mirror(args, reply);
   if (!t) return;
-  const std::string& pool = t->pool;
-  const std::string& id = t->mirror->id;
+  const auto& [pool, id, mirror] = *t;
   const std::string& note = args.note;
   AdminState next = state_;
   MirrorOverride& o = next.mirrors[{pool, id}];
@@ -507,15 +506,13 @@ void Operations::cmd_set_weight(const ControlRequest& request, const Served& ser
   const auto t = find_mirror(args, reply);
   if (!t) return;
   const uint32_t weight = args.weight;
-  const std::string& pool = t->pool;
-  const zones::MirrorDef& mirror = *t->mirror;
+  const auto& [pool, id, mirror] = *t;
   AdminState next = state_;
-  next.mirrors[{pool, mirror.id}].weight = weight;
+  next.mirrors[{pool, id}].weight = weight;
   commit(std::move(next),
-         {now(), request.who(), JournalKind::set_weight, pool, mirror.id, "",
-          fmt::format("weight {}→{}", mirror.weight, weight), args.note},
-         pool, args, fmt::format("weight of {} in {} set to {}", mirror.id, pool, weight), served,
-         reply);
+         {now(), request.who(), JournalKind::set_weight, pool, id, "",
+          fmt::format("weight {}→{}", mirror->weight, weight), args.note},
+         pool, args, fmt::format("weight of {} in {} set to {}", id, pool, weight), served, reply);
 }
 
 void Operations::cmd_add(const ControlRequest& request, const Served& served,
@@ -578,8 +575,7 @@ void Operations::cmd_remove(const ControlRequest& request, const Served& served,
   const ControlArgs& args = request.call.args;
   const auto t = find_mirror(args, reply);
   if (!t) return;
-  const std::string& pool = t->pool;
-  const std::string& id = t->mirror->id;
+  const auto& [pool, id, mirror] = *t;
   AdminState next = state_;
   // A mirror added at run time is simply forgotten; one from the config file
   // is remembered as removed.
@@ -595,8 +591,7 @@ void Operations::cmd_remove(const ControlRequest& request, const Served& served,
 void Operations::cmd_check(const ControlRequest& request, const ControlServer::Reply& reply) {
   const auto t = find_mirror(request.call.args, reply);
   if (!t) return;
-  const std::string& pool = t->pool;
-  const std::string& id = t->mirror->id;
+  const auto& [pool, id, mirror] = *t;
   const bool started =
       hooks_.check(pool, id, [reply, id](std::vector<health::CheckReport> reports) {
         json out = json::array();

@@ -85,6 +85,7 @@ class Operations {
  private:
   struct Target {
     std::string pool;                          // pool name as text
+    std::string id;                            // the mirror's
     const zones::MirrorDef* mirror = nullptr;  // in effective_
   };
   // The mirror args name (mirror, optional pool), or nullopt after replying

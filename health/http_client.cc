@@ -37,11 +37,13 @@ struct HttpClient::Transfer {
   ~Transfer() {
     if (easy) curl.easy_cleanup(easy);
     curl.slist_free_all(connect_to);
+    curl.slist_free_all(headers);
   }
 
   const CurlLibrary& curl;
   CURL* easy = nullptr;
   curl_slist* connect_to = nullptr;
+  curl_slist* headers = nullptr;
   Done done;
   std::size_t max_body = 0;
   std::chrono::milliseconds timeout{0};
@@ -309,6 +311,14 @@ void HttpClient::fetch(const HttpRequest& request, Done done) {
     set(CURLOPT_SSL_SESSIONID_CACHE, 0L);
     set(CURLOPT_SSL_CTX_FUNCTION, &on_ssl_ctx);
     set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(&transfer->response));
+  }
+  if (request.post_json) {
+    // COPYPOSTFIELDS: curl keeps its own copy, the request may go away.
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.post_json->size()));
+    set(CURLOPT_COPYPOSTFIELDS, request.post_json->c_str());
+    transfer->headers = curl.slist_append(nullptr, "Content-Type: application/json");
+    if (!transfer->headers) rc = CURLE_OUT_OF_MEMORY;
+    set(CURLOPT_HTTPHEADER, transfer->headers);
   }
   if (!request.connect_to.empty()) {
     transfer->connect_to = curl.slist_append(nullptr, request.connect_to.c_str());

@@ -27,6 +27,8 @@ struct HttpRequest {
   // URL's host is resolved normally (the freshness reference).
   std::string connect_to;
   std::string ca_file;  // empty = system store
+  // Set: a POST of this JSON text (an alert's webhook) instead of a GET.
+  std::optional<std::string> post_json;
   std::chrono::milliseconds timeout{2000};
   std::size_t max_body = std::size_t{1} << 20;
   // Also collect an HttpTrace (mirrorpoolctl check); probe rounds leave it

@@ -13,9 +13,11 @@ MassFailureVerdict MassFailureGuard::judge(std::size_t probed, std::size_t faile
   }
   ++streak_;
   if (streak_ < rounds_) {
-    return {true, fmt::format("pool {}: {} of {} targets failed at once; suspecting the "
-                              "prober's own network, keeping last state (round {} of {})",
-                              pool_, failed_while_up, probed, streak_, rounds_)};
+    return {true,
+            fmt::format("pool {}: {} of {} targets failed at once; suspecting the "
+                        "prober's own network, keeping last state (round {} of {})",
+                        pool_, failed_while_up, probed, streak_, rounds_),
+            streak_ == 1};
   }
   // Only the round that crosses the threshold is worth a line; later rounds of
   // the same episode are ordinary failures.

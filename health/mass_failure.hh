@@ -14,6 +14,8 @@ struct MassFailureVerdict {
   bool hold = false;
   // Set when something must be logged: holding, or giving up holding.
   std::optional<std::string> notice;
+  // This round began an episode of holding: the one worth an alert.
+  bool doubt_began = false;
 };
 
 class MassFailureGuard {

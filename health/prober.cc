@@ -272,7 +272,7 @@ struct Prober::Impl {
   std::size_t in_flight = 0;
   // Collected until the first round completes, then published together.
   std::vector<Transition> early_transitions;
-  std::vector<std::string> early_notices;
+  std::vector<Notice> early_notices;
   std::shared_ptr<const HealthView> view = std::make_shared<HealthView>();
   std::mt19937 rng{std::random_device{}()};
 };
@@ -574,8 +574,8 @@ void Prober::Impl::close_round(PoolState& pool) {
           Transition{target.target.key, health.up, change ? change->reason : result.reason, wall});
     }
   }
-  std::vector<std::string> notices;
-  if (verdict.notice) notices.push_back(*verdict.notice);
+  std::vector<Notice> notices;
+  if (verdict.notice) notices.push_back(Notice{pool.name, *verdict.notice, verdict.doubt_began});
 
   rebuild_view();
   const auto next = jittered(pool.interval) -

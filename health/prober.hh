@@ -25,6 +25,14 @@ struct Target {
 };
 
 // A state change of one target, reported exactly once.
+// Something the daemon must log and may alert on: the mass-failure guard
+// suspecting the prober's own network, or giving up suspecting it.
+struct Notice {
+  std::string pool;
+  std::string text;          // "pool dl.example.: 3 of 4 targets failed at once; ..."
+  bool doubt_began = false;  // the first round of holding (MassFailureVerdict)
+};
+
 struct Transition {
   TargetKey key;
   bool up = false;     // the new state
@@ -49,7 +57,7 @@ class Prober {
   // daemon must log (mass failure suspected), passed as `notices`.
   using PublishFn =
       std::function<void(std::shared_ptr<const HealthView> view,
-                         std::vector<Transition> transitions, std::vector<std::string> notices)>;
+                         std::vector<Transition> transitions, std::vector<Notice> notices)>;
 
   Prober(uv_loop_t* loop, PublishFn publish);
   ~Prober();

@@ -265,6 +265,7 @@ std::optional<Config> Parser::parse(std::string_view text) {
   read_tsig_keys(top, config.tsig);
   read_zones(top, config);
   read_pools(top, config.pools);
+  read_alerts(top, config.alerts);
   top.report_unknown_keys();
   if (diags_.size() == first_new) return config;
   // Keys come out of toml++ tables sorted by name; print in file order, the

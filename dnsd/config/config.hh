@@ -17,6 +17,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "dnsd/config/alert_config.hh"
 #include "dnsd/config/control_socket_path.hh"
 #include "dnsd/config/endpoint.hh"
 #include "dnsd/config/prefix.hh"
@@ -63,6 +64,8 @@ struct ServerConfig {
   bool require_cookie = false;  // BADCOOKIE to UDP clients without a valid server cookie
   RrlConfig rrl;
   GeoConfig geo;
+  // The program [[alert]] mail goes through (-t -oi: the Debian convention).
+  std::string sendmail = "/usr/sbin/sendmail";
 };
 
 struct ZoneConfig {
@@ -105,6 +108,7 @@ struct Config {
   std::vector<ZoneConfig> zones;
   std::vector<PoolConfig> pools;
   std::map<std::string, TsigKey> tsig;
+  std::vector<AlertConfig> alerts;
 };
 
 // Parses and validates the TOML file. Every problem found is appended to diags

@@ -5,6 +5,7 @@
 //   config.cc          the document, the table reader, the entry points;
 //   config_server.cc   [server], [tsig.NAME] and [[zone]];
 //   config_pools.cc    [[pool]], [pool.check] and [[pool.mirror]];
+//   config_alerts.cc   [[alert]];
 //   config_json.cc     JSON merged in: mirrors.json entries and the check
 //                      overrides of a mirror added at run time.
 #pragma once
@@ -201,6 +202,9 @@ class Parser {
   void read_mirrors(TableReader& pool_reader, const health::CheckSpec& base,
                     const CheckLayer& pool_layer, const std::vector<MirrorsJsonEntry>& entries,
                     PoolConfig& pool);
+
+  // config_alerts.cc
+  void read_alerts(TableReader& top, std::vector<AlertConfig>& alerts);
 
   // config_json.cc
   void merge_mirrors_json(const health::CheckSpec& base, const CheckLayer& pool_layer,

@@ -98,6 +98,15 @@ void Parser::read_server(TableReader& top, ServerConfig& server) {
   read_nsid(r, server);
   read_cookie_secret(r, server);
   if (auto require = r.boolean("require_cookie")) server.require_cookie = *require;
+  if (auto sendmail = r.string("sendmail")) {
+    if (!sendmail->starts_with('/')) {
+      reporter_.error(
+          r.find("sendmail")->source(),
+          fmt::format("'sendmail' in [server] must be an absolute path (got \"{}\")", *sendmail));
+    } else {
+      server.sendmail = std::move(*sendmail);
+    }
+  }
   if (const toml::table* rrl = r.table("rrl")) {
     TableReader rr = reader(*rrl, "[server.rrl]");
     rr.read_integer("responses_per_second", server.rrl.responses_per_second, 0, 1'000'000);

@@ -23,6 +23,7 @@
 #include "dnsd/snapshot/snapshot.hh"
 #include "dnsd/state/admin_state.hh"
 #include "dnsd/state/journal.hh"
+#include "dnsd/state/reliability.hh"
 #include "health/health_view.hh"
 #include "health/prober.hh"
 #include "zones/pool.hh"
@@ -73,6 +74,15 @@ class Operations {
   // false with `error` set when the journal could not be written: a command
   // that needs its entry (reload) then fails.
   bool record_event(JournalKind kind, const std::string& what, std::string& error);
+  // An alert sent (or given up on): its journal line, for `history`.
+  void record_alert(JournalEntry entry) {
+    std::string error;  // logged and counted by append
+    append(std::move(entry), error);
+  }
+  // The failures of a mirror in the journal's last twelve months.
+  std::vector<Failure> failures(const std::string& pool, const std::string& mirror) const {
+    return failures_of(history_, pool, mirror);
+  }
   // Journal writes that failed (full disk, I/O error), for /metrics.
   uint64_t journal_failures() const { return journal_failures_; }
 

@@ -275,6 +275,13 @@ std::string render_metrics(const MetricsInputs& in) {
   w.gauge("mirrorpool_last_reload_successful",
           "1 when the last reload succeeded (or none was tried).");
   w.sample(in.last_reload_ok ? 1 : 0);
+  w.counter("mirrorpool_alerts_total",
+            "[[alert]] messages by alert, channel (command, webhook, mail, admin-mail) and "
+            "result (sent, failed).");
+  for (const auto& [key, n] : in.alert_deliveries) {
+    const auto& [alert, channel, result] = key;
+    w.sample({{"alert", alert}, {"channel", channel}, {"result", result}}, n);
+  }
   w.counter("mirrorpool_journal_write_failures_total",
             "Journal lines that could not be written (full disk, I/O error); the change that "
             "needed one was refused.");

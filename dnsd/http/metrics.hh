@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dnsd/config/config.hh"
@@ -30,6 +32,8 @@ struct MetricsInputs {
   uint64_t notify_sent = 0;
   uint64_t notify_answered = 0;
   uint64_t notify_given_up = 0;
+  // [[alert]] messages: (alert, channel, "sent" or "failed") → count.
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> alert_deliveries;
   // Who each slot of Stats::mirror_answers counts for; null: not shown.
   const MirrorSlots* mirror_slots = nullptr;
 };

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "dnsd/alert/alerter.hh"
 #include "dnsd/common/log.hh"
 #include "dnsd/common/uv_cast.hh"
 #include "dnsd/config/config.hh"
@@ -149,7 +150,7 @@ class Daemon {
     publisher_.emplace(&loop_, snapshot_options(config_), &*primary_);
     prober_.emplace(&loop_, [this](std::shared_ptr<const health::HealthView> view,
                                    std::vector<health::Transition> transitions,
-                                   std::vector<std::string> notices) {
+                                   std::vector<health::Notice> notices) {
       on_health(std::move(view), transitions, notices);
     });
     ops_.emplace(
@@ -162,6 +163,17 @@ class Daemon {
     control_.emplace(&loop_, [this](const ControlRequest& request, ControlServer::Reply reply) {
       ops_->handle(request, served(), std::move(reply));
     });
+    alerter_.emplace(
+        &loop_,
+        Alerter::Sources{[this] { return prober_->view(); },
+                         [this](const std::string& pool, const std::string& mirror) {
+                           return ops_->failures(pool, mirror);
+                         },
+                         [this](JournalEntry entry) { ops_->record_alert(std::move(entry)); }});
+    publisher_->set_degraded_listener(
+        [this](const std::string& pool, std::string_view family, bool degraded, size_t healthy) {
+          alerter_->on_degraded(pool, family, degraded, healthy);
+        });
   }
 
   int run() {
@@ -208,6 +220,7 @@ class Daemon {
     // The parts free their handles in close callbacks: destroy them, newest
     // first, and let the loop run those callbacks before closing it.
     http_.reset();
+    alerter_.reset();
     control_.reset();
     ops_.reset();
     prober_.reset();
@@ -267,6 +280,7 @@ class Daemon {
         in.reloads_failed = reloads_failed_;
         in.last_reload_ok = last_reload_ok_;
         in.journal_failures = ops_->journal_failures();
+        in.alert_deliveries = alerter_->deliveries();
         in.notify_sent = primary_->notifier().sent();
         in.notify_answered = primary_->notifier().answered();
         in.notify_given_up = primary_->notifier().given_up();
@@ -315,14 +329,18 @@ class Daemon {
 
   void on_health(std::shared_ptr<const health::HealthView> view,
                  const std::vector<health::Transition>& transitions,
-                 const std::vector<std::string>& notices) {
-    for (const std::string& notice : notices) log(LogLevel::warning, "{}", notice);
+                 const std::vector<health::Notice>& notices) {
+    for (const health::Notice& notice : notices) {
+      log(LogLevel::warning, "{}", notice.text);
+      if (notice.doubt_began) alerter_->on_prober_doubt(notice.pool, notice.text);
+    }
     for (const health::Transition& t : transitions) {
       log(t.up ? LogLevel::info : LogLevel::warning, "{} {} {}: {}", t.key.mirror, t.key.address,
           arrow(t.up), t.reason);
     }
     // One change: the new health, with the reliability weights it moved.
     Change change = ops_->record_transitions(transitions);
+    alerter_->on_transitions(transitions);
     change.health = std::move(view);
     serve(std::move(change));
   }
@@ -344,6 +362,7 @@ class Daemon {
   // probed). Never called from inside the prober's own publication.
   void apply(Change change) {
     if (change.targets) prober_->set_targets(std::move(*change.targets));
+    alerter_->configure(ops_->effective());
     change.health = prober_->view();
     serve(std::move(change));
   }
@@ -458,6 +477,7 @@ class Daemon {
     publisher_->close();
     primary_->close();
     control_->close();
+    alerter_->close();
     if (http_) http_->close();
     for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
       uv_close(as_handle(s), nullptr);
@@ -474,6 +494,7 @@ class Daemon {
   std::optional<health::Prober> prober_;
   std::optional<Operations> ops_;
   std::optional<ControlServer> control_;
+  std::optional<Alerter> alerter_;  // after ops_ and prober_: it reads them
   std::optional<HttpServer> http_;
   uint64_t reloads_ok_ = 0;
   uint64_t reloads_failed_ = 0;

@@ -75,6 +75,9 @@ void Publisher::log_degraded_changes(const Snapshot* before, const Snapshot& aft
     }
     auto report = [&](const char* family, const ServedFamily& fam, const ServedFamily* was) {
       const bool was_degraded = was && was->degraded;
+      if (fam.degraded != was_degraded && degraded_listener_) {
+        degraded_listener_(now[i].name, family, fam.degraded, fam.healthy);
+      }
       if (fam.degraded && !was_degraded) {
         ++degraded_episodes_[{now[i].name, family}];
         log(LogLevel::warning,

@@ -47,6 +47,14 @@ class Publisher {
   // Receives every published snapshot (on the main loop thread).
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
 
+  // Told of each pool family ("A" or "AAAA") that a publication made
+  // degraded (fewer than min_healthy healthy) or healthy again.
+  using DegradedListener = std::function<void(const std::string& pool, std::string_view family,
+                                              bool degraded, size_t healthy)>;
+  void set_degraded_listener(DegradedListener listener) {
+    degraded_listener_ = std::move(listener);
+  }
+
   // Serves `change` from now on (its targets are the prober's business).
   // Before the first model nothing is built: the health is kept for it. A
   // change with a model is published before submit returns; a health-only
@@ -79,6 +87,7 @@ class Publisher {
   Primary* primary_;
   std::shared_ptr<const Snapshot> current_;
   std::vector<Listener> listeners_;
+  DegradedListener degraded_listener_;
   DegradedEpisodes degraded_episodes_;
 };
 

@@ -22,7 +22,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::pair<JournalKind, std::string_view>, 8> kKinds = {{
+constexpr std::array<std::pair<JournalKind, std::string_view>, 9> kKinds = {{
     {JournalKind::health, "health"},
     {JournalKind::drain, "drain"},
     {JournalKind::undrain, "undrain"},
@@ -31,6 +31,7 @@ constexpr std::array<std::pair<JournalKind, std::string_view>, 8> kKinds = {{
     {JournalKind::remove, "remove"},
     {JournalKind::reload, "reload"},
     {JournalKind::start, "start"},
+    {JournalKind::alert, "alert"},
 }};
 
 constexpr std::string_view kChecksumKey = "sha256";

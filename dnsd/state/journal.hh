@@ -18,9 +18,10 @@
 
 namespace mirrorpool::dnsd {
 
-enum class JournalKind { health, drain, undrain, set_weight, add, remove, reload, start };
+enum class JournalKind { health, drain, undrain, set_weight, add, remove, reload, start, alert };
 
-// "health", "drain", "undrain", "set-weight", "add", "remove", "reload", "start".
+// "health", "drain", "undrain", "set-weight", "add", "remove", "reload", "start",
+// "alert" (a message sent by an [[alert]]).
 std::string_view to_string(JournalKind kind);
 std::optional<JournalKind> parse_journal_kind(std::string_view text);
 

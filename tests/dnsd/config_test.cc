@@ -959,5 +959,76 @@ TEST_CASE("packaging/demo/mirrorpool.toml, the local demo") {
   }
 }
 
+TEST_CASE("[[alert]]: channels, events and limits") {
+  const Config c = parse_ok(with_pool(R"(
+[[alert]]
+name = "ops"
+command = ["/usr/local/bin/notify-ops", "--quiet"]
+webhook = "https://hooks.example.org/mirrorpool"
+mail_to = ["ops@example.org"]
+mirror_admins = true
+admin_after = "2h"
+min_interval = "5m"
+
+[[alert]]
+name = "pager"
+events = ["pool-degraded", "prober-doubt"]
+command = ["/usr/bin/pager-duty"]
+)"));
+  REQUIRE(c.alerts.size() == 2);
+  const AlertConfig& ops = c.alerts[0];
+  CHECK(ops.events.all());
+  CHECK(ops.command == std::vector<std::string>{"/usr/local/bin/notify-ops", "--quiet"});
+  CHECK(ops.webhook == "https://hooks.example.org/mirrorpool");
+  CHECK(ops.mirror_admins);
+  CHECK(ops.admin_after == hours(2));
+  CHECK(ops.min_interval == minutes(5));
+  CHECK(ops.contact == "ops@example.org");  // mail_to[0]
+  const AlertConfig& pager = c.alerts[1];
+  CHECK(pager.events.count() == 2);
+  CHECK(pager.events.test(static_cast<size_t>(AlertKind::prober_doubt)));
+  CHECK(pager.min_interval == minutes(10));
+  CHECK(pager.admin_after == hours(1));
+  CHECK(c.server.sendmail == "/usr/sbin/sendmail");
+}
+
+TEST_CASE("[[alert]]: every mistake at its file:line:col") {
+  const auto diags = parse_bad(with_pool(R"(
+[[alert]]
+name = "a"
+events = ["mirror-dwon"]
+command = ["notify-ops"]
+webhook = "ftp://x"
+mail_to = ["ops example.org"]
+nonsense = 1
+
+[[alert]]
+name = "a"
+mirror_admins = true
+
+[[alert]]
+name = "b"
+)"));
+  const std::string text = joined(diags);
+  CHECK(text.find("test.toml:11:11: error: unknown event \"mirror-dwon\"") != std::string::npos);
+  CHECK(text.find("test.toml:12:11: error: 'command' in [[alert]] must start with the program's "
+                  "absolute path") != std::string::npos);
+  CHECK(text.find("test.toml:13:11: error: 'webhook' in [[alert]] must be an http:// or "
+                  "https:// URL") != std::string::npos);
+  CHECK(text.find("test.toml:14:12: error: \"ops example.org\" in 'mail_to' is not a mail "
+                  "address") != std::string::npos);
+  CHECK(text.find("test.toml:15:1: error: unknown key 'nonsense'") != std::string::npos);
+  CHECK(text.find("test.toml:18:8: error: a second [[alert]] named \"a\"") != std::string::npos);
+  CHECK(text.find("test.toml:19:1: error: 'mirror_admins' in [[alert]] needs 'contact' or "
+                  "'mail_to'") != std::string::npos);
+  CHECK(text.find("error: [[alert]] needs a channel") != std::string::npos);
+  const auto relative = parse_bad(R"([server]
+listen = ["127.0.0.1:5353"]
+sendmail = "sendmail"
+)");
+  CHECK(joined(relative).find("'sendmail' in [server] must be an absolute path") !=
+        std::string::npos);
+}
+
 }  // namespace
 }  // namespace mirrorpool::dnsd

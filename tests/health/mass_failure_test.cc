@@ -26,12 +26,14 @@ TEST_CASE("a mass failure is held for mass_failure_rounds - 1 rounds, then belie
   MassFailureGuard guard("dl.pool.example.", 3);
   auto first = guard.judge(4, 3);
   CHECK(first.hold);
+  CHECK(first.doubt_began);  // one alert per episode: only the first round says so
   REQUIRE(first.notice);
   CHECK(*first.notice ==
         "pool dl.pool.example.: 3 of 4 targets failed at once; suspecting the prober's own "
         "network, keeping last state (round 1 of 3)");
   auto second = guard.judge(4, 4);
   CHECK(second.hold);
+  CHECK_FALSE(second.doubt_began);
   CHECK(second.notice->find("(round 2 of 3)") != std::string::npos);
   auto third = guard.judge(4, 4);
   CHECK_FALSE(third.hold);

@@ -25,14 +25,14 @@ namespace {
 struct Published {
   struct Event {
     std::vector<Transition> transitions;
-    std::vector<std::string> notices;
+    std::vector<Notice> notices;
   };
   std::shared_ptr<const HealthView> view;
   std::vector<Event> events;
 
   Prober::PublishFn fn() {
     return [this](std::shared_ptr<const HealthView> v, std::vector<Transition> t,
-                  std::vector<std::string> n) {
+                  std::vector<Notice> n) {
       view = std::move(v);
       events.push_back({std::move(t), std::move(n)});
     };
@@ -49,7 +49,7 @@ struct Published {
   int notice(const std::string& text) const {
     for (std::size_t i = 0; i < events.size(); ++i) {
       for (const auto& n : events[i].notices) {
-        if (n.find(text) != std::string::npos) return static_cast<int>(i);
+        if (n.text.find(text) != std::string::npos) return static_cast<int>(i);
       }
     }
     return -1;

@@ -64,6 +64,17 @@ def check_configs(f, files, root):
     configs = sorted(n for n in files if n.endswith("/mirrorpool.toml"))
     f.check({"tails/mirrorpool.toml", "tails-json/mirrorpool.toml",
              "hidden-primary/mirrorpool.toml"} <= set(configs), f"guide configs: {configs}")
+    # The [[alert]] keys the guide shows, added to the Tails configuration.
+    if "alerts/alert-keys.toml" in files:
+        with_alerts = os.path.join(root, "tails", "with-alerts.toml")
+        with open(with_alerts, "w") as out:
+            out.write(files["tails/mirrorpool.toml"] + "\n" + files["alerts/alert-keys.toml"])
+        r = subprocess.run([DAEMON, "--check-config", "-c", with_alerts],
+                           capture_output=True, text=True, timeout=60)
+        f.check(r.returncode == 0, f"the guide's [[alert]] keys pass --check-config "
+                                   f"(rc {r.returncode}: {r.stderr.strip()[-500:]})")
+    else:
+        f.check(False, "the guide shows its [[alert]] keys as alerts/alert-keys.toml")
     for name in configs:
         d = os.path.join(root, os.path.dirname(name))
         # The guide gives the zone file once (section 3) and says the other

@@ -3,9 +3,11 @@ verified against ca_file, an expired, self-signed or soon-expiring (fewer
 than tls_min_days) certificate takes a mirror out, and a good one brings it
 back. Certificates are made by the test (certs.py). The expiry metric keeps
 every certificate's notAfter, also of those that fail verification, and the
-scrape passes `promtool check metrics`."""
+scrape passes `promtool check metrics`. An [[alert]] hears of the expired and
+soon-expiring certificates (tls-expiring), not of the good one."""
 
 import calendar
+import json
 import os
 import subprocess
 import tempfile
@@ -61,6 +63,13 @@ tls_min_days = 7
 interval = "{int(INTERVAL * 1000)}ms"
 timeout = "{int(TIMEOUT * 1000)}ms"
 """
+    alerts = os.path.join(d, "alerts.log")
+    config += f"""
+[[alert]]
+name = "tls"
+events = ["tls-expiring"]
+command = ["/bin/sh", "-c", "cat >> {alerts}"]
+"""
     cases = {"127.0.1.61": ("good", good), "127.0.1.62": ("expired", expired),
              "127.0.1.63": ("expires in 3 days", soon), "127.0.1.64": ("self-signed", selfsigned),
              "127.0.1.65": ("wrong name", wrong_name)}
@@ -92,6 +101,20 @@ timeout = "{int(TIMEOUT * 1000)}ms"
                 except AssertionError:
                     got = None
                 f.check(got == want, f"{what}: tls expiry metric {got}, certificate says {want}")
+            def expiring():
+                if not os.path.exists(alerts):
+                    return {}
+                with open(alerts) as a:
+                    return {e["address"]: e["reason"] for e in map(json.loads, a)}
+            try:
+                wait_until(lambda: len(expiring()) >= 2, 5, "tls-expiring events")
+            except AssertionError:
+                pass
+            got = expiring()
+            f.check(got.get("127.0.1.62", "").startswith("tls expired") and
+                    got.get("127.0.1.63") in ("tls expires in 3 days", "tls expires in 2 days") and
+                    "127.0.1.61" not in got,
+                    f"tls-expiring for the expired and the soon-expiring certificate: {got}")
             problems = promtool_problems(hport)
             f.check(not problems, f"promtool check metrics: {problems or 'clean'}")
             # mirrorpoolctl check on the self-signed one: the failed handshake,

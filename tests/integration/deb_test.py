@@ -46,7 +46,9 @@ INSTALLED = [DAEMON, CTL, UNIT, *CONFFILES,
              "/usr/lib/tmpfiles.d/mirrorpool.conf",
              "/usr/share/doc/mirrorpool/copyright",
              "/usr/share/doc/mirrorpool/operator-guide.md.gz",
-             "/usr/share/doc/mirrorpool/examples/mirrorpool.toml"]
+             "/usr/share/doc/mirrorpool/examples/mirrorpool.toml",
+             "/usr/share/doc/mirrorpool/examples/prometheus/mirrorpool-alerts.yml",
+             "/usr/share/doc/mirrorpool/examples/prometheus/mirrorpool-alerts.test.yml"]
 MIRRORS = ["127.0.1.131", "127.0.1.132", "127.0.1.133"]
 # dpkg wants ldconfig and start-stop-daemon, adduser wants useradd: all in sbin,
 # which a non-login PATH may lack.

@@ -1,10 +1,10 @@
 """[[alert]] on the real binary: fake mirrors fail and recover, and a command
-(the event as JSON on stdin), two webhook receivers on loopback (one good,
-one answering 500) and a fake sendmail record what the daemon sends.
+(the event as JSON on stdin), three webhook receivers on loopback (one good,
+one answering 500, one that hangs) and a fake sendmail record what the daemon sends.
 Checked: mirror-down within interval x fall + 2 s and mirror-up after repair,
 pool-degraded/recovered, removal-candidate (a failure in the notes plus a
 real one), one prober-doubt event for a mass failure, the webhook POST and
-its retries without delaying answers, the operator's mail and, after
+its retries, a hanging receiver, neither delaying probes or answers, the operator's mail and, after
 admin_after, the polite mail to the mirror's admin, one digest for a
 flapping mirror inside min_interval (held across a reload), and every alert
 in `history`."""
@@ -51,7 +51,7 @@ with open(os.path.join(out, "%.6f-%d.eml" % (time.time(), os.getpid())), "wb") a
 class Receiver:
     """A webhook endpoint on 127.0.0.1: records each POST, answers `status`."""
 
-    def __init__(self, status):
+    def __init__(self, status, hang_s=0):
         self.posts = []
         receiver = self
 
@@ -59,6 +59,7 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 receiver.posts.append((time.monotonic(), self.headers.get("Content-Type"), body))
+                time.sleep(hang_s)  # a receiver that hangs: past the daemon's 10 s timeout
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -114,7 +115,7 @@ def main():
     os.chmod(sendmail, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
     cmd_log = os.path.join(work, "cmd.log")
     flap_log = os.path.join(work, "flap.log")
-    good, bad = Receiver(204), Receiver(500)
+    good, bad, hanging = Receiver(204), Receiver(500), Receiver(204, hang_s=15)
     mport, hport = free_port(), free_port()
     month_ago = (datetime.date.today() - datetime.timedelta(days=30)).isoformat()
     mirrors_toml = ""
@@ -159,6 +160,11 @@ min_interval = "0s"
 name = "broken-hook"
 events = ["mirror-down"]
 webhook = "http://127.0.0.1:{bad.port}/hook"
+min_interval = "0s"
+
+[[alert]]
+name = "hanging-hook"
+webhook = "http://127.0.0.1:{hanging.port}/hook"
 min_interval = "0s"
 
 [[alert]]
@@ -255,6 +261,7 @@ min_interval = "5s"
             f.check(len(bad.posts) >= 3 and gaps[0] >= 0.9 and gaps[1] >= 2.5,
                     f"a failing webhook is retried with backoff: {len(bad.posts)} tries, "
                     f"gaps {gaps} s")
+            f.check(hanging.posts, "the hanging receiver was called")
             f.check(slowest < 1.0 and unanswered == 0,
                     f"answers are not delayed by it (slowest {slowest:.3f} s, "
                     f"{unanswered} not NOERROR)")
@@ -333,8 +340,8 @@ min_interval = "5s"
     finally:
         for m in fakes.values():
             m.stop()
-        good.stop()
-        bad.stop()
+        for r in (good, bad, hanging):
+            r.stop()
     f.finish()
 
 

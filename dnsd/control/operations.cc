@@ -819,6 +819,9 @@ json Operations::status(const Served& served) const {
       if (auto o = state_.mirrors.find({pool, m.id}); o != state_.mirrors.end()) {
         entry["note"] = o->second.note;
         entry["changed_by"] = o->second.who;
+        if (o->second.when.time_since_epoch().count() != 0) {
+          entry["changed_at"] = format_utc(o->second.when);
+        }
       }
       mirrors.push_back(entry);
     }

@@ -18,6 +18,7 @@ import hashlib
 import html.parser
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -295,6 +296,7 @@ def main():
     finally:
         for m in mirrors:
             m.stop()
+        shutil.rmtree(home, ignore_errors=True)
     f.finish()
 
 

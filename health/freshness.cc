@@ -5,6 +5,7 @@ namespace mirrorpool::health {
 
 bool FreshnessTracker::observe(bool same_as_reference, Clock::time_point now,
                                Clock::duration max_lag) {
+  compared_ = true;
   if (same_as_reference) {
     differs_since_.reset();
   } else if (!differs_since_) {

@@ -27,9 +27,13 @@ class FreshnessTracker {
     return now - *differs_since_;
   }
 
+  // Whether observe() was ever called: before, differing_for says nothing.
+  bool compared() const { return compared_; }
+
  private:
   std::optional<Clock::time_point> differs_since_;
   bool stale_ = false;
+  bool compared_ = false;
 };
 
 }  // namespace mirrorpool::health

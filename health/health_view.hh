@@ -46,6 +46,10 @@ struct TargetHealth {
   // The last certificate seen (probe_result.hh): kept while probes fail
   // before the handshake, so an alert on it does not flap with the network.
   std::optional<std::chrono::system_clock::time_point> tls_expiry;
+  // With a freshness check: how long the mirror's copy of the freshness file
+  // has differed from the reference, as of the last comparison (0 while it is
+  // the same). nullopt without a freshness check or before a comparison.
+  std::optional<std::chrono::seconds> freshness_lag;
   ProbeCounters counters;
 };
 

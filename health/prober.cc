@@ -563,6 +563,10 @@ void Prober::Impl::close_round(PoolState& pool) {
     health.last_check = wall;
     health.latency = result.latency;
     if (result.tls_expiry) health.tls_expiry = result.tls_expiry;
+    if (round.probes[i].wants_freshness && target.freshness.compared()) {
+      health.freshness_lag = std::chrono::duration_cast<std::chrono::seconds>(
+          target.freshness.differing_for(now).value_or(Clock::duration::zero()));
+    }
     if (result.ok) health.last_success = wall;
     count_probe(health.counters, result, was_up != health.up);
     // A down target keeps the reason it went down for until it is up again.

@@ -47,12 +47,18 @@ struct GeoConfig {
   std::vector<GeoNet> nets;
 };
 
+// What `/` on http_listen shows (dnsd/http/status_page.hh): nothing (404),
+// the public page, or that page with each mirror's email and notes and the
+// operators' notes and names.
+enum class StatusPage { off, public_page, full };
+
 struct ServerConfig {
   std::vector<Endpoint> listen;
   unsigned workers = 0;  // 0 = one per core
   std::string control_socket{kDefaultControlSocket};
   std::string state_dir = "/var/lib/mirrorpool";
   std::optional<Endpoint> http_listen;
+  StatusPage status_page = StatusPage::public_page;  // only served with http_listen
   std::string user = "nobody";
   unsigned tcp_idle_timeout_ms = 10000;
   unsigned tcp_query_timeout_ms = 2000;  // first byte of a TCP query to its last

@@ -87,6 +87,11 @@ void Parser::read_server(TableReader& top, ServerConfig& server) {
       server.http_listen = std::move(*parsed);
     }
   }
+  if (auto page = r.choice<StatusPage>("status_page", {{"off", StatusPage::off},
+                                                       {"public", StatusPage::public_page},
+                                                       {"full", StatusPage::full}})) {
+    server.status_page = *page;
+  }
   if (auto timeout = r.duration("tcp_idle_timeout", milliseconds(1), days(1))) {
     server.tcp_idle_timeout_ms = static_cast<unsigned>(timeout->count());
   }

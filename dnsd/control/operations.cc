@@ -5,6 +5,8 @@
 // that same state. Split by command it would scatter one invariant.
 #include "dnsd/control/operations.hh"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include "dnsd/control/locate.hh"
 #include "dnsd/state/effective_config.hh"
 #include "dnsd/state/reliability.hh"
+#include "dnsd/state/uptime.hh"
 #include "health/probe_result.hh"
 
 namespace mirrorpool::dnsd {
@@ -33,6 +36,14 @@ using nlohmann::json;
 
 // History answers are for people; a year of a busy pool is still readable.
 constexpr size_t kMaxHistoryEntries = 5000;
+
+// The windows of each mirror's uptime in status, and the days of its picture.
+constexpr std::array<std::pair<const char*, std::chrono::hours>, 3> kUptimeWindows = {{
+    {"24h", std::chrono::hours(24)},
+    {"7d", std::chrono::hours(24 * 7)},
+    {"30d", std::chrono::hours(24 * 30)},
+}};
+constexpr int kUptimeDays = 30;
 
 TimePoint now() {
   return std::chrono::system_clock::now();
@@ -694,6 +705,48 @@ void Operations::cmd_export(const ControlRequest& request, const Served& served,
   reply(control_ok({{"text", *text}}));
 }
 
+json Operations::uptime_json(const std::string& pool, const zones::MirrorDef& mirror) const {
+  const TimePoint at = now();
+  std::vector<std::string> addresses;
+  for (const zones::Address& a : mirror.addresses) addresses.push_back(a.text);
+  std::optional<TimePoint> first_seen;
+  if (auto it = state_.first_seen.find({pool, mirror.id}); it != state_.first_seen.end()) {
+    first_seen = it->second;
+  }
+  const MirrorTimeline timeline =
+      mirror_timeline(history_, pool, mirror.id, addresses, first_seen, at);
+  const auto figures = [](const Availability& a) {
+    const auto percent = a.up_percent();
+    return json{{"up_percent", percent ? json(*percent) : json()},
+                {"observed_seconds", a.observed.count()},
+                {"down_seconds", a.down.count()}};
+  };
+  json windows = json::object();
+  for (const auto& [name, length] : kUptimeWindows) {
+    windows[name] = figures(availability(timeline, at - length, at));
+  }
+  json days = json::array();
+  for (const DayAvailability& d : daily_availability(timeline, at, kUptimeDays)) {
+    json day = figures(d.availability);
+    day["date"] = format_utc(d.day).substr(0, 10);
+    days.push_back(std::move(day));
+  }
+  return {{"observed_since", format_utc(timeline.observed_since)},
+          {"down_now", timeline.down_now},
+          {"since", format_utc(timeline.since)},
+          {"windows", windows},
+          {"days", days}};
+}
+
+std::vector<JournalEntry> Operations::recent_events(size_t count) const {
+  std::vector<JournalEntry> events = history_;
+  // Failures imported from notes are appended with their old dates: latest by time.
+  std::stable_sort(events.begin(), events.end(),
+                   [](const JournalEntry& a, const JournalEntry& b) { return a.time < b.time; });
+  if (events.size() > count) events.erase(events.begin(), events.end() - count);
+  return events;
+}
+
 json Operations::status(const Served& served) const {
   const auto& snapshot = served.snapshot;
   const auto& health = served.health;
@@ -735,6 +788,8 @@ json Operations::status(const Served& served) const {
         entry["tls_days_left"] =
             tls ? json(health::days_until(*h->tls_expiry, std::chrono::system_clock::now()))
                 : json();
+        entry["freshness_lag_seconds"] =
+            h && h->freshness_lag ? json(h->freshness_lag->count()) : json();
         addresses.push_back(entry);
       }
       std::string state = any_up ? "up" : (any_served ? "forced" : "down");
@@ -757,12 +812,16 @@ json Operations::status(const Served& served) const {
       if (entry["removal_candidate"].get<bool>()) {
         entry["failure_report"] = failure_report(m.id, failures, now());
       }
+      entry["uptime"] = uptime_json(pool, m);
       if (snapshot && snapshot->locator() != nullptr) {
         entry["place"] = mirror_place_json(*snapshot->locator(), m);
       }
       if (auto o = state_.mirrors.find({pool, m.id}); o != state_.mirrors.end()) {
         entry["note"] = o->second.note;
         entry["changed_by"] = o->second.who;
+        if (o->second.when.time_since_epoch().count() != 0) {
+          entry["changed_at"] = format_utc(o->second.when);
+        }
       }
       mirrors.push_back(entry);
     }

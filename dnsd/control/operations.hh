@@ -90,6 +90,9 @@ class Operations {
 
   // What `status --json` and /status.json show.
   nlohmann::json status(const Served& served) const;
+  // The latest `count` journal entries (transitions and operator actions),
+  // oldest first, from the months kept in memory: for the status page.
+  std::vector<JournalEntry> recent_events(size_t count) const;
   const Config& effective() const { return effective_; }
 
  private:
@@ -102,6 +105,9 @@ class Operations {
   // with why there is none.
   std::optional<Target> find_mirror(const ControlArgs& args,
                                     const ControlServer::Reply& reply) const;
+  // A mirror's "uptime" in status (state/uptime.hh): its windows, its
+  // days, and since when its health is what it is.
+  nlohmann::json uptime_json(const std::string& pool, const zones::MirrorDef& mirror) const;
   Config compute_effective(const AdminState& state, std::vector<std::string>& warnings) const;
   // Settles the state against the file config and the journal (first-seen
   // times, forgotten removals; saved when they changed), then computes the

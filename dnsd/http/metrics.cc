@@ -289,4 +289,30 @@ std::string render_metrics(const MetricsInputs& in) {
   return w.take();
 }
 
+AnswerCounts count_answers(const std::vector<const Stats*>& workers, const Snapshot* snapshot,
+                           const MirrorSlots* slots) {
+  AnswerCounts counts;
+  const auto total = [&](auto get) {
+    uint64_t n = 0;
+    for (const Stats* s : workers) n += get(*s).get();
+    return n;
+  };
+  if (snapshot != nullptr) {
+    const auto& served = served_pools(*snapshot);
+    constexpr size_t kPoolSlots = std::tuple_size_v<decltype(Stats::pool_answers)>;
+    for (size_t p = 0; p + 1 < kPoolSlots && p < served.size(); ++p) {
+      counts.pools[served[p].name] =
+          total([p](const Stats& s) -> const Counter& { return s.pool_answers[p]; });
+    }
+  }
+  if (slots != nullptr) {
+    const auto& names = slots->names();
+    for (size_t slot = 0; slot < names.size(); ++slot) {
+      counts.mirrors[names[slot]] =
+          total([slot](const Stats& s) -> const Counter& { return s.mirror_answers[slot]; });
+    }
+  }
+  return counts;
+}
+
 }  // namespace mirrorpool::dnsd

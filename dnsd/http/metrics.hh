@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "dnsd/config/config.hh"
@@ -39,5 +40,17 @@ struct MetricsInputs {
 };
 
 std::string render_metrics(const MetricsInputs& in);
+
+// Pool answers and each mirror's addresses given out in them, summed over the
+// workers: the counters of mirrorpool_pool_answers_total and
+// mirrorpool_mirror_answers_total, for the status page's share of answers. A
+// pool or mirror past the last counter slot (which counts all of those
+// together) is left out rather than given a shared count.
+struct AnswerCounts {
+  std::map<std::string, uint64_t> pools;                            // by pool name as text
+  std::map<std::pair<std::string, std::string>, uint64_t> mirrors;  // by (pool, mirror id)
+};
+AnswerCounts count_answers(const std::vector<const Stats*>& workers, const Snapshot* snapshot,
+                           const MirrorSlots* slots);
 
 }  // namespace mirrorpool::dnsd

@@ -29,6 +29,7 @@
 #include "dnsd/http/http_server.hh"
 #include "dnsd/http/metrics.hh"
 #include "dnsd/http/prometheus.hh"
+#include "dnsd/http/status_page.hh"
 #include "dnsd/primary/primary.hh"
 #include "dnsd/server/instance_lock.hh"
 #include "dnsd/server/privileges.hh"
@@ -42,6 +43,9 @@
 namespace mirrorpool::dnsd {
 
 namespace {
+
+// The journal entries the status page lists.
+constexpr size_t kStatusPageEvents = 20;
 
 struct Loaded {
   Config config;
@@ -290,6 +294,9 @@ class Daemon {
       } else if (path == "/status.json") {
         response.content_type = "application/json";
         response.body = ops_->status(served()).dump(2) + "\n";
+      } else if (path == "/" && config_.server.status_page != StatusPage::off) {
+        response.content_type = "text/html; charset=utf-8";
+        response.body = status_page();
       } else {
         response.status = 404;
         response.body = "not found: try /metrics or /status.json\n";
@@ -297,6 +304,20 @@ class Daemon {
       return response;
     });
     return http_->listen(*config_.server.http_listen, error);
+  }
+
+  // The page at / (status_page.hh): built here on the main loop, per request.
+  std::string status_page() const {
+    StatusPageInputs in;
+    in.status = ops_->status(served());
+    in.events = ops_->recent_events(kStatusPageEvents);
+    std::vector<const Stats*> stats;
+    for (const auto& w : workers_) w->collect_stats(stats);
+    in.answers =
+        count_answers(stats, publisher_->current().get(), publisher_->options().slots.get());
+    in.now = std::chrono::system_clock::now();
+    in.full = config_.server.status_page == StatusPage::full;
+    return render_status_page(in);
   }
 
   void start_serving() {

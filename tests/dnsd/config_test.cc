@@ -156,6 +156,7 @@ addresses = ["192.0.2.1"]
   CHECK(c.server.control_socket == "/run/mirrorpool/control.sock");
   CHECK(c.server.state_dir == "/var/lib/mirrorpool");
   CHECK_FALSE(c.server.http_listen);
+  CHECK(c.server.status_page == StatusPage::public_page);
   CHECK(c.server.user == "nobody");
   CHECK(c.server.tcp_idle_timeout_ms == 10000);
   CHECK(c.server.tcp_query_timeout_ms == 2000);
@@ -538,6 +539,11 @@ TEST_CASE("bad configs are reported at file:line:col") {
        "test.toml:3:17: error: 'cookie_secret' in [server] must be 32 hexadecimal digits"},
       {server_head + "require_cookie = \"yes\"\n" + zone_tail,
        "test.toml:3:18: error: 'require_cookie' in [server] must be true or false, not a string"},
+      {server_head + "status_page = \"private\"\n" + zone_tail,
+       "test.toml:3:15: error: 'status_page' in [server] must be one of \"off\", \"public\", "
+       "\"full\" (got \"private\")"},
+      {server_head + "status_page = true\n" + zone_tail,
+       "test.toml:3:15: error: 'status_page' in [server] must be one of"},
       {server_head + "tcp_max_clients = 0\n" + zone_tail,
        "test.toml:3:19: error: 'tcp_max_clients' in [server] must be between 1 and 1000000"},
       {server_head + "tcp_idle_timeout = \"10\"\n" + zone_tail,
@@ -687,6 +693,7 @@ TEST_CASE("rate limiting, TSIG and transfer keys are parsed and validated") {
   constexpr std::string_view kFull = R"([server]
 listen = ["127.0.0.1:5353"]
 http_listen = "[::1]:9353"
+status_page = "full"
 [server.rrl]
 responses_per_second = 20
 slip = 3
@@ -716,6 +723,7 @@ weight_policy = "reliability"
   REQUIRE(s.http_listen);
   CHECK(s.http_listen->port == 9353);
   CHECK(s.http_listen->address.family == AF_INET6);
+  CHECK(s.status_page == StatusPage::full);
   CHECK(s.rrl.responses_per_second == 20);
   CHECK(s.rrl.slip == 3);
   CHECK(s.rrl.ipv4_prefix == 28);

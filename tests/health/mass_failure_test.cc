@@ -67,9 +67,14 @@ TEST_CASE("a mirror is stale only after differing for longer than max_lag") {
   using namespace std::chrono_literals;
   FreshnessTracker tracker;
   const auto t0 = FreshnessTracker::Clock::time_point{} + 1h;
+  CHECK_FALSE(tracker.compared());
   CHECK_FALSE(tracker.observe(true, t0, 2h));
+  CHECK(tracker.compared());
+  CHECK_FALSE(tracker.differing_for(t0));
   CHECK_FALSE(tracker.observe(false, t0 + 1min, 2h));
   CHECK_FALSE(tracker.observe(false, t0 + 2h, 2h));
+  // The lag the status page shows.
+  CHECK(tracker.differing_for(t0 + 2h) == 2h - 1min);
   CHECK(tracker.observe(false, t0 + 2h + 2min, 2h));
   CHECK(tracker.stale());
   // Equal again: fresh at once, and the clock starts over on the next change.

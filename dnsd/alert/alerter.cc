@@ -42,7 +42,7 @@ bool wants(const AlertConfig& alert, AlertKind kind) {
 }  // namespace
 
 Alerter::Alerter(uv_loop_t* loop, Sources sources)
-    : loop_(loop), sources_(std::move(sources)), host_(host_name()), tick_(loop), channels_(loop) {}
+    : sources_(std::move(sources)), host_(host_name()), tick_(loop), channels_(loop) {}
 
 Alerter::~Alerter() = default;
 
@@ -140,14 +140,11 @@ void Alerter::on_transitions(const std::vector<health::Transition>& transitions)
     const TimePoint now = std::chrono::system_clock::now();
     const std::vector<Failure> before(failures.begin(), failures.end() - 1);
     if (!removal_candidate(failures, now) || removal_candidate(before, now)) continue;
+    std::erase_if(failures, [&](const Failure& f) { return now - f.time >= kSixMonths; });
     AlertEvent candidate = e;
     candidate.kind = AlertKind::removal_candidate;
     candidate.address.clear();
-    candidate.reason = fmt::format("{} failures in 6 months", [&] {
-      return std::count_if(failures.begin(), failures.end(),
-                           [&](const Failure& f) { return now - f.time < kSixMonths; });
-    }());
-    std::erase_if(failures, [&](const Failure& f) { return now - f.time >= kSixMonths; });
+    candidate.reason = fmt::format("{} failures in 6 months", failures.size());
     candidate.since = failures.front().time;
     candidate.failures = std::move(failures);
     raise(candidate);

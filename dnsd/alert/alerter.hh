@@ -89,7 +89,6 @@ class Alerter {
   void check_tls(TimePoint now);
   const AlertConfig* find_alert(const std::string& name) const;
 
-  uv_loop_t* loop_;
   Sources sources_;
   std::vector<AlertConfig> alerts_;
   std::string sendmail_;

@@ -162,6 +162,13 @@ events = ["mirror-down"]
 webhook = "http://127.0.0.1:{bad.port}/hook"
 min_interval = "0s"
 
+# A careless operator: a program that does not exist. Each try is logged,
+# counted and journalled as failed; nothing else is disturbed.
+[[alert]]
+name = "typo"
+events = ["mirror-down"]
+command = ["/nonexistent/notify-ops"]
+
 [[alert]]
 name = "hanging-hook"
 webhook = "http://127.0.0.1:{hanging.port}/hook"
@@ -336,6 +343,11 @@ min_interval = "5s"
                     metric(hport, "mirrorpool_alerts_total", alert="mail", channel="admin-mail",
                            result="sent") == 1,
                     "alerts are counted in the metrics")
+            f.check((metric(hport, "mirrorpool_alerts_total", alert="typo", channel="command",
+                            result="failed") or 0) >= 1 and
+                    "alert typo: mirror-down m1 127.0.1.141 via command: cannot run "
+                    "/nonexistent/notify-ops" in srv.log() and "cannot run" in hist,
+                    "a command that does not exist: logged, counted and in history as failed")
             f.check(srv.proc.poll() is None, "the daemon is still running")
     finally:
         for m in fakes.values():

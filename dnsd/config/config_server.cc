@@ -355,8 +355,39 @@ void Parser::read_zones(TableReader& top, Config& config) {
                                     *tsig, *tsig));
       }
     }
+    read_dnssec(r, zone.dnssec);
     r.report_unknown_keys();
     if (ok) config.zones.push_back(std::move(zone));
+  }
+}
+
+// [[zone]] dnssec_* (mirrorpool.toml(5), DNSSEC).
+void Parser::read_dnssec(TableReader& r, DnssecConfig& dnssec) {
+  using std::chrono::hours;
+  if (auto enabled = r.boolean("dnssec")) dnssec.enabled = *enabled;
+  if (auto algorithm = r.choice<uint8_t>(
+          "dnssec_algorithm", {{"ecdsap256sha256", uint8_t{13}}, {"ed25519", uint8_t{15}}})) {
+    dnssec.algorithm = *algorithm;
+  }
+  if (auto denial = r.choice<DenialKind>(
+          "dnssec_denial", {{"nsec", DenialKind::nsec}, {"nsec3", DenialKind::nsec3}})) {
+    dnssec.denial = *denial;
+  }
+  // Signatures are made again at half their validity: an hour at least
+  // leaves room for the hour their inception is set back.
+  if (auto validity = r.duration("dnssec_signature_validity", hours(2), hours(24 * 365))) {
+    dnssec.signature_validity_s =
+        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*validity).count());
+  }
+  r.read_integer("dnssec_variants", dnssec.variants, 1, 256);
+  if (auto ttl = r.duration("dnssec_parent_ds_ttl", std::chrono::seconds(1), hours(24 * 30))) {
+    dnssec.parent_ds_ttl_s =
+        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*ttl).count());
+  }
+  if (auto delay =
+          r.duration("dnssec_propagation_delay", std::chrono::seconds(0), hours(24 * 30))) {
+    dnssec.propagation_delay_s =
+        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*delay).count());
   }
 }
 

@@ -418,7 +418,7 @@ void Operations::commit(AdminState next, JournalEntry entry, const std::string& 
   for (const std::string& w : fresh) log(LogLevel::warning, "state: {}", w);
   // What was checked is what is served: the candidate is not built again.
   hooks_.apply(Change{std::move(model), std::move(targets), nullptr, std::move(candidate), current,
-                      std::nullopt});
+                      std::nullopt, std::nullopt});
   log(LogLevel::info, "{} by {}{}", message, entry.who,
       entry.reason.empty() ? "" : ": " + entry.reason);
   reply(control_ok(result));

@@ -39,6 +39,47 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
+// Signing work and signature ages of each signed zone (zone_signing.hh).
+void render_dnssec(MetricsWriter& w, const Snapshot& snapshot) {
+  std::vector<std::pair<std::string, size_t>> signed_zones;
+  for (size_t z = 0; z < snapshot.zone_count(); ++z) {
+    if (snapshot.signing(z) == nullptr) continue;
+    const auto origin = zones::Name::from_wire(snapshot.zone(z).apex);
+    signed_zones.emplace_back(origin ? origin->to_text() : "?", z);
+  }
+  if (signed_zones.empty()) return;
+  w.counter("mirrorpool_dnssec_signatures_total", "RRSIGs made for each signed zone.");
+  for (const auto& [zone, z] : signed_zones) {
+    w.sample({{"zone", zone}}, snapshot.signing(z)->stats->signatures);
+  }
+  w.counter("mirrorpool_dnssec_signing_seconds_total", "CPU time spent making them.");
+  for (const auto& [zone, z] : signed_zones) {
+    w.sample({{"zone", zone}}, snapshot.signing(z)->stats->seconds);
+  }
+  w.gauge("mirrorpool_dnssec_last_signing_seconds",
+          "How long the last pool that needed new signatures took to sign (all its answer sets).");
+  for (const auto& [zone, z] : signed_zones) {
+    w.sample({{"zone", zone}}, snapshot.signing(z)->stats->last_pool_seconds);
+  }
+  w.gauge("mirrorpool_dnssec_signature_expiry_timestamp_seconds",
+          "When the earliest signature served in each zone expires (Unix time).");
+  for (const auto& [zone, z] : signed_zones) {
+    w.sample({{"zone", zone}}, snapshot.zone(z).sig_expiration);
+  }
+  w.gauge("mirrorpool_dnssec_key",
+          "Each key of a signed zone: 1 in the roles it has (published, signing).");
+  for (const auto& [zone, z] : signed_zones) {
+    const ZoneSigning& signing = *snapshot.signing(z);
+    for (const auto& key : signing.published) {
+      const bool signs =
+          std::find(signing.signing.begin(), signing.signing.end(), key) != signing.signing.end();
+      const std::string tag = std::to_string(key->tag());
+      w.sample({{"zone", zone}, {"tag", tag}, {"role", "published"}}, 1);
+      w.sample({{"zone", zone}, {"tag", tag}, {"role", "signing"}}, signs ? 1 : 0);
+    }
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const MetricsInputs& in) {
@@ -176,6 +217,7 @@ std::string render_metrics(const MetricsInputs& in) {
       const auto origin = zones::Name::from_wire(in.snapshot->zone(z).apex);
       w.sample({{"zone", origin ? origin->to_text() : "?"}}, in.snapshot->serial(z));
     }
+    render_dnssec(w, *in.snapshot);
   }
 
   const Config& cfg = *in.effective;

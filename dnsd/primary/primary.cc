@@ -6,15 +6,6 @@
 
 namespace mirrorpool::dnsd {
 
-namespace {
-
-void set_soa_serial(ZoneRecord& soa, uint32_t serial) {
-  if (soa.rdata.size() < kSoaTimersSize) return;
-  set32(soa.rdata.data() + soa.rdata.size() - kSoaTimersSize, serial);
-}
-
-}  // namespace
-
 Primary::Primary(uv_loop_t* loop) : notifier_(loop) {}
 
 void Primary::configure(const Config& config) {
@@ -56,7 +47,7 @@ void Primary::prepare(Snapshot& snapshot) {
         serials_->next(name ? name->to_text() : "?", version.serial, content_digest(version));
     snapshot.set_serial(z, serial);
     version.serial = serial;
-    set_soa_serial(version.soa, serial);
+    set_version_soa(version, snapshot, z);
     versions.push_back(std::move(version));
   }
   // On disk before any secondary can see it: a restart must not go back.

@@ -19,6 +19,14 @@ namespace mirrorpool::dnsd {
 
 namespace {
 
+// Which encoding of a zone's files `z` is: its load id, and for a signed
+// zone also when and with which keys it was signed (0: unknown).
+uint64_t encoding_id(const EncodedZone& z) {
+  if (z.load_id == 0 || !z.is_signed()) return z.load_id;
+  return (z.load_id * 0x9e3779b97f4a7c15ULL) ^ (uint64_t{z.sig_inception} << 20) ^
+         z.signing_generation ^ 1;
+}
+
 // Appends every record of `bytes` (TYPE CLASS TTL RDLENGTH RDATA, back to back) under `owner`.
 void read_records(std::string_view owner, std::string_view bytes, std::vector<ZoneRecord>& out) {
   while (bytes.size() >= kRrFixedSize) {
@@ -78,8 +86,9 @@ class Sha256 {
   bool ok_ = false;
 };
 
-// The zone file's records of `z` (all but the apex SOA), sorted and unique;
-// without `keep`, only their count and digest.
+// The zone file's records of `z` (all but the apex SOA), sorted and unique
+// (a signed zone's NSEC3 chain last, sorted apart); without `keep`, only
+// their count and digest.
 std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, bool keep) {
   std::string packed;
   size_t count = 0;
@@ -104,9 +113,19 @@ std::shared_ptr<const FileRecords> file_records(const EncodedZone& z, bool keep)
       packed.clear();
     }
   }
-  if (keep) return std::make_shared<const FileRecords>(z.load_id, std::move(packed), count);
+  // A signed zone's NSEC3 chain (its pool names' are the pools'), in hash order.
+  node_records.clear();
+  for (const EncodedZone::Nsec3& entry : z.nsec3) {
+    const std::string_view bytes = std::string_view(z.nsec3_records).substr(entry.offset);
+    read_records(bytes.substr(0, entry.owner_length),
+                 bytes.substr(entry.owner_length, entry.length), node_records);
+  }
+  std::sort(node_records.begin(), node_records.end());
+  for (const ZoneRecord& r : node_records) FileRecords::pack(packed, r);
+  count += node_records.size();
+  if (keep) return std::make_shared<const FileRecords>(encoding_id(z), std::move(packed), count);
   sha.update(packed);
-  return std::make_shared<const FileRecords>(z.load_id, count, sha.finish());
+  return std::make_shared<const FileRecords>(encoding_id(z), count, sha.finish());
 }
 
 // Every record of a version but the SOA, sorted.
@@ -162,6 +181,9 @@ bool FileRecords::each(const std::function<bool(const ZoneRecord&)>& f) const {
 }
 
 bool ZoneVersion::each_body(const std::function<bool(const ZoneRecord&)>& f) const {
+  for (const ZoneRecord& r : soa_sigs) {
+    if (!f(r)) return false;
+  }
   if (!file->each(f)) return false;
   for (const ZoneRecord& r : pooled) {
     if (!f(r)) return false;
@@ -173,16 +195,25 @@ bool ZoneVersion::same_content(const ZoneVersion& other) const {
   return soa == other.soa && pooled == other.pooled && (file == other.file || *file == *other.file);
 }
 
+void set_version_soa(ZoneVersion& version, const Snapshot& snapshot, size_t zone) {
+  const EncodedZone& z = snapshot.zone(zone);
+  std::vector<ZoneRecord> soas;
+  read_records(z.apex, snapshot.soa(zone).record, soas);
+  if (!soas.empty()) version.soa = std::move(soas.front());
+  version.soa_sigs.clear();
+  read_records(z.apex, snapshot.soa(zone).rrsig, version.soa_sigs);
+}
+
 ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersion* previous,
                          bool keep_records) {
   const EncodedZone& z = snapshot.zone(zone);
   ZoneVersion version;
   version.serial = snapshot.serial(zone);
-  std::vector<ZoneRecord> soas;
-  read_records(z.apex, snapshot.soa(zone).record, soas);
-  if (!soas.empty()) version.soa = std::move(soas.front());
-  // Equal non-zero load ids mean the same read of the zone's files.
-  if (previous != nullptr && z.load_id != 0 && previous->file->load_id() == z.load_id &&
+  set_version_soa(version, snapshot, zone);
+  // Equal non-zero ids mean the same read of the zone's files, signed (if
+  // at all) at the same time.
+  const uint64_t id = encoding_id(z);
+  if (previous != nullptr && id != 0 && previous->file->load_id() == id &&
       previous->file->has_records() == keep_records) {
     version.file = previous->file;
   } else {
@@ -196,11 +227,15 @@ ZoneVersion zone_version(const Snapshot& snapshot, size_t zone, const ZoneVersio
     for (const EncodedFamily* family : {&pool.v4, &pool.v6}) {
       if (family->mode == FamilyMode::serve) {
         read_records(z.node_name(i), family->records, version.pooled);
+        read_records(z.node_name(i), family->full_sigs, version.pooled);
       }
     }
-    // Nodes are in name order: sorting each node's records sorts them all.
+    read_records(pool.nsec_owner, pool.nsec, version.pooled);
+    // Nodes are in name order: sorting each node's records sorts them all,
+    // but for an NSEC3, whose owner is a hash.
     std::sort(version.pooled.begin() + first, version.pooled.end());
   }
+  if (z.uses_nsec3) std::sort(version.pooled.begin(), version.pooled.end());
   version.pooled.erase(std::unique(version.pooled.begin(), version.pooled.end()),
                        version.pooled.end());
   return version;
@@ -233,7 +268,12 @@ ZoneDiff diff_versions(const ZoneVersion& from, const ZoneVersion& to) {
   diff.old_soa = from.soa;
   diff.new_soa = to.soa;
   if (from.file == to.file) {
-    // A health change: only the pools' addresses can differ.
+    // A health change: only the pools' records (and the SOA's signatures) can differ.
+    for (const auto* list : {&from.soa_sigs, &to.soa_sigs}) {
+      if (from.soa_sigs == to.soa_sigs) break;
+      auto& out = list == &from.soa_sigs ? diff.removed : diff.added;
+      out.insert(out.end(), list->begin(), list->end());
+    }
     std::set_difference(from.pooled.begin(), from.pooled.end(), to.pooled.begin(), to.pooled.end(),
                         std::back_inserter(diff.removed));
     std::set_difference(to.pooled.begin(), to.pooled.end(), from.pooled.begin(), from.pooled.end(),

@@ -68,16 +68,21 @@ class FileRecords {
 };
 
 // One version of a zone: its SOA, the zone file's other records and the
-// addresses its pools serve (sorted, unique). The two lists never share a
+// addresses its pools serve (sorted, unique); in a signed zone the first
+// list has the DNSSEC records of the file's names and the second those of
+// the pool names (their RRSIGs over the whole served set, their NSEC). The two lists never share a
 // record: a pool name has no address records in the zone file.
 struct ZoneVersion {
   uint32_t serial = 0;
   ZoneRecord soa;
+  // A signed zone's RRSIGs over that SOA: made for each serial, so left out
+  // of the content the serial is chosen from.
+  std::vector<ZoneRecord> soa_sigs;
   std::shared_ptr<const FileRecords> file;
   std::vector<ZoneRecord> pooled;
 
   // Records in the zone, the SOA included.
-  size_t size() const noexcept { return 1 + file->size() + pooled.size(); }
+  size_t size() const noexcept { return 1 + soa_sigs.size() + file->size() + pooled.size(); }
   // Calls `f` on every record but the SOA until it returns false; false then.
   bool each_body(const std::function<bool(const ZoneRecord&)>& f) const;
   // The same records, the SOA (and so the serial) included.
@@ -117,6 +122,10 @@ struct TransferState {
 // `keep_records` false (a zone nobody may transfer) they are only digested.
 ZoneVersion zone_version(const Snapshot& snapshot, size_t zone,
                          const ZoneVersion* previous = nullptr, bool keep_records = true);
+
+// Sets `version`'s SOA and its signatures to those zone(zone) of the
+// snapshot answers with now (after Snapshot::set_serial).
+void set_version_soa(ZoneVersion& version, const Snapshot& snapshot, size_t zone);
 
 // A digest of a version's content without the SOA serial (hex SHA-256), so
 // that equal data compare equal whatever serial they were published with.

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "dnsd/query/sampler.hh"
+#include "dnsd/common/sampler.hh"
 
 namespace mirrorpool::dnsd {
 

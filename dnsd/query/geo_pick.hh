@@ -9,7 +9,7 @@
 #include <span>
 
 #include "dnsd/geo/place.hh"
-#include "dnsd/query/rng.hh"
+#include "dnsd/common/rng.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {

@@ -8,8 +8,10 @@
 
 #include <netinet/in.h>
 
+#include "dnsd/common/sampler.hh"
+#include "dnsd/dnssec/rrsig.hh"
+#include "dnsd/dnssec/sha1.hh"
 #include "dnsd/query/geo_pick.hh"
-#include "dnsd/query/sampler.hh"
 #include "dnsd/wire/bytes.hh"
 #include "dnsd/wire/wire.hh"
 
@@ -176,7 +178,10 @@ class Response {
     }
     aa_ = true;
     soa_ = &snapshot_.soa(zone_index);
-    answer_in_zone(snapshot_.zone(zone_index), qname, qtype);
+    const EncodedZone& zone = snapshot_.zone(zone_index);
+    // DNSSEC records only to those who ask (RFC 4035 3.1), from a signed zone.
+    signed_ = dnssec_ok_ && zone.is_signed();
+    answer_in_zone(zone, qname, qtype);
   }
 
   size_t finish() noexcept {
@@ -240,6 +245,7 @@ class Response {
       if (found.match == Match::nxdomain) {
         rcode_ = kRcodeNxDomain;
         negative(zone);
+        if (signed_) deny_name(zone, name, found.node);
         return;
       }
       const EncodedNode& node = zone.nodes[found.node];
@@ -254,22 +260,30 @@ class Response {
       if (qtype == kTypeAny) {
         if (node.rrset_begin == node.rrset_end) {
           negative(zone);
+          if (signed_) deny_type(zone, name, found);
+        } else if (signed_) {
+          // An unsigned HINFO would not validate: one RRset of the name,
+          // signed, is the other minimal answer of RFC 8482 4.1.
+          write_signed(zone, node, owner, zone.rrsets[node.rrset_begin], header_.ancount);
         } else {
           hinfo(owner, zone.rrsets[node.rrset_begin].ttl);
         }
         return;
       }
       if (const EncodedRRset* rrset = zone.find(node, qtype)) {
-        write_rrset(zone, owner, *rrset, header_.ancount);
+        write_signed(zone, node, owner, *rrset, header_.ancount);
+        if (signed_ && found.match == Match::wildcard) deny_wildcard_source(zone, name, found.node);
         if (qtype == kTypeNs && node.apex) glue(zone, *rrset);
         return;
       }
       const EncodedRRset* cname = zone.find(node, kTypeCname);
       if (cname == nullptr || node.delegation) {
         negative(zone);
+        if (signed_) deny_type(zone, name, found);
         return;
       }
-      const size_t rdata_at = write_rrset(zone, owner, *cname, header_.ancount);
+      const size_t rdata_at = write_signed(zone, node, owner, *cname, header_.ancount);
+      if (signed_ && found.match == Match::wildcard) deny_wildcard_source(zone, name, found.node);
       const std::string_view target = zone.bytes(*cname).substr(kRrFixedSize);
       if (step + 1 >= kMaxChase || !target_name.assign(target) ||
           target_name.label_count() < zone.apex_labels ||
@@ -284,8 +298,18 @@ class Response {
   void referral(const EncodedZone& zone, uint32_t cut) noexcept {
     aa_ = false;
     referral_ = true;
-    const EncodedRRset* ns = zone.find(zone.nodes[cut], kTypeNs);
+    const EncodedNode& node = zone.nodes[cut];
+    const EncodedRRset* ns = zone.find(node, kTypeNs);
     write_rrset(zone, zone.node_name(cut), *ns, header_.nscount);
+    if (signed_) {
+      // The DS of the cut and its RRSIG, or the NSEC proving there is none
+      // (RFC 4035 3.1.4).
+      if (const EncodedRRset* ds = zone.find(node, kTypeDs)) {
+        write_signed(zone, node, zone.node_name(cut), *ds, header_.nscount);
+      } else {
+        write_denial(zone, own_denial(zone, cut));
+      }
+    }
     glue(zone, *ns);
   }
 
@@ -293,8 +317,12 @@ class Response {
                    uint16_t qtype) noexcept {
     const EncodedPool& pool = snapshot_.pools()[pool_index];
     if (qtype == kTypeAny) {
-      hinfo(owner, pool.ttl);
-      return;
+      if (!signed_) {
+        hinfo(owner, pool.ttl);
+        return;
+      }
+      // Signed: the addresses of one family, as for that type (RFC 8482 4.1).
+      qtype = pool.v4.mode == FamilyMode::serve && !pool.v4.weights.empty() ? kTypeA : kTypeAaaa;
     }
     const EncodedFamily& family = qtype == kTypeA ? pool.v4 : pool.v6;
     if (family.mode == FamilyMode::servfail) {
@@ -303,6 +331,13 @@ class Response {
     }
     if (family.mode == FamilyMode::nodata || family.weights.empty()) {
       negative(zone);
+      // The pool's NSEC lists only the types it answers now.
+      if (signed_) write_records(owner, pool.nsec, header_.nscount);
+      return;
+    }
+    if (signed_ && !family.variants.empty()) {
+      signed_pool_answer(family, owner);
+      stats_.pool_answers[std::min(pool_index, stats_.pool_answers.size() - 1)].add();
       return;
     }
     uint32_t picked[kMaxPoolAnswers];
@@ -326,6 +361,208 @@ class Response {
       stats_.mirror_answers[family.slots[picked[i]]].add();
     }
     stats_.pool_answers[std::min(pool_index, stats_.pool_answers.size() - 1)].add();
+  }
+
+  // A DO=1 answer from a signed pool: one of its pre-signed sets, picked
+  // with its chance (which keeps the weights), in random order, with the
+  // set's RRSIG.
+  void signed_pool_answer(const EncodedFamily& family, std::string_view owner) noexcept {
+    uint64_t r = rng_.below(family.variant_total);
+    size_t pick = 0;
+    while (pick + 1 < family.variants.size() && r >= family.variants[pick].chance) {
+      r -= family.variants[pick++].chance;
+    }
+    const EncodedFamily::Variant& v = family.variants[pick];
+    uint32_t order[kMaxPoolAnswers];
+    const size_t count = std::min<size_t>(v.count, kMaxPoolAnswers);
+    for (size_t i = 0; i < count; ++i) order[i] = family.members[v.first + i];
+    for (size_t i = count; i > 1; --i) std::swap(order[i - 1], order[rng_.below(i)]);
+    const std::string_view records = family.records;
+    for (size_t i = 0; i < count; ++i) {
+      compressor_.write(writer_, owner);
+      writer_.bytes(records.substr(order[i] * family.record_size, family.record_size));
+      ++header_.ancount;
+      stats_.mirror_answers[family.slots[order[i]]].add();
+    }
+    write_records(owner, std::string_view(family.sigs).substr(v.sig_offset, v.sig_length),
+                  header_.ancount);
+  }
+
+  // Writes `rrset` and, to a DO=1 query of a signed zone, its RRSIGs.
+  size_t write_signed(const EncodedZone& zone, const EncodedNode& node, std::string_view owner,
+                      const EncodedRRset& rrset, uint16_t& count) noexcept {
+    const size_t rdata_at = write_rrset(zone, owner, rrset, count);
+    if (signed_) write_sigs(zone, node, owner, rrset.type, count);
+    return rdata_at;
+  }
+
+  // The RRSIGs at `node` covering `type` (the SOA's are the snapshot's).
+  void write_sigs(const EncodedZone& zone, const EncodedNode& node, std::string_view owner,
+                  uint16_t type, uint16_t& count) noexcept {
+    if (type == kTypeSoa) {
+      write_records(owner, soa_->rrsig, count);
+      return;
+    }
+    const EncodedRRset* sigs = zone.find(node, kTypeRrsig);
+    if (sigs == nullptr) return;
+    std::string_view rrs = zone.bytes(*sigs);
+    while (rrs.size() >= kRrFixedSize + 2) {
+      const size_t size = kRrFixedSize + get16(rrs.data() + kRdlengthAt);
+      if (get16(rrs.data() + kRrFixedSize) == type) {
+        compressor_.write(writer_, owner);
+        writer_.bytes(rrs.substr(0, size));
+        ++count;
+      }
+      rrs.remove_prefix(std::min(rrs.size(), size));
+    }
+  }
+
+  // Records stored back to back (TYPE CLASS TTL RDLENGTH RDATA), all under `owner`.
+  void write_records(std::string_view owner, std::string_view rrs, uint16_t& count) noexcept {
+    while (rrs.size() >= kRrFixedSize) {
+      const size_t size = kRrFixedSize + get16(rrs.data() + kRdlengthAt);
+      compressor_.write(writer_, owner);
+      writer_.bytes(rrs.substr(0, size));
+      ++count;
+      rrs.remove_prefix(std::min(rrs.size(), size));
+    }
+  }
+
+  // Denial records into the authority section, each once per response:
+  // the NSEC of chain node `node`, or NSEC3 entry `node`, with its RRSIGs.
+  void write_denial(const EncodedZone& zone, uint32_t node) noexcept {
+    for (size_t i = 0; i < denial_count_; ++i) {
+      if (denial_written_[i] == node) return;
+    }
+    if (denial_count_ < std::size(denial_written_)) denial_written_[denial_count_++] = node;
+    if (zone.uses_nsec3) {
+      const EncodedZone::Nsec3& entry = zone.nsec3[node];
+      const EncodedNode& hashed = zone.nodes[entry.node];
+      if (hashed.pool >= 0) {
+        const EncodedPool& pool = snapshot_.pools()[static_cast<size_t>(hashed.pool)];
+        write_records(pool.nsec_owner, pool.nsec, header_.nscount);
+        return;
+      }
+      const std::string_view bytes = zone.nsec3_records;
+      write_records(bytes.substr(entry.offset, entry.owner_length),
+                    bytes.substr(entry.offset + entry.owner_length, entry.length), header_.nscount);
+      return;
+    }
+    const EncodedNode& n = zone.nodes[node];
+    const std::string_view owner = zone.node_name(node);
+    if (n.pool >= 0) {
+      const EncodedPool& pool = snapshot_.pools()[static_cast<size_t>(n.pool)];
+      write_records(owner, pool.nsec, header_.nscount);
+      return;
+    }
+    if (const EncodedRRset* nsec = zone.find(n, kTypeNsec)) {
+      write_rrset(zone, owner, *nsec, header_.nscount);
+      write_sigs(zone, n, owner, kTypeNsec, header_.nscount);
+    }
+  }
+
+  // The chain node whose NSEC covers `name`, a name that is not in the
+  // chain: the last before it in canonical order (the apex sorts first).
+  // With NSEC3: the entry whose hash matches the name's (`exact`) or, when
+  // none does (or not `exact`), the one covering it.
+  uint32_t covering(const EncodedZone& zone, std::string_view name) const noexcept {
+    if (zone.uses_nsec3) return nsec3_entry(zone, name, false);
+    const auto& chain = zone.nsec_chain;
+    size_t low = 0;
+    size_t high = chain.size();
+    while (high - low > 1) {
+      const size_t mid = low + (high - low) / 2;
+      if (dnssec::canonical_compare(zone.node_name(chain[mid]), name) <= 0) {
+        low = mid;
+      } else {
+        high = mid;
+      }
+    }
+    return chain.empty() ? zone.apex_node : chain[low];
+  }
+
+  uint32_t nsec3_entry(const EncodedZone& zone, std::string_view name, bool exact) const noexcept {
+    const dnssec::Sha1Digest hash = dnssec::sha1(name);
+    const auto& entries = zone.nsec3;
+    // The first entry not before `hash`.
+    const auto at = std::lower_bound(entries.begin(), entries.end(), hash,
+                                     [](const auto& e, const auto& h) { return e.hash < h; });
+    if (exact && at != entries.end() && at->hash == hash) {
+      return static_cast<uint32_t>(at - entries.begin());
+    }
+    // Covered by the entry before (the last one wraps around to the first hashes).
+    const size_t index =
+        at == entries.begin() ? entries.size() : static_cast<size_t>(at - entries.begin());
+    return static_cast<uint32_t>(index - 1);
+  }
+
+  // The chain node (or NSEC3 entry) of `node`, a name of the zone that is
+  // not glue: its own when it has one, else (an empty non-terminal with
+  // NSEC) the one covering it.
+  uint32_t own_denial(const EncodedZone& zone, uint32_t node) const noexcept {
+    if (zone.uses_nsec3) return nsec3_entry(zone, zone.node_name(node), true);
+    const EncodedNode& n = zone.nodes[node];
+    const bool in_chain = n.pool >= 0 || zone.find(n, kTypeNsec) != nullptr;
+    return in_chain ? node : covering(zone, zone.node_name(node));
+  }
+
+  // `name` cut to one label more than `encloser` has: the next closer name
+  // of RFC 5155 7.2.1.
+  static std::string_view next_closer(const WireName& name, std::string_view encloser) noexcept {
+    unsigned labels = 0;
+    for (size_t at = 0; at < encloser.size() && encloser[at] != 0;
+         at += 1u + static_cast<uint8_t>(encloser[at])) {
+      ++labels;
+    }
+    return name.suffix(std::min(labels + 1, name.label_count()));
+  }
+
+  // NXDOMAIN. NSEC (RFC 4035 3.1.3.2): the NSEC covering the name and the
+  // one covering the wildcard at its closest encloser. NSEC3 (RFC 5155
+  // 7.2.2): the closest encloser's, and those covering the next closer name
+  // and the wildcard.
+  void deny_name(const EncodedZone& zone, const WireName& name, uint32_t encloser) noexcept {
+    const std::string_view parent = zone.node_name(encloser);
+    if (zone.uses_nsec3) {
+      write_denial(zone, own_denial(zone, encloser));
+      write_denial(zone, covering(zone, next_closer(name, parent)));
+    } else {
+      write_denial(zone, covering(zone, name.view()));
+    }
+    char wildcard[kMaxNameLength];
+    if (parent.size() + 2 > sizeof wildcard) return;
+    wildcard[0] = 1;
+    wildcard[1] = '*';
+    std::memcpy(wildcard + 2, parent.data(), parent.size());
+    write_denial(zone, covering(zone, std::string_view(wildcard, parent.size() + 2)));
+  }
+
+  // NODATA (RFC 4035 3.1.3.1, RFC 5155 7.2.3): the name's own NSEC or
+  // NSEC3; for a wildcard match (3.1.3.4, 7.2.5) the wildcard's, and the
+  // proof that the name asked for does not exist.
+  void deny_type(const EncodedZone& zone, const WireName& name, const Found& found) noexcept {
+    write_denial(zone, own_denial(zone, found.node));
+    if (found.match != Match::wildcard) return;
+    if (zone.uses_nsec3) {
+      // The closest encloser proof: the wildcard's parent's own NSEC3 too.
+      const uint32_t encloser = zone.names.find(zone.node_name(found.node).substr(2));
+      if (encloser != NameTable::kNotFound) write_denial(zone, own_denial(zone, encloser));
+    }
+    deny_wildcard_source(zone, name, found.node);
+  }
+
+  // A wildcard answer (RFC 4035 3.1.3.3, RFC 5155 7.2.6): the NSEC covering
+  // the name asked for, or the NSEC3 covering its next closer name; the
+  // closest encloser is the wildcard's parent.
+  void deny_wildcard_source(const EncodedZone& zone, const WireName& name,
+                            uint32_t wildcard) noexcept {
+    if (!zone.uses_nsec3) {
+      write_denial(zone, covering(zone, name.view()));
+      return;
+    }
+    std::string_view parent = zone.node_name(wildcard);
+    parent.remove_prefix(2);  // "\1*"
+    write_denial(zone, covering(zone, next_closer(name, parent)));
   }
 
   // Our OPT record's size, with the options the reply carries.
@@ -395,6 +632,7 @@ class Response {
     compressor_.write(writer_, zone.apex);
     writer_.bytes(soa_->negative);
     ++header_.nscount;
+    if (signed_) write_records(zone.apex, soa_->negative_rrsig, header_.nscount);
   }
 
   void hinfo(std::string_view owner, uint32_t ttl) noexcept {
@@ -427,6 +665,9 @@ class Response {
   bool aa_ = false;
   bool edns_ = false;
   bool dnssec_ok_ = false;
+  bool signed_ = false;              // DO=1 and the zone answering is signed
+  uint32_t denial_written_[4] = {};  // NSEC chain nodes or NSEC3 entries in the response
+  size_t denial_count_ = 0;
   bool referral_ = false;
   const Query* query_ = nullptr;
   const ClientSubnet* ecs_ = nullptr;  // the query's, when the reply echoes it

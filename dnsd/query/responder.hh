@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "dnsd/query/rng.hh"
+#include "dnsd/common/rng.hh"
 #include "dnsd/query/stats.hh"
 #include "dnsd/snapshot/snapshot.hh"
 #include "dnsd/wire/query.hh"

@@ -35,6 +35,7 @@
 #include "dnsd/server/privileges.hh"
 #include "dnsd/server/publisher.hh"
 #include "dnsd/server/service_notify.hh"
+#include "dnsd/server/signing_keys.hh"
 #include "dnsd/server/sockets.hh"
 #include "dnsd/server/worker.hh"
 #include "dnsd/snapshot/change.hh"
@@ -197,6 +198,7 @@ class Daemon {
     if (!target_account(config_.server.user, uid, gid, error) ||
         !ops_->open(config_.server.state_dir, error) ||
         !hand_over(config_.server.state_dir, uid, gid, error) ||
+        !keys_.configure(config_, static_cast<int>(uid), static_cast<int>(gid), error) ||
         !make_parent_dir(config_.server.control_socket, uid, gid, error) ||
         !control_->listen(config_.server.control_socket, uid, gid, error) || !listen_http(error) ||
         !drop_privileges(config_.server.user, error)) {
@@ -324,8 +326,11 @@ class Daemon {
     // Published before serving_ is set: the workers are not started yet, so
     // they take this snapshot at start rather than through their mailbox.
     publisher_->submit(Change{std::move(pending_model_), std::nullopt, prober_->view(), nullptr,
-                              nullptr, locator_});
+                              nullptr, locator_, keys_.signings()});
     serving_ = true;
+    uv_timer_start(
+        &signing_timer_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->check_signing(); },
+        kSigningCheckMs, kSigningCheckMs);
     for (auto& w : workers_) w->start(publisher_->current());
     release_zone_records();
     // Loading a large zone leaves much freed heap behind; hand it back.
@@ -366,10 +371,27 @@ class Daemon {
     serve(std::move(change));
   }
 
-  // A change of the configuration's files brings the locator read with them.
+  // A change of the configuration's files brings the locator read with
+  // them, and the keys of the signed zones.
   Change with_locator(Change change) const {
     change.locator = locator_;
+    change.signings = keys_.signings();
     return change;
+  }
+
+  // Each minute: a key whose timing was reached changes what is published
+  // or signs, and signatures past half their validity are made again.
+  void check_signing() {
+    if (!keys_.signings()) return;
+    Change change;
+    if (keys_.refresh(std::time(nullptr))) change.signings = keys_.signings();
+    const auto& current = publisher_->current();
+    bool due = change.signings.has_value();
+    for (size_t z = 0; current && z < current->zone_count() && !due; ++z) {
+      const ZoneSigning* signing = current->signing(z);
+      due = signing != nullptr && !signatures_fresh(current->zone(z), *signing, std::time(nullptr));
+    }
+    if (due) serve(std::move(change));
   }
 
   // What is served now, for the control commands and /status.json.
@@ -412,6 +434,8 @@ class Daemon {
 
   void install_signals() {
     uv_timer_init(&loop_, &trim_timer_);
+    uv_timer_init(&loop_, &signing_timer_);
+    signing_timer_.data = this;
     auto init = [this](uv_signal_t& handle, int signum, uv_signal_cb cb) {
       uv_signal_init(&loop_, &handle);
       handle.data = this;
@@ -482,6 +506,12 @@ class Daemon {
     model_ = std::move(loaded->model);
     locator_ = std::move(loaded->locator);
     primary_->configure(config_);
+    std::string key_error;
+    if (!keys_.configure(config_, -1, -1, key_error)) {
+      // The old keys keep signing: a zone whose key cannot be read or made
+      // must not go unsigned under a signed parent.
+      log(LogLevel::error, "DNSSEC keys: {}; the previous keys keep signing", key_error);
+    }
     apply(with_locator(ops_->set_file_config(config_, model_)));
     // Before the first probe round the new model waits, unencoded, for
     // start_serving, which releases the records itself.
@@ -504,6 +534,7 @@ class Daemon {
       uv_close(as_handle(s), nullptr);
     }
     uv_close(as_handle(&trim_timer_), nullptr);
+    uv_close(as_handle(&signing_timer_), nullptr);
   }
 
   uv_loop_t loop_{};
@@ -511,6 +542,7 @@ class Daemon {
   std::shared_ptr<const zones::Model> model_;
   std::shared_ptr<const geo::Locator> locator_;  // null: no [server.geo]
   std::optional<Primary> primary_;
+  SigningKeys keys_;
   std::optional<Publisher> publisher_;
   std::optional<health::Prober> prober_;
   std::optional<Operations> ops_;
@@ -527,7 +559,11 @@ class Daemon {
   std::shared_ptr<const zones::Model> pending_model_;
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   static constexpr uint64_t kTrimDelayMs = 1000;
+  // How often key timings and signature ages are looked at: a rollover step
+  // or a renewal happens within this of being due.
+  static constexpr uint64_t kSigningCheckMs = 10000;
   uv_timer_t trim_timer_{};
+  uv_timer_t signing_timer_{};
 };
 
 }  // namespace

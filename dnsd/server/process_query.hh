@@ -18,7 +18,7 @@
 
 #include "dnsd/primary/transfer.hh"
 #include "dnsd/query/rate_limiter.hh"
-#include "dnsd/query/rng.hh"
+#include "dnsd/common/rng.hh"
 #include "dnsd/query/server_cookies.hh"
 #include "dnsd/query/stats.hh"
 #include "dnsd/snapshot/snapshot.hh"

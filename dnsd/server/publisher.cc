@@ -25,6 +25,7 @@ void Publisher::release_zone_records() {
 void Publisher::submit(Change change) {
   if (change.health) health_ = std::move(change.health);
   if (change.locator) options_.locator = std::move(*change.locator);
+  if (change.signings) options_.signings = std::move(*change.signings);
   if (change.model) {
     model_ = std::move(change.model);
     // The decider's snapshot is this one only while it sits on the snapshot

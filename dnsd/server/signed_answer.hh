@@ -13,7 +13,7 @@
 #include <span>
 
 #include "dnsd/query/responder.hh"
-#include "dnsd/query/rng.hh"
+#include "dnsd/common/rng.hh"
 #include "dnsd/query/stats.hh"
 #include "dnsd/snapshot/snapshot.hh"
 #include "dnsd/wire/query.hh"

@@ -37,6 +37,9 @@ struct Change {
   // What places clients and mirrors from now on (start, reload): null when
   // no [server.geo] is configured. nullopt: the publisher keeps its own.
   std::optional<std::shared_ptr<const geo::Locator>> locator;
+  // What signs the signed zones from now on (start, reload, a key's timing
+  // reached): null when none is signed. nullopt: the publisher keeps its own.
+  std::optional<std::shared_ptr<const ZoneSignings>> signings;
 };
 
 }  // namespace mirrorpool::dnsd

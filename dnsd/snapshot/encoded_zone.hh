@@ -5,11 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "dnsd/dnssec/sha1.hh"
 #include "dnsd/geo/place.hh"
 #include "dnsd/snapshot/name_table.hh"
 #include "zones/pool.hh"
@@ -74,6 +76,38 @@ struct EncodedZone {
   // SOA has the zone file's serial; answers take the snapshot's (ZoneSoa).
   std::string negative_soa;
 
+  // DNSSEC (zone_signing.hh), set only in a signed zone: the unsigned
+  // encoding it was made from, what signed it and when its signatures end.
+  // Its nodes have RRSIG and NSEC RRsets beside their own (RRSIG records
+  // cover their node's RRsets, each with that RRset's TTL); the apex has
+  // DNSKEY, CDS and CDNSKEY. A pool name's NSEC is its pool's (EncodedPool).
+  std::shared_ptr<const EncodedZone> source;
+  uint64_t signing_generation = 0;
+  uint32_t sig_inception = 0;
+  uint32_t sig_expiration = 0;
+  // The nodes with an NSEC (pool names included), in canonical order, to
+  // find the NSEC covering a name that does not exist.
+  std::vector<uint32_t> nsec_chain;
+  // The NSEC TTL (RFC 9077): the negative-caching TTL.
+  uint32_t nsec_ttl = 0;
+  // dnssec_denial = "nsec3" (RFC 5155 with RFC 9276's parameters: no salt,
+  // no extra iteration, no opt-out) instead of the NSEC chain: one NSEC3 per
+  // authoritative name, empty non-terminals included, sorted by hash. At
+  // `offset` in nsec3_records: the hashed owner name (wire), then the NSEC3
+  // and its RRSIG records; a pool name's are its pool's (EncodedPool::nsec).
+  struct Nsec3 {
+    dnssec::Sha1Digest hash{};
+    uint32_t node = 0;
+    uint32_t offset = 0;
+    uint32_t owner_length = 0;
+    uint32_t length = 0;  // of the records after the owner
+  };
+  bool uses_nsec3 = false;
+  std::vector<Nsec3> nsec3;
+  std::string nsec3_records;
+
+  bool is_signed() const noexcept { return source != nullptr; }
+
   std::string_view node_name(uint32_t node) const noexcept { return names.name(node); }
   std::string_view bytes(const EncodedRRset& rrset) const noexcept {
     return std::string_view(records).substr(rrset.offset, rrset.length);
@@ -101,6 +135,25 @@ struct EncodedFamily {
   // (mirror_slots.hh).
   std::vector<geo::Place> places;
   std::vector<uint16_t> slots;
+
+  // DNSSEC, in a signed zone only (zone_signing.hh). The answer sets a DO=1
+  // query picks from, each with a chance of `chance` in `variant_total`:
+  // `count` indices (into `weights`) at `first` in `members`, with its
+  // RRSIG records at `sig_offset` in `sigs`.
+  struct Variant {
+    uint32_t first = 0;
+    uint32_t count = 0;
+    uint32_t sig_offset = 0;
+    uint32_t sig_length = 0;
+    uint32_t chance = 0;
+  };
+  std::vector<Variant> variants;
+  uint64_t variant_total = 0;
+  std::vector<uint32_t> members;
+  std::string sigs;
+  // The RRSIG records over every served address as one RRset: what zone
+  // transfers carry (a secondary serves the whole set).
+  std::string full_sigs;
 };
 
 struct EncodedPool {
@@ -111,6 +164,11 @@ struct EncodedPool {
   geo::Margin geo_margin;
   EncodedFamily v4;
   EncodedFamily v6;
+  // In a signed zone: the pool name's NSEC (or NSEC3) record and its RRSIG
+  // records (TYPE CLASS TTL RDLENGTH RDATA each), with the types it serves
+  // now; their owner (the pool name, or its hashed name).
+  std::string nsec;
+  std::string nsec_owner;
 };
 
 }  // namespace mirrorpool::dnsd

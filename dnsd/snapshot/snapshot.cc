@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <ctime>
 #include <stdexcept>
 #include <unordered_set>
 #include <utility>
@@ -276,6 +277,13 @@ Snapshot::Snapshot(EncodedZones zones, std::vector<EncodedPool> pools,
       soa.record = z.bytes(*rrset);
     }
     soa.negative = z.negative_soa;
+    std::shared_ptr<const ZoneSigning> signing;
+    if (z.is_signed() && options.signings) {
+      const auto it = options.signings->find(z.apex);
+      if (it != options.signings->end()) signing = it->second;
+    }
+    signings_.push_back(std::move(signing));
+    sign_soa(i);
     apexes_.insert(z.apex, static_cast<uint32_t>(i));
     const unsigned labels = z.apex_labels;
     apex_depths_[labels / 64] |= uint64_t{1} << (labels % 64);
@@ -307,6 +315,7 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
 
   const std::vector<std::vector<size_t>> inside =
       zones::pools_by_zone(zones::origins(model.zones), model.pools);
+  const int64_t now = std::time(nullptr);
   EncodedZones zones;
   zones.reserve(model.zones.size());
   for (size_t z = 0; z < model.zones.size(); ++z) {
@@ -315,25 +324,54 @@ std::shared_ptr<Snapshot> build_snapshot(const zones::Model& model,
     for (const size_t p : inside[z]) {
       zone_pools.emplace_back(model.pools[p].name.wire(), static_cast<int32_t>(p));
     }
+    const ZoneSigning* signing = nullptr;
+    if (options.signings) {
+      const auto it = options.signings->find(zone.origin.wire());
+      if (it != options.signings->end()) signing = it->second.get();
+    }
     // The same read of the file with the same pools in it (a health change,
-    // or a reload that changed only other zones): share the encoded zone.
+    // or a reload that changed only other zones): share the encoded zone,
+    // and its signatures while they are fresh.
     const uint32_t before = previous != nullptr && zone.load_id != 0
                                 ? previous->apexes().find(zone.origin.wire())
                                 : NameTable::kNotFound;
+    std::shared_ptr<const EncodedZone> encoded;
     if (before != NameTable::kNotFound) {
       const auto& kept = previous->encoded_zones()[before];
       if (kept->load_id == zone.load_id && kept->pools == zone_pools) {
-        zones.push_back(kept);
-        continue;
+        if (signing == nullptr) {
+          encoded = kept->is_signed() ? kept->source : kept;
+        } else if (signatures_fresh(*kept, *signing, now)) {
+          zones.push_back(kept);
+          continue;
+        } else {
+          encoded = kept->is_signed() ? kept->source : kept;
+        }
       }
     }
-    // load_model reads a zone's files again whenever its encoded form cannot
-    // be kept, so a zone without records always has one to share.
-    if (zone.records_released) {
-      throw std::logic_error("zone " + zone.origin.to_text() +
-                             ": its records were released and it is not encoded");
+    if (!encoded) {
+      // load_model reads a zone's files again whenever its encoded form
+      // cannot be kept, so a zone without records always has one to share.
+      if (zone.records_released) {
+        throw std::logic_error("zone " + zone.origin.to_text() +
+                               ": its records were released and it is not encoded");
+      }
+      encoded = std::make_shared<const EncodedZone>(encode_zone(zone, zone_pools));
     }
-    zones.push_back(std::make_shared<const EncodedZone>(encode_zone(zone, zone_pools)));
+    zones.push_back(signing != nullptr ? sign_zone(std::move(encoded), *signing, now)
+                                       : std::move(encoded));
+  }
+  // Pool answers of signed zones: signed per snapshot, from the cache when
+  // their set was signed before.
+  for (const auto& zone : zones) {
+    if (!zone->is_signed()) continue;
+    const ZoneSigning& signing = *options.signings->at(zone->apex);
+    for (const auto& [name, index] : zone->pools) {
+      const uint32_t node = zone->names.find(name);
+      if (node != NameTable::kNotFound)
+        sign_pool(pools[static_cast<size_t>(index)], *zone, node, signing);
+    }
+    signing.cache->next_build();
   }
   return std::make_shared<Snapshot>(std::move(zones), std::move(pools), std::move(served), options);
 }
@@ -352,10 +390,25 @@ uint32_t Snapshot::serial(size_t zone) const noexcept {
   return get32(soas_[zone].negative.data() + soa_serial_at(soas_[zone].negative));
 }
 
-void Snapshot::set_serial(size_t zone, uint32_t serial) noexcept {
+void Snapshot::set_serial(size_t zone, uint32_t serial) {
   ZoneSoa& soa = soas_[zone];
   set32(soa.negative.data() + soa_serial_at(soa.negative), serial);
   if (!soa.record.empty()) set32(soa.record.data() + soa_serial_at(soa.record), serial);
+  sign_soa(zone);
+}
+
+void Snapshot::sign_soa(size_t zone) {
+  const ZoneSigning* signing = signings_[zone].get();
+  if (signing == nullptr) return;
+  ZoneSoa& soa = soas_[zone];
+  soa.rrsig = dnsd::sign_soa(soa.record, get32(soa.record.data() + 4), *zones_[zone], *signing);
+  // The same signature with the negative TTL: only the records' own TTL differs.
+  soa.negative_rrsig = soa.rrsig;
+  const uint32_t negative_ttl = get32(soa.negative.data() + 4);
+  for (size_t at = 0; at + kRrFixedSize <= soa.negative_rrsig.size();
+       at += kRrFixedSize + get16(soa.negative_rrsig.data() + at + kRdlengthAt)) {
+    set32(soa.negative_rrsig.data() + at + 4, negative_ttl);
+  }
 }
 
 const std::vector<ServedPool>& served_pools(const Snapshot& snapshot) {

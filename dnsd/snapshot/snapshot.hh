@@ -17,6 +17,7 @@
 #include "dnsd/snapshot/encoded_zone.hh"
 #include "dnsd/snapshot/mirror_slots.hh"
 #include "dnsd/snapshot/name_table.hh"
+#include "dnsd/snapshot/zone_signing.hh"
 #include "health/health_view.hh"
 #include "zones/pool.hh"
 
@@ -43,6 +44,8 @@ struct SnapshotOptions {
   std::shared_ptr<const geo::Locator> locator;
   // The counter slot of each mirror; null: every mirror counts in one slot.
   std::shared_ptr<MirrorSlots> slots;
+  // What signs each signed zone ([[zone]] dnssec); null or absent: unsigned.
+  std::shared_ptr<const ZoneSignings> signings;
 };
 
 // What one pool serves for one address family right now (for status, logs and
@@ -74,6 +77,10 @@ using EncodedZones = std::vector<std::shared_ptr<const EncodedZone>>;
 struct ZoneSoa {
   std::string record;    // TYPE CLASS TTL RDLENGTH RDATA, as in EncodedZone::records
   std::string negative;  // EncodedZone::negative_soa, with this serial
+  // A signed zone's RRSIG records over that SOA: with the SOA's TTL, and
+  // with the negative TTL for the authority section.
+  std::string rrsig;
+  std::string negative_rrsig;
 };
 
 class Snapshot {
@@ -108,16 +115,24 @@ class Snapshot {
   // when nobody attached any, and then every transfer is refused.
   const std::shared_ptr<const TransferState>& transfers() const noexcept { return transfers_; }
 
+  // What signs zone(zone), or null when it is not signed.
+  const ZoneSigning* signing(size_t zone) const noexcept { return signings_[zone].get(); }
+
   // Before publication only (the publisher's prepare step): the serial
-  // chosen for a zone (serials.hh) and the transfer data built for it.
-  void set_serial(size_t zone, uint32_t serial) noexcept;
+  // chosen for a zone (serials.hh), its SOA signed again in a signed zone,
+  // and the transfer data built for it.
+  void set_serial(size_t zone, uint32_t serial);
   void set_transfers(std::shared_ptr<const TransferState> transfers) {
     transfers_ = std::move(transfers);
   }
 
  private:
+  // A signed zone's SOA RRSIGs for its current serial.
+  void sign_soa(size_t zone);
+
   EncodedZones zones_;
   std::vector<ZoneSoa> soas_;
+  std::vector<std::shared_ptr<const ZoneSigning>> signings_;  // per zone, null: unsigned
   NameTable apexes_;
   uint64_t apex_depths_[2] = {};  // bit n: an apex has n labels
   std::vector<EncodedPool> pools_;

@@ -1,5 +1,5 @@
 // Statistical and structural tests of weighted sampling without replacement.
-#include "dnsd/query/sampler.hh"
+#include "dnsd/common/sampler.hh"
 
 #include <doctest/doctest.h>
 

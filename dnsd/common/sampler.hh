@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "dnsd/query/rng.hh"
+#include "dnsd/common/rng.hh"
 
 namespace mirrorpool::dnsd {
 

@@ -74,12 +74,27 @@ struct ServerConfig {
   std::string sendmail = "/usr/sbin/sendmail";
 };
 
+// [[zone]] dnssec_* (mirrorpool.toml(5), DNSSEC).
+enum class DenialKind { nsec, nsec3 };
+struct DnssecConfig {
+  bool enabled = false;            // dnssec
+  uint8_t algorithm = 13;          // dnssec_algorithm: 13 ecdsap256sha256, 15 ed25519
+  DenialKind denial = DenialKind::nsec;  // dnssec_denial
+  uint32_t signature_validity_s = 14 * 86400;  // dnssec_signature_validity
+  unsigned variants = 32;          // dnssec_variants
+  // Rollover timings (RFC 7583): the TTL of the parent's DS RRset, and how
+  // long a change takes to reach every secondary and cache beyond TTLs.
+  uint32_t parent_ds_ttl_s = 86400;     // dnssec_parent_ds_ttl
+  uint32_t propagation_delay_s = 3600;  // dnssec_propagation_delay
+};
+
 struct ZoneConfig {
   zones::Name origin;
   std::string file;  // resolved against the config file's directory
   std::vector<Endpoint> notify;
   std::vector<Prefix> allow_transfer;
   std::string tsig;  // key name, empty = none
+  DnssecConfig dnssec;
   zones::SourcePos pos;
 };
 

@@ -31,10 +31,25 @@ bool write_all(int fd, std::string_view data) {
 }
 
 bool write_file_atomically(const std::string& path, std::string_view content, std::string& error) {
+  return write_file_atomically(path, content, error, 0640);
+}
+
+bool write_file_atomically(const std::string& path, std::string_view content, std::string& error,
+                           unsigned mode, int uid, int gid) {
   const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  // A stale temporary file (a crash mid-write) would keep its old mode.
+  unlink(tmp.c_str());
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC,
+                      static_cast<mode_t>(mode));
   if (fd < 0) {
     error = fmt::format("{}: {}", tmp, std::strerror(errno));
+    return false;
+  }
+  if ((uid != -1 || gid != -1) &&
+      fchown(fd, static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0) {
+    error = fmt::format("{}: cannot give it to {}:{}: {}", tmp, uid, gid, std::strerror(errno));
+    close(fd);
+    unlink(tmp.c_str());
     return false;
   }
   const bool written = write_all(fd, content) && fsync(fd) == 0;

@@ -17,6 +17,13 @@ bool write_all(int fd, std::string_view data);
 // then unchanged.
 bool write_file_atomically(const std::string& path, std::string_view content, std::string& error);
 
+// The same with the file made with `mode` (before the umask; the plain form
+// uses 0640) and, when `uid`/`gid` are not -1, given that owner before it
+// replaces the target: a private key is never readable by others, not even
+// for a moment.
+bool write_file_atomically(const std::string& path, std::string_view content, std::string& error,
+                           unsigned mode, int uid = -1, int gid = -1);
+
 // Reads a whole file. Returns false with `error` set when it cannot be read;
 // a missing file sets `missing` instead and returns false with no error.
 bool read_whole_file(const std::string& path, std::string& content, bool& missing,

@@ -190,7 +190,6 @@ class Parser {
   void read_tsig_keys(TableReader& top, std::map<std::string, TsigKey>& keys);
   void read_zones(TableReader& top, Config& config);
   std::optional<zones::Name> read_name(TableReader& r, std::string_view key);
-  void read_dnssec(TableReader& r, DnssecConfig& dnssec);
 
   // config_pools.cc
   void read_pools(TableReader& top, std::vector<PoolConfig>& pools);

@@ -22,10 +22,41 @@ bool is_base64(std::string_view text) {
   return true;
 }
 
-}  // namespace
-
 using std::chrono::days;
+using std::chrono::hours;
 using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// [[zone]] dnssec_*: whether and how the zone is signed (its keys are in
+// state_dir/keys/ORIGIN, dnsd/dnssec/zone_key.hh).
+void read_dnssec(TableReader& r, DnssecConfig& dnssec) {
+  if (auto enabled = r.boolean("dnssec")) dnssec.enabled = *enabled;
+  if (auto algorithm =
+          r.choice<uint8_t>("dnssec_algorithm", {{"ecdsap256sha256", 13}, {"ed25519", 15}})) {
+    dnssec.algorithm = *algorithm;
+  }
+  if (auto denial = r.choice<DenialKind>(
+          "dnssec_denial", {{"nsec", DenialKind::nsec}, {"nsec3", DenialKind::nsec3}})) {
+    dnssec.denial = *denial;
+  }
+  // At least an hour: signatures are made again at half their validity, and
+  // a secondary must be able to fetch the zone before they expire.
+  if (auto validity = r.duration("dnssec_signature_validity", hours(1), days(365))) {
+    dnssec.signature_validity_s =
+        static_cast<uint32_t>(std::chrono::duration_cast<seconds>(*validity).count());
+  }
+  r.read_integer("dnssec_variants", dnssec.variants, 1, 256);
+  if (auto ttl = r.duration("dnssec_parent_ds_ttl", seconds(0), days(30))) {
+    dnssec.parent_ds_ttl_s =
+        static_cast<uint32_t>(std::chrono::duration_cast<seconds>(*ttl).count());
+  }
+  if (auto delay = r.duration("dnssec_propagation_delay", seconds(0), days(7))) {
+    dnssec.propagation_delay_s =
+        static_cast<uint32_t>(std::chrono::duration_cast<seconds>(*delay).count());
+  }
+}
+
+}  // namespace
 
 std::optional<Endpoint> Parser::endpoint(TableReader& r, std::string_view key, const Item& item) {
   auto parsed = Endpoint::parse(item.text);
@@ -358,36 +389,6 @@ void Parser::read_zones(TableReader& top, Config& config) {
     read_dnssec(r, zone.dnssec);
     r.report_unknown_keys();
     if (ok) config.zones.push_back(std::move(zone));
-  }
-}
-
-// [[zone]] dnssec_* (mirrorpool.toml(5), DNSSEC).
-void Parser::read_dnssec(TableReader& r, DnssecConfig& dnssec) {
-  using std::chrono::hours;
-  if (auto enabled = r.boolean("dnssec")) dnssec.enabled = *enabled;
-  if (auto algorithm = r.choice<uint8_t>(
-          "dnssec_algorithm", {{"ecdsap256sha256", uint8_t{13}}, {"ed25519", uint8_t{15}}})) {
-    dnssec.algorithm = *algorithm;
-  }
-  if (auto denial = r.choice<DenialKind>(
-          "dnssec_denial", {{"nsec", DenialKind::nsec}, {"nsec3", DenialKind::nsec3}})) {
-    dnssec.denial = *denial;
-  }
-  // Signatures are made again at half their validity: an hour at least
-  // leaves room for the hour their inception is set back.
-  if (auto validity = r.duration("dnssec_signature_validity", hours(2), hours(24 * 365))) {
-    dnssec.signature_validity_s =
-        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*validity).count());
-  }
-  r.read_integer("dnssec_variants", dnssec.variants, 1, 256);
-  if (auto ttl = r.duration("dnssec_parent_ds_ttl", std::chrono::seconds(1), hours(24 * 30))) {
-    dnssec.parent_ds_ttl_s =
-        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*ttl).count());
-  }
-  if (auto delay =
-          r.duration("dnssec_propagation_delay", std::chrono::seconds(0), hours(24 * 30))) {
-    dnssec.propagation_delay_s =
-        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*delay).count());
   }
 }
 

@@ -23,6 +23,10 @@ enum class Algorithm : uint8_t { ecdsap256sha256 = 13, ed25519 = 15 };
 std::optional<Algorithm> algorithm_from_text(std::string_view text);
 std::string_view algorithm_text(Algorithm algorithm);
 
+// The directory of a zone's key files: state_dir + "/keys/" + the origin
+// without its final dot ("pool.example"), or "." for the root.
+std::string key_dir(const std::string& state_dir, const zones::Name& origin);
+
 // RFC 7583 §3.1 key timings, Unix seconds; 0 = not set. A key with none set
 // (an operator's BIND key without metadata) is published and active.
 struct KeyTiming {
@@ -70,19 +74,18 @@ class ZoneKey {
   void* pkey_ = nullptr;  // EVP_PKEY*
 };
 
-// Where a zone's key files live: state_dir/keys/ORIGIN, the origin without
-// its final dot ("." for the root).
-std::string key_dir(const std::string& state_dir, const zones::Name& origin);
-
 // The key files of one zone in one directory.
 class KeyFiles {
  public:
-  // dir: state_dir + "/keys/" + origin without its final dot ("pool.example"),
-  // or "." for the root. Created (mode 0700) when missing.
+  // dir: key_dir(state_dir, origin). create makes it (mode 0700, with its
+  // missing parents) when missing; load finds no key in a missing one and
+  // makes nothing (--check-config uses it).
   KeyFiles(std::string dir, zones::Name origin);
 
-  // Reads every K<origin>+*.private in the directory with its .key. A file
-  // that cannot be read, a key of another zone or algorithm not in
+  // Reads every K<origin>+*.private in the directory with its .key (flags
+  // 256 or 257 as the .key says; timings from the .private, else from the
+  // .key's comments), sorted by (timing().created, tag()). A file that
+  // cannot be read, a K*.private of another zone or of an algorithm not in
   // Algorithm, or a .private whose public key does not match its .key is an
   // error naming the file; `keys` is then left empty.
   bool load(std::vector<std::shared_ptr<const ZoneKey>>& keys, std::string& error) const;
@@ -101,6 +104,9 @@ class KeyFiles {
   const std::string& dir() const noexcept { return dir_; }
 
  private:
+  // The key in path + ".private" and path + ".key", checked against each other.
+  std::shared_ptr<const ZoneKey> read_pair(const std::string& path, std::string& error) const;
+
   std::string dir_;
   zones::Name origin_;
 };

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdint>
 #include <ctime>
@@ -25,6 +26,7 @@
 #include "dnsd/config/model_loader.hh"
 #include "dnsd/control/control_server.hh"
 #include "dnsd/control/operations.hh"
+#include "dnsd/dnssec/key_check.hh"
 #include "dnsd/geo/geo_setup.hh"
 #include "dnsd/http/http_server.hh"
 #include "dnsd/http/metrics.hh"
@@ -574,6 +576,15 @@ int check_config(const std::string& config_path) {
   for (const zones::Diagnostic& d : diags) fmt::print(stderr, "{}\n", d.to_string());
   if (!loaded) return kExitConfig;
   for (const zones::Diagnostic& w : warnings(*loaded)) fmt::print(stderr, "{}\n", w.to_string());
+  zones::Diagnostics key_diags;
+  std::vector<std::string> key_notes;
+  dnssec::check_zone_keys(loaded->config, key_diags, key_notes);
+  for (const zones::Diagnostic& d : key_diags) fmt::print(stderr, "{}\n", d.to_string());
+  const bool key_error =
+      std::any_of(key_diags.begin(), key_diags.end(),
+                  [](const zones::Diagnostic& d) { return d.severity == zones::Severity::error; });
+  if (key_error) return kExitConfig;
+  for (const std::string& note : key_notes) fmt::print("{}\n", note);
   size_t mirrors = 0;
   for (const auto& pool : loaded->model->pools) mirrors += pool.mirrors.size();
   fmt::print("{}: ok ({} zone(s), {} pool(s), {} mirror(s))\n", config_path,

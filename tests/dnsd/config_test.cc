@@ -781,6 +781,91 @@ weight_policy = "reliability"
   }
 }
 
+TEST_CASE("DNSSEC keys of [[zone]]: defaults, every value, errors at file:line:col") {
+  {
+    const Config c = parse_ok(kBase);
+    const DnssecConfig& d = c.zones.at(0).dnssec;
+    CHECK_FALSE(d.enabled);
+    CHECK(d.algorithm == 13);
+    CHECK(d.denial == DenialKind::nsec);
+    CHECK(d.signature_validity_s == 14 * 86400);
+    CHECK(d.variants == 32);
+    CHECK(d.parent_ds_ttl_s == 86400);
+    CHECK(d.propagation_delay_s == 3600);
+  }
+  {
+    const Config c = parse_ok(std::string(kBase) + R"(dnssec = true
+dnssec_algorithm = "ed25519"
+dnssec_denial = "nsec3"
+dnssec_signature_validity = "2h"
+dnssec_variants = 256
+dnssec_parent_ds_ttl = "1h"
+dnssec_propagation_delay = "5m"
+[[zone]]
+origin = "other.example."
+file = "other.example.zone"
+dnssec = true
+dnssec_algorithm = "ecdsap256sha256"
+dnssec_denial = "nsec"
+dnssec_signature_validity = "365d"
+dnssec_variants = 1
+)");
+    REQUIRE(c.zones.size() == 2);
+    const DnssecConfig& d = c.zones[0].dnssec;
+    CHECK(d.enabled);
+    CHECK(d.algorithm == 15);
+    CHECK(d.denial == DenialKind::nsec3);
+    CHECK(d.signature_validity_s == 7200);
+    CHECK(d.variants == 256);
+    CHECK(d.parent_ds_ttl_s == 3600);
+    CHECK(d.propagation_delay_s == 300);
+    const DnssecConfig& e = c.zones[1].dnssec;
+    CHECK(e.enabled);
+    CHECK(e.algorithm == 13);
+    CHECK(e.denial == DenialKind::nsec);
+    CHECK(e.signature_validity_s == 365 * 86400);
+    CHECK(e.variants == 1);
+  }
+  const std::vector<BadCase> cases = {
+      {std::string(kBase) + "dnssec = \"yes\"\n",
+       "test.toml:6:10: error: 'dnssec' in [[zone]] must be true or false, not a string"},
+      {std::string(kBase) + "dnssec_algorithm = \"rsasha256\"\n",
+       "test.toml:6:20: error: 'dnssec_algorithm' in [[zone]] must be one of \"ecdsap256sha256\", "
+       "\"ed25519\" (got \"rsasha256\")"},
+      {std::string(kBase) + "dnssec_algorithm = 13\n",
+       "test.toml:6:20: error: 'dnssec_algorithm' in [[zone]] must be one of \"ecdsap256sha256\""},
+      {std::string(kBase) + "dnssec_denial = \"nsec5\"\n",
+       "test.toml:6:17: error: 'dnssec_denial' in [[zone]] must be one of \"nsec\", \"nsec3\" "
+       "(got \"nsec5\")"},
+      {std::string(kBase) + "dnssec_signature_validity = \"30m\"\n",
+       "test.toml:6:29: error: 'dnssec_signature_validity' in [[zone]] must be between 1h and "
+       "365d (got 30m)"},
+      {std::string(kBase) + "dnssec_signature_validity = \"400d\"\n",
+       "test.toml:6:29: error: 'dnssec_signature_validity' in [[zone]] must be between 1h and "
+       "365d (got 400d)"},
+      {std::string(kBase) + "dnssec_signature_validity = \"two weeks\"\n",
+       "test.toml:6:29: error: 'dnssec_signature_validity' in [[zone]] is not a valid duration"},
+      {std::string(kBase) + "dnssec_variants = 0\n",
+       "test.toml:6:19: error: 'dnssec_variants' in [[zone]] must be between 1 and 256 (got 0)"},
+      {std::string(kBase) + "dnssec_variants = 257\n",
+       "test.toml:6:19: error: 'dnssec_variants' in [[zone]] must be between 1 and 256 (got 257)"},
+      {std::string(kBase) + "dnssec_parent_ds_ttl = \"31d\"\n",
+       "test.toml:6:24: error: 'dnssec_parent_ds_ttl' in [[zone]] must be between 0ms and 30d"},
+      {std::string(kBase) + "dnssec_propagation_delay = \"8d\"\n",
+       "test.toml:6:28: error: 'dnssec_propagation_delay' in [[zone]] must be between 0ms and 7d"},
+      {std::string(kBase) + "dnssec_nsec3_iterations = 10\n",
+       "test.toml:6:1: error: unknown key 'dnssec_nsec3_iterations' in [[zone]]"},
+  };
+  for (const BadCase& c : cases) {
+    INFO(c.text);
+    zones::Diagnostics bad;
+    CHECK_FALSE(parse_config(c.text, "test.toml", bad));
+    const std::string out = joined(bad);
+    INFO(out);
+    CHECK(out.find(c.expected) != std::string::npos);
+  }
+}
+
 TEST_CASE("nearest-mirror keys: [server.geo], [[server.geo.net]], pool geo and mirror places") {
   const std::string server = R"([server]
 listen = ["127.0.0.1:5353"]

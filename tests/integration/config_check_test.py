@@ -174,6 +174,40 @@ country = "DE"
             "placed" in out and "mirror m2" not in out,
             f"geo: an unplaced mirror is a warning, a placed one is not ({out.strip()})")
 
+    # A signed zone's keys are read by the check, and nothing is made: no key
+    # yet is a note, a key ldns-keygen made is listed, a broken one fails the
+    # check naming its file.
+    write(d, "pool.example.zone", GOOD_ZONE)
+    state = os.path.join(d, "dnssec-state")
+    signed = write(d, "signed.toml", f"""[server]
+listen = ["127.0.0.1:5353"]
+state_dir = "{state}"
+[[zone]]
+origin = "pool.example."
+file = "pool.example.zone"
+dnssec = true
+""")
+    keys = os.path.join(state, "keys", "pool.example")
+    rc, out = run("--check-config", "-c", signed)
+    f.check(rc == 0 and f"zone pool.example.: no DNSSEC key yet: one will be made at start in {keys}"
+            in out and not os.path.exists(state),
+            f"dnssec without a key: ok, a note, nothing made ({rc}: {out.strip()})")
+    os.makedirs(keys, mode=0o700)
+    base = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "pool.example."],
+                          cwd=keys, capture_output=True, text=True, check=True).stdout.strip()
+    tag = int(base.rsplit("+", 1)[1])
+    rc, out = run("--check-config", "-c", signed)
+    f.check(rc == 0 and f"zone pool.example.: DNSSEC key {tag} (ecdsap256sha256, flags 257)" in out,
+            f"dnssec with a BIND-format key: ok, listed ({rc}: {out.strip()})")
+    private = os.path.join(keys, base + ".private")
+    with open(private, "w") as key_file:
+        key_file.write("Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\n"
+                       "PrivateKey: not*base64\n")
+    rc, out = run("--check-config", "-c", signed)
+    f.check(rc == 2 and f"{signed}:4:1: error: zone pool.example.: DNSSEC key: {private}: "
+            "PrivateKey is not valid base64" in out,
+            f"dnssec with a corrupt .private: exit 2 naming the file ({rc}: {out.strip()})")
+
     # The daemon itself refuses a bad config with exit 2, before binding anything.
     rc, out = run("-c", cfg)
     f.check(rc == 2 and "error:" in out, f"daemon with a bad config: exit 2 ({rc})")

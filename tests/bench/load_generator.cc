@@ -20,6 +20,11 @@
 // --ecs PREFIX (repeatable, e.g. 192.0.2.0/24) sends every query with an EDNS
 // Client Subnet option (RFC 7871) for each prefix in turn, as a resolver
 // would for its clients; replies are checked as without.
+//
+// --edns sends every query with an OPT record (UDP size 1232, DO clear);
+// --dnssec with the DO bit set (RFC 3225), and then a correct reply must also
+// carry at least one RRSIG covering the query type in its answer section.
+// Without --dnssec an RRSIG in the answer is wrong (DO=0 gets no DNSSEC).
 #include <arpa/inet.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -68,6 +73,7 @@ struct Query {
   unsigned min_answers = 0;
   unsigned max_answers = 0;
   bool check_answers = false;
+  bool want_rrsig = false;  // DO set: the answer must carry an RRSIG of qtype
 };
 
 std::optional<uint16_t> parse_type(std::string_view t) {
@@ -172,6 +178,26 @@ std::optional<Query> with_ecs(const Query& q, const std::string& prefix) {
   return out;
 }
 
+// `q` with an OPT record (UDP size 1232) unless it has one (from --ecs), and
+// with the DO bit set in it when `dnssec_ok`.
+Query with_edns(const Query& q, bool dnssec_ok) {
+  Query out = q;
+  if (out.packet.size() == out.question_end) {
+    put16(&out.packet[10], 1);  // ARCOUNT
+    const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+    out.packet.insert(out.packet.end(), opt, opt + sizeof opt);
+    out.text += " EDNS";
+  }
+  if (dnssec_ok) {
+    // OPT: root name (1), type (2), class (2), extended rcode (1), version
+    // (1), then the flags, whose top bit is DO.
+    out.packet[out.question_end + 7] |= 0x80;
+    out.want_rrsig = true;
+    out.text += " DO";
+  }
+  return out;
+}
+
 struct Counters {
   uint64_t sent = 0;
   uint64_t received = 0;  // replies to queries sent while measuring
@@ -210,6 +236,7 @@ struct Checker {
     const unsigned ancount = get16(p + 6);
     size_t pos = 12 + qlen;
     unsigned matching = 0;
+    unsigned rrsigs = 0;  // RRSIGs covering qtype
     uint32_t addrs[64];
     unsigned naddrs = 0;
     uint64_t hash = 1469598103934665603ull;  // FNV-1a over the answer rdata, in order
@@ -231,12 +258,16 @@ struct Checker {
           }
           if (naddrs < 64) addrs[naddrs++] = a;
         }
+      } else if (type == 46 && rdlen >= 2 && get16(p + pos) == q.qtype) {
+        ++rrsigs;
       }
       pos += rdlen;
     }
     if (q.check_answers && (matching < q.min_answers || matching > q.max_answers)) {
       return fail(std::to_string(matching) + " answer records");
     }
+    if (q.want_rrsig && rrsigs == 0) return fail("no RRSIG in the answer (DO set)");
+    if (!q.want_rrsig && rrsigs != 0) return fail("RRSIG in the answer with DO clear");
     if (answer_sets.size() < kMaxAnswerSets) answer_sets.insert(hash);
     return true;
   }
@@ -255,6 +286,8 @@ struct Options {
   uint64_t count = 2000;
   uint64_t interval_us = 200;
   bool rd = false;
+  bool edns = false;
+  bool dnssec = false;
   bool gso = true;
   std::vector<std::string> ecs;
   std::string label;
@@ -266,6 +299,7 @@ struct Options {
                "usage: load_generator --server ADDR:PORT --query \"NAME TYPE [N|LO-HI]\" ...\n"
                "  [--duration S] [--warmup S] [--window N] [--batch N] [--sockets N]\n"
                "  [--timeout-ms N] [--rd] [--no-gso] [--label TEXT] [--ecs PREFIX ...]\n"
+               "  [--edns] [--dnssec]\n"
                "  [--latency [--count N] [--interval-us N]]\n",
                why);
   std::exit(2);
@@ -314,6 +348,10 @@ Options parse_args(int argc, char** argv) {
       o.ecs.emplace_back(value());
     } else if (a == "--rd") {
       o.rd = true;
+    } else if (a == "--edns") {
+      o.edns = true;
+    } else if (a == "--dnssec") {
+      o.dnssec = true;
     } else if (a == "--label") {
       o.label = value();
     } else {
@@ -680,6 +718,9 @@ int main(int argc, char** argv) {
       }
     }
     queries = std::move(expanded);
+  }
+  if (o.edns || o.dnssec) {
+    for (Query& q : queries) q = with_edns(q, o.dnssec);
   }
   return o.latency ? run_latency(o, *server, queries) : run_throughput(o, *server, queries);
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Query benchmark: mirrorpoold against gdnsd, Knot, NSD, PowerDNS (bind
 backend and LUA records) and a no-logic echo responder (the floor), on
-loopback, with the same zone, side by side in interleaved rounds.
+loopback, with the same zone, side by side in interleaved rounds; and signed
+(DNSSEC): mirrorpoold against PowerDNS LUA records signed live.
 
     tests/bench/query_bench.py --build build-bench     # configures (release) and builds it
     tests/bench/query_bench.py [--rounds 3] [--seconds 3] [--json out.json]
     tests/bench/query_bench.py --quick                 # 1 short round, small zone (the
                                                        # meson test bench_smoke)
+    tests/bench/query_bench.py --only dnssec           # only the DNSSEC rows (about 1 min)
 
 Each server is pinned to one core (--server-cpu, default 0) and the load
 generator to another (--generator-cpu, default 1). Per zone (small, and
@@ -21,6 +23,18 @@ ranks the generator, not the servers), unloaded latency (one query at a
 time), RSS and PSS of the process tree, start-up time (exec to the first
 correct answer), two workers without pinning, and mirrorpoold under churn
 (SIGHUP every second and a mirrorpoolctl drain/undrain every second).
+
+DNSSEC rows (issue 23, small zone; --only dnssec runs just these): the pool
+name asked with EDNS and DO=0 or DO=1, in alternating short runs on the same
+server, of mirrorpoold with `dnssec = true` and `dnssec_variants = 32` (only
+when its --check-config accepts them; else a row says it is not available)
+and of PowerDNS LUA records signed live (pdnsutil secure-zone, ECDSA P-256,
+keys in a bind-dnssec-db); every DO=1 reply must carry an RRSIG, and before
+measuring one answer of each is validated with the zone's DNSKEY (and seen
+with dig +dnssec). Then the time mirrorpoold takes to re-sign the pool after
+a mirror fails and comes back, read from its /metrics
+(mirrorpool_dnssec_last_signing_seconds, mirrorpool_dnssec_signatures_total,
+mirrorpool_dnssec_signing_seconds_total; "not available" without them).
 
 Needs the peers from packaging/install-deps (gdnsd, knot, nsd, pdns-server,
 pdns-backend-bind, dnsperf). Binaries come from --build DIR or from the
@@ -45,13 +59,19 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
+import dns.dnssec  # noqa: E402
+import dns.exception  # noqa: E402
 import dns.message  # noqa: E402
+import dns.name  # noqa: E402
+import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
+import dns.rdataclass  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
 from harness import free_port  # noqa: E402
@@ -64,6 +84,9 @@ MIRRORS = [f"127.0.1.{i}" for i in range(1, 9)]
 WEIGHTS = [10, 10, 10, 10, 5, 5, 5, 5]
 MAX_ANSWERS = 4
 CHECK_INTERVAL_S = 2
+DNSSEC_VARIANTS = 32
+RESIGN_GOAL_S = 0.010   # issue 23: a pool re-signed within 10 ms of a health change
+DO_RATIO_GOAL = 0.90    # issue 23: DO=1 pool answers at >= 0.90 of DO=0's rate
 
 # Rows of the table: (key, query name, type). Each server says how many answer
 # records it gives for each row it serves.
@@ -636,10 +659,10 @@ class Pdns(Server):
     """PowerDNS 4.7, bind backend, its own config dir (never /etc/powerdns).
     security-poll-suffix is empty: no status lookup leaves the machine."""
 
-    def __init__(self, ctx, large, cpus, lua=False):
+    def __init__(self, ctx, large, cpus, lua=False, key=None, title=None):
         self.lua = lua
-        self.key = "pdns-lua" if lua else "pdns"
-        self.title = "PowerDNS LUA records" if lua else "PowerDNS (bind backend)"
+        self.key = key or ("pdns-lua" if lua else "pdns")
+        self.title = title or ("PowerDNS LUA records" if lua else "PowerDNS (bind backend)")
         if lua:
             self.pool_answers, self.pool_desc = str(MAX_ANSWERS), f"{MAX_ANSWERS} A of 8 (LUA)"
         super().__init__(ctx, large, cpus)
@@ -676,6 +699,135 @@ secondary=no
 
     def command(self):
         return ["pdns_server", f"--config-dir={self.dir}"]
+
+
+class FlippableListeners(MirrorListeners):
+    """MirrorListeners whose listener on one address can be closed (the mirror
+    fails its tcp check: connection refused) and opened again, for the
+    re-signing row."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            with self.lock:
+                events = self.sel.select(timeout=0.02) if self.sel.get_map() else []
+                for key, _ in events:
+                    try:
+                        conn, _ = key.fileobj.accept()
+                        conn.close()
+                    except OSError:
+                        pass
+            time.sleep(0.001)  # let set_up() take the lock
+
+    def set_up(self, addr, up):
+        i = MIRRORS.index(addr)
+        with self.lock:
+            s = self.socks[i]
+            if not up and s is not None:
+                self.sel.unregister(s)
+                s.close()
+                self.socks[i] = None
+            elif up and s is None:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((addr, self.port))
+                s.listen(64)
+                s.setblocking(False)
+                self.sel.register(s, selectors.EVENT_READ)
+                self.socks[i] = s
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(5)
+        for s in self.socks:
+            if s is not None:
+                s.close()
+
+
+class MirrorpooldDnssec(Mirrorpoold):
+    """mirrorpoold with the zone signed (dnssec = true, dnssec_variants = 32),
+    its metrics on http_listen, and its own mirror listeners with fast checks
+    (every 200 ms, rise 1, fall 1), so that the re-signing row can fail a
+    mirror and see the change within a second."""
+    key = "mirrorpoold-dnssec"
+    title = "mirrorpoold, signed zone"
+
+    def __init__(self, ctx, large, cpus):
+        super().__init__(ctx, large, cpus)
+        self.http_port = free_port()
+        self.listeners = FlippableListeners()
+
+    def check_table(self):
+        return f"""
+[pool.check]
+type = "tcp"
+port = {self.listeners.port}
+interval = "200ms"
+timeout = "100ms"
+rise = 1
+fall = 1
+"""
+
+    def write(self):
+        super().write()
+        with open(self.config_path) as f:
+            text = f.read()
+        text = text.replace("[server]\n",
+                            f'[server]\nhttp_listen = "127.0.0.1:{self.http_port}"\n', 1)
+        text = text.replace('file = "pool.example.zone"\n',
+                            'file = "pool.example.zone"\n'
+                            f"dnssec = true\ndnssec_variants = {DNSSEC_VARIANTS}\n", 1)
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def available(self):
+        """(True, "") when this build accepts the signed zone's config, else
+        (False, why) from mirrorpoold --check-config."""
+        self.write()
+        try:
+            r = subprocess.run([self.ctx.bin["mirrorpoold"], "--check-config", "-c",
+                                self.config_path], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            return False, "--check-config did not finish within 60 s"
+        if r.returncode == 0:
+            return True, ""
+        lines = [x.strip() for x in (r.stderr + r.stdout).splitlines() if x.strip()]
+        why = next((x for x in lines if "dnssec" in x), lines[0] if lines else "")
+        why = re.sub(r"^\S*mirrorpool\.toml:[\d:]*\s*(error:\s*)?", "", why)
+        return False, f"--check-config exit {r.returncode}: {why[:200]}"
+
+    def stop(self):
+        super().stop()
+        self.listeners.close()
+
+
+class PdnsSigned(Pdns):
+    """PowerDNS 4.7 with LUA records, its bind backend keeping DNSSEC keys in
+    a bind-dnssec-db (sqlite3) of its own, the zone secured with pdnsutil
+    (ECDSA P-256, pdnsutil's default) and signed live: every answer is signed
+    when asked (a LUA answer is made per query), with pdns's signature cache."""
+
+    def __init__(self, ctx, large, cpus):
+        super().__init__(ctx, large, cpus, lua=True, key="pdns-lua-dnssec",
+                         title="PowerDNS LUA records, signed live")
+
+    def write(self):
+        super().write()
+        db = os.path.join(self.dir, "dnssec.sqlite3")
+        with open(os.path.join(self.dir, "pdns.conf"), "a") as f:
+            f.write(f"bind-dnssec-db={db}\n")
+        zone = ORIGIN.rstrip(".")
+        for cmd in (["create-bind-db", db], ["secure-zone", zone], ["rectify-zone", zone]):
+            r = subprocess.run(["pdnsutil", f"--config-dir={self.dir}", *cmd],
+                               capture_output=True, text=True, timeout=60, cwd=self.dir)
+            with open(self.log_path, "a") as f:
+                f.write(f"$ pdnsutil {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+            if r.returncode != 0:
+                raise RuntimeError(f"pdnsutil {' '.join(cmd)}: exit {r.returncode}: "
+                                   f"{(r.stdout + r.stderr).strip()[-300:]}")
 
 
 # ---------------------------------------------------------------------------
@@ -749,12 +901,13 @@ class Ctx:
     pass
 
 
-def run_generator(ctx, server, row, seconds, sockets, label, latency=False):
+def run_generator(ctx, server, row, seconds, sockets, label, latency=False, extra=(),
+                  warmup=None):
     name = dict((r, n) for r, n, _ in ROWS)[row]
     rdtype = dict((r, t) for r, _, t in ROWS)[row]
     argv = [ctx.bin["load_generator"], "--server", f"127.0.0.1:{server.port_for(row)}",
             "--query", f"{name} {rdtype} {server.expected(row)}", "--label", label,
-            "--timeout-ms", str(ctx.args.timeout_ms)]
+            "--timeout-ms", str(ctx.args.timeout_ms), *extra]
     if row in ECS_ROWS:
         for subnet in ctx.geo_subnets:
             argv += ["--ecs", subnet]
@@ -763,10 +916,11 @@ def run_generator(ctx, server, row, seconds, sockets, label, latency=False):
                  "--duration", "30", "--warmup", "0"]
         limit = 60
     else:
-        argv += ["--duration", str(seconds), "--warmup", str(ctx.warmup),
+        warmup = ctx.warmup if warmup is None else warmup
+        argv += ["--duration", str(seconds), "--warmup", str(warmup),
                  "--window", str(ctx.args.window), "--batch", str(ctx.args.batch),
                  "--sockets", str(sockets)]
-        limit = seconds + ctx.warmup + 30
+        limit = seconds + warmup + 30
     # CPU use of the server and of the generator over the run: a side near
     # 100 % of its core is the limit (on a busy machine, both may be lower).
     srv0, gen0, t0 = cpu_seconds(server.pids()), children_cpu(), time.monotonic()
@@ -792,14 +946,15 @@ def children_cpu():
     return ru.ru_utime + ru.ru_stime
 
 
-def run_dnsperf(ctx, server, row, seconds):
+def run_dnsperf(ctx, server, row, seconds, extra=()):
     name = dict((r, n) for r, n, _ in ROWS)[row]
     rdtype = dict((r, t) for r, _, t in ROWS)[row]
     qfile = os.path.join(ctx.workdir, f"dnsperf-{row}.txt")
     with open(qfile, "w") as f:
         f.write(f"{name} {rdtype}\n")
     argv = ["dnsperf", "-s", "127.0.0.1", "-p", str(server.port_for(row)), "-d", qfile,
-            "-l", str(seconds), "-c", "1", "-T", "1", "-q", str(ctx.args.window), "-t", "1"]
+            "-l", str(seconds), "-c", "1", "-T", "1", "-q", str(ctx.args.window), "-t", "1",
+            *extra]
     try:
         out = subprocess.run(["taskset", "-c", ctx.gen_cpus, *argv], capture_output=True,
                              text=True, timeout=seconds + 30)
@@ -943,7 +1098,18 @@ def main():
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--generator-cpu", type=int, default=1)
     ap.add_argument("--servers", help="comma-separated subset of: mirrorpoold,echo,gdnsd,"
-                    "knot,nsd,pdns,pdns-lua")
+                    "knot,nsd,pdns,pdns-lua,pdns-lua-dnssec")
+    ap.add_argument("--only", default="main,dnssec",
+                    help="comma-separated parts to run: main (the tables per zone), dnssec "
+                    "(signed rows and re-signing); default both")
+    ap.add_argument("--dnssec-seconds", type=float, default=1.0,
+                    help="per DNSSEC run (server and DO=0 or DO=1)")
+    ap.add_argument("--dnssec-alternations", type=int, default=6,
+                    help="DO=0/DO=1 pairs per server (load_generator)")
+    ap.add_argument("--dnssec-dnsperf-alternations", type=int, default=3,
+                    help="DO=0/DO=1 pairs per server (dnsperf, 1 s each)")
+    ap.add_argument("--resign-flips", type=int, default=4,
+                    help="health changes (fail, recover, ...) for the re-signing row")
     ap.add_argument("--no-large", action="store_true", help="skip the +N-name zone")
     ap.add_argument("--geo-networks", type=int, default=1000000,
                     help="networks in the synthetic geo database (0: no geo rows)")
@@ -953,10 +1119,17 @@ def main():
     ap.add_argument("--json", help="also write every result to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
+    parts = set(args.only.split(","))
+    if not parts or parts - {"main", "dnssec"}:
+        sys.exit("query_bench: --only takes main, dnssec or main,dnssec")
     if args.quick:
         args.rounds, args.seconds, args.dnsperf_seconds = 1, 1.0, 1
         args.latency_queries, args.no_large = 200, True
         args.geo_networks = min(args.geo_networks, 1000)
+        args.dnssec_seconds, args.dnssec_alternations = 0.5, 2
+        args.dnssec_dnsperf_alternations, args.resign_flips = 1, 2
+    if "main" not in parts:
+        args.geo_networks = 0
 
     ctx = Ctx()
     ctx.args = args
@@ -970,10 +1143,13 @@ def main():
         log(f"warning: using CPU {server_cpu} for the servers and {gen_cpu} for the generator")
     ctx.server_cpus, ctx.gen_cpus = str(server_cpu), str(gen_cpu)
     all_cpus = ",".join(str(c) for c in allowed)
-    wanted = set((args.servers or "mirrorpoold,echo,gdnsd,knot,nsd,pdns,pdns-lua").split(","))
+    wanted = set((args.servers or "mirrorpoold,echo,gdnsd,knot,nsd,pdns,pdns-lua,"
+                  "pdns-lua-dnssec").split(","))
     wanted.add("mirrorpoold")
     tools = {"gdnsd": "gdnsd", "knot": "knotd", "nsd": "nsd", "pdns": "pdns_server",
              "pdns-lua": "pdns_server"}
+    if "dnssec" in parts:
+        tools["pdns-lua-dnssec"] = "pdnsutil"
     for key, exe in tools.items():
         if key in wanted and shutil.which(exe) is None:
             sys.exit(f"query_bench: {exe} not installed (packaging/install-deps installs it), "
@@ -997,9 +1173,13 @@ def main():
         ctx.mirrors = MirrorListeners()
         ctx.geo_db, ctx.geo_subnets = make_geo_db(ctx, args.geo_networks, results)
         zones = [("small", 0)] + ([] if args.no_large else [("large", args.large_names)])
+        if "main" not in parts:
+            zones = []
         for zone_key, large in zones:
             results["zones"][zone_key] = measure_zone(ctx, zone_key, large, wanted, all_cpus,
                                                       problems)
+        if "dnssec" in parts:
+            results["dnssec"] = measure_dnssec(ctx, wanted, problems)
     finally:
         ctx.procs.stop_all()
         if ctx.mirrors:
@@ -1214,6 +1394,327 @@ def check_result(problems, zone_key, s, row, kind, r):
         problems.append(f"{where}: {r['lost']} of {r.get('sent')} queries unanswered")
 
 
+# ---------------------------------------------------------------------------
+# DNSSEC (issue 23): signed PowerDNS LUA records against mirrorpoold's signed
+# zone, DO=1 against DO=0 on the same server in alternating runs, and the time
+# mirrorpoold takes to re-sign a pool after a health change.
+
+
+def ask_dnssec(port, name, rdtype, dnssec_ok=True, timeout=1.0):
+    """The reply to NAME RDTYPE with EDNS (1232) and DO as asked; over TCP
+    when the UDP reply is truncated. None on no reply."""
+    q = dns.message.make_query(name, rdtype, use_edns=0, payload=1232, want_dnssec=dnssec_ok)
+    q.flags = 0
+    try:
+        r, _ = dns.query.udp_with_fallback(q, "127.0.0.1", timeout=timeout, port=port)
+        return r
+    except (dns.exception.DNSException, OSError):
+        return None
+
+
+def dig_rrsig_lines(port, name, rdtype):
+    """The RRSIG lines of dig +dnssec's answer section ([] without), or None
+    when dig is missing or fails."""
+    if shutil.which("dig") is None:
+        return None
+    r = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+dnssec", "+norec", "+time=2",
+                        "+tries=2", "+noall", "+answer", name, rdtype],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        return None
+    return [x for x in r.stdout.splitlines() if re.search(rf"\sRRSIG\s+{rdtype}\s", x)]
+
+
+def verify_signed(port, name=POOL_NAME, rdtype="A", expect=MAX_ANSWERS, absent=None, tries=1):
+    """Checks that the server signs `name`: dig +dnssec shows an RRSIG over
+    the answer; with dnspython, `tries` DO=1 answers carry `expect` records
+    and an RRSIG that validates with the apex DNSKEY (none holding the
+    address `absent`), and a DO=0 answer carries no RRSIG. Returns (ok, text)."""
+    lines = dig_rrsig_lines(port, name, rdtype)
+    if lines is not None and not lines:
+        return False, f"dig +dnssec {name} {rdtype}: no RRSIG in the answer"
+    keys = ask_dnssec(port, ORIGIN, "DNSKEY")
+    if keys is None:
+        return False, "no reply to DNSKEY"
+    origin = dns.name.from_text(ORIGIN)
+    dnskey = keys.get_rrset(keys.answer, origin, dns.rdataclass.IN, dns.rdatatype.DNSKEY)
+    if dnskey is None:
+        return False, f"no DNSKEY at the apex (rcode {dns.rcode.to_text(keys.rcode())})"
+    qname, t = dns.name.from_text(name), dns.rdatatype.from_text(rdtype)
+    sets = set()
+    for _ in range(tries):
+        r = ask_dnssec(port, name, rdtype)
+        if r is None:
+            return False, f"no reply to {name} {rdtype} with DO=1"
+        rrset = r.get_rrset(r.answer, qname, dns.rdataclass.IN, t)
+        sigs = r.get_rrset(r.answer, qname, dns.rdataclass.IN, dns.rdatatype.RRSIG, t)
+        if rrset is None or len(rrset) != expect:
+            return False, (f"DO=1 {name} {rdtype}: {len(rrset) if rrset else 0} records, "
+                           f"expected {expect}")
+        if sigs is None:
+            return False, f"DO=1 {name} {rdtype}: no RRSIG in the answer"
+        if absent and any(rd.to_text() == absent for rd in rrset):
+            return False, f"DO=1 {name} {rdtype}: {absent} still answered"
+        try:
+            dns.dnssec.validate(rrset, sigs, {origin: dnskey})
+        except dns.dnssec.ValidationFailure as e:
+            return False, f"DO=1 {name} {rdtype}: RRSIG does not validate: {e}"
+        except Exception as e:  # no crypto backend: say so, but the RRSIG is there
+            return True, f"RRSIG present; not validated here ({e})"
+        sets.add(tuple(sorted(rd.to_text() for rd in rrset)))
+    r = ask_dnssec(port, name, rdtype, dnssec_ok=False)
+    if r is None or r.get_rrset(r.answer, qname, dns.rdataclass.IN, dns.rdatatype.RRSIG, t):
+        return False, f"DO=0 {name} {rdtype}: " + ("no reply" if r is None else "RRSIG answered")
+    algs = sorted({dns.dnssec.algorithm_to_text(k.algorithm) for k in dnskey})
+    return True, (f"RRSIG {'(dig) ' if lines else ''}validated with the DNSKEY "
+                  f"({', '.join(algs)}); {len(sets)} distinct answer set(s) in {tries}")
+
+
+def scrape_metrics(port):
+    """Prometheus text of /metrics as {name: [(labels dict, value)]}, None
+    when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as f:
+            text = f.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return None
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)", line)
+        if not m or line.startswith("#"):
+            continue
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        try:
+            value = float(m.group(4))
+        except ValueError:
+            continue
+        out.setdefault(m.group(1), []).append((labels, value))
+    return out
+
+
+def zone_metric(metrics, name):
+    """The value of metric `name` for the bench zone (summed over other
+    labels), None when absent."""
+    values = [v for labels, v in (metrics or {}).get(name, [])
+              if labels.get("zone", ORIGIN).rstrip(".") == ORIGIN.rstrip(".")]
+    return sum(values) if values else None
+
+
+# The metrics read (the lead's names for issue 23): a counter of RRSIGs made,
+# a counter of the time spent making them, a gauge of how long the last pool
+# that needed new signatures took; a histogram mirrorpool_dnssec_signing_seconds
+# (_sum, _count) is used as well when it is there.
+M_SIGS = "mirrorpool_dnssec_signatures_total"
+M_SIGN_S = "mirrorpool_dnssec_signing_seconds_total"
+M_LAST = "mirrorpool_dnssec_last_signing_seconds"
+M_HIST = "mirrorpool_dnssec_signing_seconds"
+
+
+def measure_resign(ctx, mp, flips):
+    """Fails and restores one mirror (its tcp listener closed, then opened)
+    `flips` times; after each change, waits until the signature counter moves
+    and reads how long the pool's re-signing took."""
+    m0 = scrape_metrics(mp.http_port)
+    if m0 is None:
+        return {"error": "not available: /metrics does not answer"}
+    if zone_metric(m0, M_LAST) is None and zone_metric(m0, M_HIST + "_count") is None:
+        return {"error": f"not available: /metrics has neither {M_LAST} nor {M_HIST}"}
+    addr = MIRRORS[-1]
+    out = {"mirror": addr, "flips": []}
+    try:
+        for i in range(flips):
+            up = i % 2 == 1
+            before = scrape_metrics(mp.http_port) or {}
+            sigs0 = zone_metric(before, M_SIGS) or 0
+            t0 = time.monotonic()
+            mp.listeners.set_up(addr, up)
+            seen = None
+            while time.monotonic() - t0 < 10:  # checks every 200 ms, fall 1, rise 1
+                m = scrape_metrics(mp.http_port) or {}
+                if (zone_metric(m, M_SIGS) or 0) > sigs0 or (
+                        zone_metric(m, M_HIST + "_count") or 0) > (
+                        zone_metric(before, M_HIST + "_count") or 0):
+                    seen = time.monotonic() - t0
+                    break
+                time.sleep(0.02)
+            time.sleep(0.3)  # the counters of one change settle
+            after = scrape_metrics(mp.http_port) or {}
+            flip = {"change": "up" if up else "down", "new_signatures_after_s": seen}
+            if seen is None:
+                flip["error"] = "no new signatures within 10 s"
+            else:
+                def d(n, after=after, before=before):
+                    return (zone_metric(after, n) or 0) - (zone_metric(before, n) or 0)
+                flip["last_signing_s"] = zone_metric(after, M_LAST)
+                flip["signatures"] = d(M_SIGS)
+                flip["signing_cpu_s"] = d(M_SIGN_S) if zone_metric(after, M_SIGN_S) is not None \
+                    else None
+                if zone_metric(after, M_HIST + "_count") is not None and d(M_HIST + "_count"):
+                    flip["hist_mean_s"] = d(M_HIST + "_sum") / d(M_HIST + "_count")
+                if not up:
+                    ok, text = verify_signed(mp.port, expect=MAX_ANSWERS, absent=addr, tries=16)
+                    if not ok:
+                        flip["error"] = f"after the change: {text}"
+            out["flips"].append(flip)
+    finally:
+        mp.listeners.set_up(addr, True)
+    return out
+
+
+def measure_dnssec(ctx, wanted, problems):
+    args = ctx.args
+    pinned = ctx.server_cpus
+    out = {"servers": {}, "resign": None, "unavailable": {}}
+    log("== DNSSEC (small zone): starting servers")
+    servers = []
+    mp = MirrorpooldDnssec(ctx, 0, pinned)
+    ok, why = mp.available()
+    if ok:
+        servers.append(mp)
+    else:
+        mp.listeners.close()
+        mp = None
+        out["unavailable"]["mirrorpoold"] = f"not available in this build ({why})"
+        log(f"   mirrorpoold DNSSEC: not available in this build ({why})")
+    if "pdns-lua-dnssec" in wanted:
+        servers.append(PdnsSigned(ctx, 0, pinned))
+    started = []
+    try:
+        for s in servers:
+            s.start()
+            started.append(s)
+            time.sleep(0.2)
+            ok, text = verify_signed(s.port, tries=8)
+            s.signed_check = (ok, text)
+            log(f"   {s.title}: first correct answer after {s.startup_s:.3f}s; {text}")
+            if not ok:
+                problems.append(f"dnssec: {s.title}: {text}")
+        measured = [s for s in started if s.signed_check[0]]
+        # Alternating short runs: per repetition every server, DO=0 then DO=1
+        # or the other way round (swapped each time), the server order rotated.
+        variants = (("do0", ["--edns"]), ("do1", ["--dnssec"]))
+        runs = {}
+        for rep in range(args.dnssec_alternations):
+            order = measured[rep % max(1, len(measured)):] + measured[:rep % max(1, len(measured))]
+            for s in order:
+                for kind, extra in (variants if rep % 2 == 0 else variants[::-1]):
+                    label = f"{s.key}/pool/{kind}"
+                    r = run_generator(ctx, s, "pool", args.dnssec_seconds, args.sockets, label,
+                                      extra=extra, warmup=0.3 if not args.quick else 0.1)
+                    runs.setdefault((s.key, kind), []).append(r)
+                    check_result(problems, "dnssec", s, "pool", kind, r)
+        dnsperf = {}
+        if not args.no_dnsperf:
+            dp_variants = (("do0", ["-e"]), ("do1", ["-D"]))
+            for rep in range(args.dnssec_dnsperf_alternations):
+                for s in measured:
+                    for kind, extra in (dp_variants if rep % 2 == 0 else dp_variants[::-1]):
+                        r = run_dnsperf(ctx, s, "pool", 1, extra=extra)
+                        dnsperf.setdefault((s.key, kind), []).append(r)
+                        if "error" in r:
+                            problems.append(f"dnssec: {s.title} {kind}: {r['error']}")
+        if mp is not None and mp in measured:
+            log("   re-signing after health changes")
+            out["resign"] = measure_resign(ctx, mp, args.resign_flips)
+            for f in out["resign"].get("flips", []):
+                if "error" in f and "new signatures" not in f["error"]:
+                    problems.append(f"dnssec: re-signing ({f['change']}): {f['error']}")
+        for s in started:
+            if s.proc.poll() is not None:
+                problems.append(f"dnssec: {s.title} exited during the benchmark")
+    finally:
+        for s in started:
+            s.stop()
+        if mp is not None and mp not in started:
+            mp.listeners.close()
+    for s in servers:
+        if s not in started:
+            continue
+        entry = {"title": s.title, "answer": s.answer_desc("pool"), "startup_s": s.startup_s,
+                 "signed_check": s.signed_check[1], "signed_ok": s.signed_check[0]}
+        for kind in ("do0", "do1"):
+            rs = runs.get((s.key, kind), []) if s.signed_check[0] else []
+            dp = dnsperf.get((s.key, kind), []) if s.signed_check[0] else []
+            entry[kind] = {"qps": [r["qps"] for r in rs if "qps" in r],
+                           "invalid": sum(r.get("invalid", 0) for r in rs),
+                           "lost": sum(r.get("lost", 0) for r in rs),
+                           "server_cpu": median([r["server_cpu_pct"] for r in rs
+                                                 if "server_cpu_pct" in r]),
+                           "generator_cpu": median([r["generator_cpu_pct"] for r in rs
+                                                    if "generator_cpu_pct" in r]),
+                           "dnsperf_qps": [r["qps"] for r in dp if "qps" in r],
+                           "runs": rs, "dnsperf": dp}
+        out["servers"][s.key] = entry
+    return out
+
+
+def print_dnssec(d):
+    p = print
+    p("\n## DNSSEC, small zone (issue 23)\n")
+    p(f"Pool row `dl.pool.example A`, asked with EDNS (1232 bytes) and DO=0 or DO=1, in "
+      f"alternating runs on the same server (DO=0 and DO=1 swapped in order each time); "
+      f"DO=1 replies must carry an RRSIG over the A records (load_generator --dnssec), "
+      f"DO=0 replies none. mirrorpoold: `dnssec = true`, `dnssec_variants = "
+      f"{DNSSEC_VARIANTS}`, ECDSA P-256; PowerDNS: `pdnsutil secure-zone` (ECDSA P-256), "
+      f"each LUA answer signed when asked. Goal: DO=1 ÷ DO=0 ≥ {DO_RATIO_GOAL:.2f} "
+      f"(mirrorpoold). dnsperf (-e / -D) is generator-bound for the fast servers: its ratio "
+      f"there says little.\n")
+    p("| server | answer | signed answers checked | QPS DO=0 median | min | max | "
+      "QPS DO=1 median | min | max | DO=1 ÷ DO=0 | server CPU % DO=0 / DO=1 | wrong | lost "
+      "| dnsperf DO=0 | dnsperf DO=1 | dnsperf ÷ |")
+    p("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key, why in d["unavailable"].items():
+        p(f"| mirrorpoold DNSSEC: {why} | | | | | | | | | | | | | | | |")
+    for key, e in d["servers"].items():
+        if not e["signed_ok"]:
+            p(f"| {e['title']} | {e['answer']} | **no: {e['signed_check']}** "
+              f"| - | - | - | - | - | - | - | - | - | - | - | - | - |")
+            continue
+        a, b = e["do0"], e["do1"]
+        m0, m1 = median(a["qps"]), median(b["qps"])
+        d0, d1 = median(a["dnsperf_qps"]), median(b["dnsperf_qps"])
+        ratio = f"{m1 / m0:.3f}" if m0 and m1 else "-"
+        if key.startswith("mirrorpoold") and m0 and m1:
+            ratio += " ✓" if m1 / m0 >= DO_RATIO_GOAL else " ✗"
+        p(f"| {e['title']} | {e['answer']} | {e['signed_check']} | {fmt_qps(m0)} | "
+          f"{fmt_qps(min(a['qps']) if a['qps'] else None)} | "
+          f"{fmt_qps(max(a['qps']) if a['qps'] else None)} | {fmt_qps(m1)} | "
+          f"{fmt_qps(min(b['qps']) if b['qps'] else None)} | "
+          f"{fmt_qps(max(b['qps']) if b['qps'] else None)} | {ratio} | "
+          f"{fmt_pct(a['server_cpu'])} / {fmt_pct(b['server_cpu'])} | "
+          f"{a['invalid'] + b['invalid']} | {a['lost'] + b['lost']} | {fmt_qps(d0)} | "
+          f"{fmt_qps(d1)} | {f'{d1 / d0:.3f}' if d0 and d1 else '-'} |")
+    rs = d.get("resign")
+    p(f"\n### mirrorpoold: re-signing a pool after a health change ({DNSSEC_VARIANTS} variants, "
+      f"8 mirrors, 4 answered; goal ≤ {RESIGN_GOAL_S * 1000:.0f} ms)\n")
+    if rs is None:
+        p("not available (no signed mirrorpoold in this run)")
+        return
+    if "error" in rs:
+        p(rs["error"])
+        return
+    p(f"One mirror ({rs['mirror']}) fails its tcp check (listener closed) and comes back, "
+      f"alternately; after each change, once `{M_SIGS}` moved, `{M_LAST}` is read, with the "
+      f"signatures made and `{M_SIGN_S}` spent for the change. Seen after: from the listener "
+      f"change to new signatures counted (health checks every 200 ms, fall 1, rise 1).\n")
+    p(f"| change | {M_LAST} ms | ≤ {RESIGN_GOAL_S * 1000:.0f} ms | new signatures | "
+      f"signing CPU ms | histogram mean ms | seen after ms | note |")
+    p("|---|---:|---|---:|---:|---:|---:|---|")
+    def ms(v):
+        return "-" if v is None else f"{v * 1000:.2f}"
+
+    for f in rs["flips"]:
+        last = f.get("last_signing_s")
+        goal = "-" if last is None else ("yes" if last <= RESIGN_GOAL_S else "no")
+        sigs = "-" if f.get("signatures") is None else f"{f['signatures']:.0f}"
+        p(f"| mirror {f['change']} | {ms(last)} | {goal} | {sigs} | "
+          f"{ms(f.get('signing_cpu_s'))} | {ms(f.get('hist_mean_s'))} | "
+          f"{ms(f.get('new_signatures_after_s'))} | {f.get('error', '')} |")
+    lasts = [f["last_signing_s"] for f in rs["flips"] if f.get("last_signing_s") is not None]
+    if lasts:
+        p(f"\nmedian {median(lasts) * 1000:.2f} ms, max {max(lasts) * 1000:.2f} ms")
+
+
 def print_report(results, problems):
     m = results["meta"]
     p = print
@@ -1317,6 +1818,8 @@ def print_report(results, problems):
               f"{fmt_qps(base)} | {f'{med / base:.2f}' if base else '-'} | "
               f"{sum(a['reloads'] for a in acts)} | {sum(a['drains'] for a in acts)} | "
               f"{sum(a['undrains'] for a in acts)} | {c['invalid']} | {c['lost']} of {c['sent']} |")
+    if results.get("dnssec"):
+        print_dnssec(results["dnssec"])
     p("\n## problems\n")
     if problems:
         for x in problems:

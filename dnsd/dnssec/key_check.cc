@@ -1,5 +1,6 @@
 #include "dnsd/dnssec/key_check.hh"
 
+#include <algorithm>
 #include <memory>
 
 #include <unistd.h>
@@ -10,7 +11,7 @@
 
 namespace mirrorpool::dnsd::dnssec {
 
-void check_zone_keys(const Config& config, zones::Diagnostics& diags,
+bool check_zone_keys(const Config& config, zones::Diagnostics& diags,
                      std::vector<std::string>& notes) {
   for (const ZoneConfig& zone : config.zones) {
     if (!zone.dnssec.enabled) continue;
@@ -38,6 +39,9 @@ void check_zone_keys(const Config& config, zones::Diagnostics& diags,
       }
     }
   }
+  return std::none_of(diags.begin(), diags.end(), [](const zones::Diagnostic& d) {
+    return d.severity == zones::Severity::error;
+  });
 }
 
 }  // namespace mirrorpool::dnsd::dnssec

@@ -14,7 +14,8 @@ namespace mirrorpool::dnsd::dnssec {
 // [[zone]] naming the file; keys the user running the check may not read
 // (state_dir is the service user's) a warning. `notes` gets a line per key
 // found, or per zone that one will be made for at start.
-void check_zone_keys(const Config& config, zones::Diagnostics& diags,
+// Returns false when any of `diags` is an error.
+bool check_zone_keys(const Config& config, zones::Diagnostics& diags,
                      std::vector<std::string>& notes);
 
 }  // namespace mirrorpool::dnsd::dnssec

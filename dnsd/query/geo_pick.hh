@@ -8,8 +8,12 @@
 #include <cstdint>
 #include <span>
 
-#include "dnsd/geo/place.hh"
+#include <sys/socket.h>
+
 #include "dnsd/common/rng.hh"
+#include "dnsd/geo/locator.hh"
+#include "dnsd/geo/place.hh"
+#include "dnsd/wire/query.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
@@ -17,6 +21,13 @@ namespace mirrorpool::dnsd {
 // Pools with more addresses of one family than this answer every client
 // with the ordinary weighted answer (the work is on the responder's stack).
 inline constexpr size_t kMaxGeoCandidates = 1024;
+
+// Where a client is: by its ECS option (`ecs`, null when the query has
+// none or it is not used) when the option is usable, else by its source
+// address `source`. A SOURCE PREFIX-LENGTH of 0 asks for an answer for
+// everyone (scope 0), so the resolver's own address places it.
+geo::Located locate_client(const geo::Locator& locator, const ClientSubnet* ecs,
+                           const sockaddr* source) noexcept;
 
 // Marks in `tier` (one flag per mirror address, same order as `mirrors`) the
 // addresses a client at `client` is answered from first, and returns how

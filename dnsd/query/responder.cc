@@ -6,12 +6,11 @@
 #include <algorithm>
 #include <cstring>
 
-#include <netinet/in.h>
-
 #include "dnsd/common/sampler.hh"
-#include "dnsd/dnssec/rrsig.hh"
-#include "dnsd/dnssec/sha1.hh"
+#include "dnsd/query/compressor.hh"
+#include "dnsd/query/denial.hh"
 #include "dnsd/query/geo_pick.hh"
+#include "dnsd/query/zone_lookup.hh"
 #include "dnsd/wire/bytes.hh"
 #include "dnsd/wire/wire.hh"
 
@@ -24,94 +23,6 @@ constexpr unsigned kMaxChase = 8;
 // RFC 8482 HINFO RDATA: CPU "RFC8482", OS "".
 constexpr char kHinfoRdata[] = "\x07RFC8482\x00";
 constexpr size_t kHinfoRdataSize = sizeof kHinfoRdata - 1;
-constexpr uint16_t kMaxPointer = 0x3fff;
-
-// True when `offset` is the start of a label of the uncompressed name `name`.
-bool is_label_start(std::string_view name, size_t offset) noexcept {
-  size_t pos = 0;
-  while (pos < offset && pos < name.size()) pos += 1u + static_cast<uint8_t>(name[pos]);
-  return pos == offset;
-}
-
-// The uncompressed names already in the response (the question, CNAME
-// targets), so that later owners can be written as pointers into them.
-class Compressor {
- public:
-  void add(std::string_view name, size_t offset) noexcept {
-    if (count_ < kCapacity && offset <= kMaxPointer) entries_[count_++] = {name, offset};
-  }
-
-  // Writes `name` (canonical wire), replacing its longest known suffix with a pointer.
-  void write(Writer& writer, std::string_view name) const noexcept {
-    // Most owners are the question name itself (the same bytes, not a copy).
-    if (count_ > 0 && name.data() == entries_[0].name.data() &&
-        name.size() == entries_[0].name.size()) {
-      writer.u16(static_cast<uint16_t>(0xc000 | entries_[0].offset));
-      return;
-    }
-    for (size_t start = 0; start + 1 < name.size();
-         start += 1u + static_cast<uint8_t>(name[start])) {
-      const std::string_view suffix = name.substr(start);
-      for (size_t i = 0; i < count_; ++i) {
-        const Entry& e = entries_[i];
-        if (e.name.size() < suffix.size()) continue;
-        const size_t at = e.name.size() - suffix.size();
-        if (!same_bytes(e.name.data() + at, suffix.data(), suffix.size()) ||
-            !is_label_start(e.name, at)) {
-          continue;
-        }
-        if (e.offset + at > kMaxPointer) continue;
-        writer.bytes(name.substr(0, start));
-        writer.u16(static_cast<uint16_t>(0xc000 | (e.offset + at)));
-        return;
-      }
-    }
-    writer.bytes(name);
-  }
-
- private:
-  struct Entry {
-    std::string_view name;
-    size_t offset;
-  };
-  static constexpr size_t kCapacity = kMaxChase + 2;
-  Entry entries_[kCapacity];  // the first count_ are set; the rest is never read
-  size_t count_ = 0;
-};
-
-enum class Match : uint8_t { exact, wildcard, delegation, nxdomain };
-
-struct Found {
-  Match match;
-  uint32_t node;  // exact: the name; wildcard: "*.<closest encloser>"; delegation: the cut
-};
-
-// Finds `name` (canonical, inside the zone) per RFC 1034 4.3.2 and RFC 4592:
-// walks down from the apex, stopping at a zone cut (except for DS exactly at
-// the cut, which the parent side answers) or at the closest encloser.
-Found find_in_zone(const EncodedZone& zone, const WireName& name, uint16_t qtype) noexcept {
-  uint32_t encloser = zone.apex_node;
-  const unsigned labels = name.label_count();
-  for (unsigned k = zone.apex_labels + 1; k <= labels; ++k) {
-    const uint32_t node = zone.names.find(name.suffix(k));
-    if (node == NameTable::kNotFound) {
-      const std::string_view parent = zone.node_name(encloser);
-      char wildcard[kMaxNameLength];
-      if (parent.size() + 2 > sizeof wildcard) return {Match::nxdomain, encloser};
-      wildcard[0] = 1;
-      wildcard[1] = '*';
-      std::memcpy(wildcard + 2, parent.data(), parent.size());
-      const uint32_t source = zone.names.find(std::string_view(wildcard, parent.size() + 2));
-      if (source == NameTable::kNotFound) return {Match::nxdomain, encloser};
-      return {Match::wildcard, source};
-    }
-    if (zone.nodes[node].delegation && !(k == labels && qtype == kTypeDs)) {
-      return {Match::delegation, node};
-    }
-    encloser = node;
-  }
-  return {Match::exact, encloser};
-}
 
 // One response under construction.
 class Response {
@@ -461,62 +372,6 @@ class Response {
     }
   }
 
-  // The chain node whose NSEC covers `name`, a name that is not in the
-  // chain: the last before it in canonical order (the apex sorts first).
-  // With NSEC3: the entry whose hash matches the name's (`exact`) or, when
-  // none does (or not `exact`), the one covering it.
-  uint32_t covering(const EncodedZone& zone, std::string_view name) const noexcept {
-    if (zone.uses_nsec3) return nsec3_entry(zone, name, false);
-    const auto& chain = zone.nsec_chain;
-    size_t low = 0;
-    size_t high = chain.size();
-    while (high - low > 1) {
-      const size_t mid = low + (high - low) / 2;
-      if (dnssec::canonical_compare(zone.node_name(chain[mid]), name) <= 0) {
-        low = mid;
-      } else {
-        high = mid;
-      }
-    }
-    return chain.empty() ? zone.apex_node : chain[low];
-  }
-
-  uint32_t nsec3_entry(const EncodedZone& zone, std::string_view name, bool exact) const noexcept {
-    const dnssec::Sha1Digest hash = dnssec::sha1(name);
-    const auto& entries = zone.nsec3;
-    // The first entry not before `hash`.
-    const auto at = std::lower_bound(entries.begin(), entries.end(), hash,
-                                     [](const auto& e, const auto& h) { return e.hash < h; });
-    if (exact && at != entries.end() && at->hash == hash) {
-      return static_cast<uint32_t>(at - entries.begin());
-    }
-    // Covered by the entry before (the last one wraps around to the first hashes).
-    const size_t index =
-        at == entries.begin() ? entries.size() : static_cast<size_t>(at - entries.begin());
-    return static_cast<uint32_t>(index - 1);
-  }
-
-  // The chain node (or NSEC3 entry) of `node`, a name of the zone that is
-  // not glue: its own when it has one, else (an empty non-terminal with
-  // NSEC) the one covering it.
-  uint32_t own_denial(const EncodedZone& zone, uint32_t node) const noexcept {
-    if (zone.uses_nsec3) return nsec3_entry(zone, zone.node_name(node), true);
-    const EncodedNode& n = zone.nodes[node];
-    const bool in_chain = n.pool >= 0 || zone.find(n, kTypeNsec) != nullptr;
-    return in_chain ? node : covering(zone, zone.node_name(node));
-  }
-
-  // `name` cut to one label more than `encloser` has: the next closer name
-  // of RFC 5155 7.2.1.
-  static std::string_view next_closer(const WireName& name, std::string_view encloser) noexcept {
-    unsigned labels = 0;
-    for (size_t at = 0; at < encloser.size() && encloser[at] != 0;
-         at += 1u + static_cast<uint8_t>(encloser[at])) {
-      ++labels;
-    }
-    return name.suffix(std::min(labels + 1, name.label_count()));
-  }
-
   // NXDOMAIN. NSEC (RFC 4035 3.1.3.2): the NSEC covering the name and the
   // one covering the wildcard at its closest encloser. NSEC3 (RFC 5155
   // 7.2.2): the closest encloser's, and those covering the next closer name
@@ -525,16 +380,16 @@ class Response {
     const std::string_view parent = zone.node_name(encloser);
     if (zone.uses_nsec3) {
       write_denial(zone, own_denial(zone, encloser));
-      write_denial(zone, covering(zone, next_closer(name, parent)));
+      write_denial(zone, covering_denial(zone, next_closer(name, parent)));
     } else {
-      write_denial(zone, covering(zone, name.view()));
+      write_denial(zone, covering_denial(zone, name.view()));
     }
     char wildcard[kMaxNameLength];
     if (parent.size() + 2 > sizeof wildcard) return;
     wildcard[0] = 1;
     wildcard[1] = '*';
     std::memcpy(wildcard + 2, parent.data(), parent.size());
-    write_denial(zone, covering(zone, std::string_view(wildcard, parent.size() + 2)));
+    write_denial(zone, covering_denial(zone, std::string_view(wildcard, parent.size() + 2)));
   }
 
   // NODATA (RFC 4035 3.1.3.1, RFC 5155 7.2.3): the name's own NSEC or
@@ -557,12 +412,12 @@ class Response {
   void deny_wildcard_source(const EncodedZone& zone, const WireName& name,
                             uint32_t wildcard) noexcept {
     if (!zone.uses_nsec3) {
-      write_denial(zone, covering(zone, name.view()));
+      write_denial(zone, covering_denial(zone, name.view()));
       return;
     }
     std::string_view parent = zone.node_name(wildcard);
     parent.remove_prefix(2);  // "\1*"
-    write_denial(zone, covering(zone, next_closer(name, parent)));
+    write_denial(zone, covering_denial(zone, next_closer(name, parent)));
   }
 
   // Our OPT record's size, with the options the reply carries.
@@ -571,32 +426,13 @@ class Response {
            (nsid_.empty() ? 0 : 4 + nsid_.size()) + (cookie_.empty() ? 0 : 4 + cookie_.size());
   }
 
-  // Where the client is, placed once per response: by its ECS option when
-  // the query has a usable one, else by its source address. A SOURCE
-  // PREFIX-LENGTH of 0 asks for an answer for everyone (scope 0), so the
-  // resolver's own address places it.
+  // Where the client is, placed once per response (geo_pick.hh).
   const geo::Located& locate_client() noexcept {
-    if (located_) return client_;
-    located_ = true;
-    const geo::Locator& locator = *snapshot_.locator();
-    if (ecs_ != nullptr && ecs_->source_prefix > 0) {
-      const bool v6 = ecs_->family == 2;
-      const unsigned used = std::min<unsigned>(ecs_->source_prefix, locator.ecs_max_prefix(v6));
-      client_ = locator.locate(geo::masked_address(ecs_->address.data(), v6, used), true);
-      client_.scope = static_cast<uint8_t>(std::min<unsigned>(client_.scope, used));
-      return client_;
+    if (!located_) {
+      located_ = true;
+      client_ = dnsd::locate_client(*snapshot_.locator(), ecs_,
+                                    query_ != nullptr ? query_->client : nullptr);
     }
-    const sockaddr* sa = query_ != nullptr ? query_->client : nullptr;
-    if (sa != nullptr && sa->sa_family == AF_INET) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-      client_ = locator.locate(
-          geo::masked_address(reinterpret_cast<const uint8_t*>(&in->sin_addr), false, 32), false);
-    } else if (sa != nullptr && sa->sa_family == AF_INET6) {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-      client_ = locator.locate(
-          geo::masked_address(reinterpret_cast<const uint8_t*>(&in6->sin6_addr), true, 128), false);
-    }
-    client_.scope = 0;
     return client_;
   }
 
@@ -656,7 +492,7 @@ class Response {
   Stats& stats_;
   Writer writer_;
   size_t limit_;
-  Compressor compressor_;
+  Compressor<kMaxChase + 2> compressor_;
   const ZoneSoa* soa_ = nullptr;  // of the zone being answered from
   size_t body_start_ = 0;
   size_t additional_start_ = 0;

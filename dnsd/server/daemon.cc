@@ -332,7 +332,7 @@ class Daemon {
     serving_ = true;
     uv_timer_start(
         &signing_timer_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->check_signing(); },
-        kSigningCheckMs, kSigningCheckMs);
+        SigningKeys::kCheckMs, SigningKeys::kCheckMs);
     for (auto& w : workers_) w->start(publisher_->current());
     release_zone_records();
     // Loading a large zone leaves much freed heap behind; hand it back.
@@ -384,16 +384,10 @@ class Daemon {
   // Each minute: a key whose timing was reached changes what is published
   // or signs, and signatures past half their validity are made again.
   void check_signing() {
-    if (!keys_.signings()) return;
     Change change;
-    if (keys_.refresh(std::time(nullptr))) change.signings = keys_.signings();
-    const auto& current = publisher_->current();
-    bool due = change.signings.has_value();
-    for (size_t z = 0; current && z < current->zone_count() && !due; ++z) {
-      const ZoneSigning* signing = current->signing(z);
-      due = signing != nullptr && !signatures_fresh(current->zone(z), *signing, std::time(nullptr));
+    if (keys_.due(publisher_->current().get(), std::time(nullptr), change.signings)) {
+      serve(std::move(change));
     }
-    if (due) serve(std::move(change));
   }
 
   // What is served now, for the control commands and /status.json.
@@ -561,9 +555,6 @@ class Daemon {
   std::shared_ptr<const zones::Model> pending_model_;
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   static constexpr uint64_t kTrimDelayMs = 1000;
-  // How often key timings and signature ages are looked at: a rollover step
-  // or a renewal happens within this of being due.
-  static constexpr uint64_t kSigningCheckMs = 10000;
   uv_timer_t trim_timer_{};
   uv_timer_t signing_timer_{};
 };
@@ -576,14 +567,11 @@ int check_config(const std::string& config_path) {
   for (const zones::Diagnostic& d : diags) fmt::print(stderr, "{}\n", d.to_string());
   if (!loaded) return kExitConfig;
   for (const zones::Diagnostic& w : warnings(*loaded)) fmt::print(stderr, "{}\n", w.to_string());
-  zones::Diagnostics key_diags;
+  diags.clear();
   std::vector<std::string> key_notes;
-  dnssec::check_zone_keys(loaded->config, key_diags, key_notes);
-  for (const zones::Diagnostic& d : key_diags) fmt::print(stderr, "{}\n", d.to_string());
-  const bool key_error =
-      std::any_of(key_diags.begin(), key_diags.end(),
-                  [](const zones::Diagnostic& d) { return d.severity == zones::Severity::error; });
-  if (key_error) return kExitConfig;
+  const bool keys_ok = dnssec::check_zone_keys(loaded->config, diags, key_notes);
+  for (const zones::Diagnostic& d : diags) fmt::print(stderr, "{}\n", d.to_string());
+  if (!keys_ok) return kExitConfig;
   for (const std::string& note : key_notes) fmt::print("{}\n", note);
   size_t mirrors = 0;
   for (const auto& pool : loaded->model->pools) mirrors += pool.mirrors.size();

@@ -16,9 +16,9 @@
 #include <span>
 #include <vector>
 
+#include "dnsd/common/rng.hh"
 #include "dnsd/primary/transfer.hh"
 #include "dnsd/query/rate_limiter.hh"
-#include "dnsd/common/rng.hh"
 #include "dnsd/query/server_cookies.hh"
 #include "dnsd/query/stats.hh"
 #include "dnsd/snapshot/snapshot.hh"

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <span>
 
-#include "dnsd/query/responder.hh"
 #include "dnsd/common/rng.hh"
+#include "dnsd/query/responder.hh"
 #include "dnsd/query/stats.hh"
 #include "dnsd/snapshot/snapshot.hh"
 #include "dnsd/wire/query.hh"

@@ -102,6 +102,20 @@ std::shared_ptr<const ZoneSignings> SigningKeys::build(int64_t now) {
   return out;
 }
 
+bool SigningKeys::due(const Snapshot* current, int64_t now,
+                      std::optional<std::shared_ptr<const ZoneSignings>>& signings) {
+  if (!signings_) return false;
+  if (refresh(now)) {
+    signings = signings_;
+    return true;
+  }
+  for (size_t z = 0; current != nullptr && z < current->zone_count(); ++z) {
+    const ZoneSigning* signing = current->signing(z);
+    if (signing != nullptr && !signatures_fresh(current->zone(z), *signing, now)) return true;
+  }
+  return false;
+}
+
 SigningKeys::ZoneKeys* SigningKeys::find(const zones::Name& zone, std::string& error) {
   for (ZoneKeys& z : zones_) {
     if (z.origin == zone) return &z;

@@ -7,15 +7,21 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dnsd/config/config.hh"
+#include "dnsd/snapshot/snapshot.hh"
 #include "dnsd/snapshot/zone_signing.hh"
 
 namespace mirrorpool::dnsd {
 
 class SigningKeys {
  public:
+  // How often the daemon asks due(): a rollover step or a renewal happens
+  // within this of being due.
+  static constexpr uint64_t kCheckMs = 10000;
+
   // Reads (or makes, owned by uid:gid unless -1) the keys of every signed
   // zone of `config`. On an error nothing changes and `error` names the file.
   bool configure(const Config& config, int uid, int gid, std::string& error);
@@ -26,6 +32,12 @@ class SigningKeys {
   // Takes the keys' timings at `now` into account: true when the keys
   // published or signing changed (signings() is then new).
   bool refresh(int64_t now);
+
+  // Whether a snapshot must be built now: a key's timing was reached
+  // (`signings` is then set to the new signings()), or a zone of `current`
+  // has signatures past half their validity.
+  bool due(const Snapshot* current, int64_t now,
+           std::optional<std::shared_ptr<const ZoneSignings>>& signings);
 
   // `mirrorpoolctl dnssec rollover ZONE`, a double-signature rollover of the
   // combined key (RFC 7583 3.3.4 applied to a CSK): a new key is made,

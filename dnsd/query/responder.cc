@@ -242,8 +242,9 @@ class Response {
     }
     if (family.mode == FamilyMode::nodata || family.weights.empty()) {
       negative(zone);
-      // The pool's NSEC lists only the types it answers now.
-      if (signed_) write_records(owner, pool.nsec, header_.nscount);
+      // The pool's NSEC lists only the types it answers now. Its owner is
+      // the pool name under NSEC, the hashed name under NSEC3.
+      if (signed_) write_records(pool.nsec_owner, pool.nsec, header_.nscount);
       return;
     }
     if (signed_ && !family.variants.empty()) {

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "dnsd/query/geo_pick.hh"
+#include "dnsd/geo/geo_pick.hh"
 
 namespace mirrorpool::dnsd {
 

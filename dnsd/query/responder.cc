@@ -7,9 +7,10 @@
 #include <cstring>
 
 #include "dnsd/common/sampler.hh"
+#include "dnsd/geo/geo_pick.hh"
+#include "dnsd/query/client_place.hh"
 #include "dnsd/query/compressor.hh"
 #include "dnsd/query/denial.hh"
-#include "dnsd/query/geo_pick.hh"
 #include "dnsd/query/zone_lookup.hh"
 #include "dnsd/wire/bytes.hh"
 #include "dnsd/wire/wire.hh"
@@ -248,7 +249,7 @@ class Response {
       return;
     }
     if (signed_ && !family.variants.empty()) {
-      signed_pool_answer(family, owner);
+      signed_pool_answer(pool, family, owner);
       stats_.pool_answers[std::min(pool_index, stats_.pool_answers.size() - 1)].add();
       return;
     }
@@ -275,13 +276,28 @@ class Response {
     stats_.pool_answers[std::min(pool_index, stats_.pool_answers.size() - 1)].add();
   }
 
-  // A DO=1 answer from a signed pool: one of its pre-signed sets, picked
-  // with its chance (which keeps the weights), in random order, with the
-  // set's RRSIG.
-  void signed_pool_answer(const EncodedFamily& family, std::string_view owner) noexcept {
-    uint64_t r = rng_.below(family.variant_total);
-    size_t pick = 0;
-    while (pick + 1 < family.variants.size() && r >= family.variants[pick].chance) {
+  // A DO=1 answer from a signed pool: one of its pre-signed sets (of the
+  // client's tier in a geo pool), picked with its chance (which keeps the
+  // weights), in random order, with the set's RRSIG.
+  void signed_pool_answer(const EncodedPool& pool, const EncodedFamily& family,
+                          std::string_view owner) noexcept {
+    // A geo pool: the sets of the client's first tier, when signed.
+    size_t first = 0;
+    size_t sets = family.plain_variants;
+    uint64_t total = family.variant_total;
+    if (!family.geo_cells.empty()) {
+      const geo::Located& client = locate_client();
+      stats_.geo_answers[static_cast<size_t>(client.by)].add();
+      scope_ = std::max(scope_, client.scope);
+      if (const auto* cell = client.place ? signed_cell(pool, family, *client.place) : nullptr) {
+        first = cell->first_variant;
+        sets = cell->variant_count;
+        total = cell->total;
+      }
+    }
+    uint64_t r = rng_.below(total);
+    size_t pick = first;
+    while (pick + 1 < first + sets && r >= family.variants[pick].chance) {
       r -= family.variants[pick++].chance;
     }
     const EncodedFamily::Variant& v = family.variants[pick];
@@ -427,7 +443,7 @@ class Response {
            (nsid_.empty() ? 0 : 4 + nsid_.size()) + (cookie_.empty() ? 0 : 4 + cookie_.size());
   }
 
-  // Where the client is, placed once per response (geo_pick.hh).
+  // Where the client is, placed once per response (client_place.hh).
   const geo::Located& locate_client() noexcept {
     if (!located_) {
       located_ = true;
@@ -576,19 +592,6 @@ size_t respond(const Query& query, const Snapshot& snapshot, Rng& rng, std::span
   query.question.name.lowercase_into(qname);
   response.answer(query.question, qname);
   return response.finish();
-}
-
-size_t truncate_to_question(std::span<uint8_t> response) noexcept {
-  Header header;
-  if (!parse_header(response, header) || !header.qr()) return 0;
-  size_t end = kHeaderSize;
-  Question question;
-  if (header.qdcount >= 1 && !parse_question(response, end, question)) return 0;
-  uint8_t patch[10] = {};
-  set16(patch, static_cast<uint16_t>(header.flags | kFlagTc));
-  set16(patch + 2, header.qdcount >= 1 ? 1 : 0);
-  std::memcpy(response.data() + 2, patch, sizeof patch);
-  return end;
 }
 
 }  // namespace mirrorpool::dnsd

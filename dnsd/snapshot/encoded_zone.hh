@@ -147,8 +147,20 @@ struct EncodedFamily {
     uint32_t sig_length = 0;
     uint32_t chance = 0;
   };
+  // The first `plain_variants` (chances summing to `variant_total`) are
+  // the pool's weighted answer sets; after them come the geo cells' sets.
   std::vector<Variant> variants;
+  uint32_t plain_variants = 0;
   uint64_t variant_total = 0;
+  // A geo pool's signed answers: for each first tier (geo_pick.hh) a client
+  // can have, as a bit mask over the addresses, its own answer sets.
+  struct GeoCell {
+    uint64_t tier = 0;
+    uint32_t first_variant = 0;
+    uint32_t variant_count = 0;
+    uint64_t total = 0;  // of their chances
+  };
+  std::vector<GeoCell> geo_cells;
   std::vector<uint32_t> members;
   std::string sigs;
   // The RRSIG records over every served address as one RRset: what zone

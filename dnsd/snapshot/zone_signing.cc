@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "dnsd/common/sampler.hh"
+#include "dnsd/geo/geo_pick.hh"
 #include "dnsd/wire/wire.hh"
 
 namespace mirrorpool::dnsd {
@@ -18,6 +19,10 @@ namespace {
 // each address into an answer (to within 0.004, one standard deviation):
 // the pre-signed sets reproduce those shares.
 constexpr unsigned kShareDraws = 16384;
+// The most addresses of one family a geo pool may have for its answers to
+// be signed per tier (a tier is a bit mask); beyond, its DO=1 answers are
+// the pool's weighted ones.
+constexpr size_t kMaxGeoCells = 64;
 // A set's chance of being picked, as an integer out of this for the query path.
 constexpr double kChanceScale = 1 << 24;
 
@@ -396,6 +401,85 @@ std::string signed_set(const EncodedFamily& family, const std::vector<uint32_t>&
   return records;
 }
 
+// Appends `sets` to the family's signed answer sets; returns the sum of
+// their chances.
+uint64_t add_sets(EncodedFamily& family, const std::vector<WeightedSet>& sets,
+                  const EncodedPool& pool, uint16_t type, const ZoneSigning& signing,
+                  dnssec::SignWindow window) {
+  uint64_t total = 0;
+  for (const auto& [set, chance] : sets) {
+    EncodedFamily::Variant v;
+    v.first = static_cast<uint32_t>(family.members.size());
+    v.count = static_cast<uint32_t>(set.size());
+    v.chance = std::max<uint32_t>(1, static_cast<uint32_t>(chance * kChanceScale));
+    total += v.chance;
+    family.members.insert(family.members.end(), set.begin(), set.end());
+    const std::string sigs =
+        set.size() == family.weights.size()
+            ? family.full_sigs
+            : signed_set(family, set, pool.name, type, pool.ttl, signing, window);
+    v.sig_offset = static_cast<uint32_t>(family.sigs.size());
+    v.sig_length = static_cast<uint32_t>(sigs.size());
+    family.sigs += sigs;
+    family.variants.push_back(v);
+  }
+  return total;
+}
+
+// The signed answers of a geo pool: one cell per first tier a client can
+// have. The tiers are those of clients standing where each mirror is
+// (nearest), or in each mirror's country and continent (country): a client
+// elsewhere whose tier is one of them gets that cell's sets, which are
+// filled up (nearest) by distance from the tier rather than from the
+// client; one whose tier is none of them gets the pool's weighted sets.
+void sign_geo_cells(EncodedFamily& family, const EncodedPool& pool, uint16_t type,
+                    const ZoneSigning& signing, dnssec::SignWindow window) {
+  const size_t n = family.weights.size();
+  std::vector<geo::Place> clients;
+  for (const geo::Place& place : family.places) {
+    if (pool.geo == zones::GeoMode::nearest && place.has_location) clients.push_back(place);
+    geo::Place country;
+    country.country = place.country;
+    country.continent = place.continent;
+    clients.push_back(country);
+    country.country = 0;
+    clients.push_back(country);
+  }
+  for (const geo::Place& client : clients) {
+    bool tier[kMaxGeoCells];
+    const size_t in_tier =
+        first_tier(family.places, pool.geo, pool.geo_margin, client, std::span<bool>(tier, n));
+    if (in_tier == 0) continue;
+    uint64_t mask = 0;
+    for (size_t i = 0; i < n; ++i) mask |= tier[i] ? uint64_t{1} << i : 0;
+    if (std::any_of(family.geo_cells.begin(), family.geo_cells.end(),
+                    [&](const auto& c) { return c.tier == mask; })) {
+      continue;
+    }
+    std::vector<WeightedSet> sets;
+    if (in_tier > pool.max_answers) {
+      std::vector<uint32_t> weights = family.weights;
+      for (size_t i = 0; i < n; ++i) weights[i] = tier[i] ? weights[i] : 0;
+      sets = draw_sets(weights, pool.max_answers, signing.config.variants);
+    } else {
+      // The whole tier, filled up as the unsigned answer is: no choice is
+      // left to chance, whatever the generator draws.
+      Rng rng(1);
+      std::vector<uint32_t> picked(pool.max_answers);
+      picked.resize(pick_for_client(family.weights, family.places, pool.geo, pool.geo_margin,
+                                    client, rng, picked));
+      std::sort(picked.begin(), picked.end());
+      sets.push_back({picked, 1.0});
+    }
+    EncodedFamily::GeoCell cell;
+    cell.tier = mask;
+    cell.first_variant = static_cast<uint32_t>(family.variants.size());
+    cell.total = add_sets(family, sets, pool, type, signing, window);
+    cell.variant_count = static_cast<uint32_t>(family.variants.size()) - cell.first_variant;
+    family.geo_cells.push_back(cell);
+  }
+}
+
 void sign_family(EncodedFamily& family, const EncodedPool& pool, uint16_t type,
                  const ZoneSigning& signing, dnssec::SignWindow window) {
   if (family.mode != FamilyMode::serve || family.weights.empty()) return;
@@ -409,20 +493,10 @@ void sign_family(EncodedFamily& family, const EncodedPool& pool, uint16_t type,
   } else {
     sets = draw_sets(family.weights, pool.max_answers, signing.config.variants);
   }
-  for (const auto& [set, chance] : sets) {
-    EncodedFamily::Variant v;
-    v.first = static_cast<uint32_t>(family.members.size());
-    v.count = static_cast<uint32_t>(set.size());
-    v.chance = std::max<uint32_t>(1, static_cast<uint32_t>(chance * kChanceScale));
-    family.variant_total += v.chance;
-    family.members.insert(family.members.end(), set.begin(), set.end());
-    const std::string sigs =
-        set.size() == n ? family.full_sigs
-                        : signed_set(family, set, pool.name, type, pool.ttl, signing, window);
-    v.sig_offset = static_cast<uint32_t>(family.sigs.size());
-    v.sig_length = static_cast<uint32_t>(sigs.size());
-    family.sigs += sigs;
-    family.variants.push_back(v);
+  family.variant_total = add_sets(family, sets, pool, type, signing, window);
+  family.plain_variants = static_cast<uint32_t>(family.variants.size());
+  if (pool.geo != zones::GeoMode::off && family.places.size() == n && n <= kMaxGeoCells) {
+    sign_geo_cells(family, pool, type, signing, window);
   }
 }
 

@@ -28,6 +28,11 @@ import subprocess
 import tempfile
 import time
 
+import dns.dnssec
+import dns.message
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
 import dns.edns
 import dns.exception
 import dns.message
@@ -562,6 +567,57 @@ def check_ecs_off(f, mport, geo_dir):
                         f"decides ({ids(got)}), no ECS in the reply")
 
 
+def check_signed(f, mport, database):
+    """A signed zone (dnssec = true): DO=1 answers of geo pools come from the
+    sets signed per first tier, so validating resolvers' clients still get
+    their nearest mirrors, each answer with an RRSIG that validates."""
+    pools = {name: POOLS[name] for name in ("near1", "near2", "margin", "country")}
+    text = config(mport, database, pools=pools).replace(
+        'file = "pool.example.zone"\n', 'file = "pool.example.zone"\ndnssec = true\n', 1)
+    with Server(text, {"pool.example.zone": ZONE}) as srv:
+        keys = dns.message.make_query("pool.example.", "DNSKEY", want_dnssec=True)
+        keys = exchange(keys, srv.port, tcp=True)[0].find_rrset(
+            dns.message.ANSWER, dns.name.from_text("pool.example."), dns.rdataclass.IN,
+            dns.rdatatype.DNSKEY)
+        keyring = {dns.name.from_text("pool.example."): keys}
+
+        def signed_answer(pool, ecs):
+            msg = make_query(fqdn(pool), "A", ecs)
+            msg.want_dnssec(True)
+            reply = exchange(msg, srv.port)[0]
+            rrset = next((r for r in reply.answer if r.rdtype == dns.rdatatype.A), None)
+            sig = next((r for r in reply.answer if r.rdtype == dns.rdatatype.RRSIG), None)
+            if rrset is None or sig is None:
+                return None
+            try:
+                dns.dnssec.validate(rrset, sig, keyring)
+            except dns.dnssec.ValidationFailure:
+                return None
+            return {rr.address for rr in rrset}
+
+        wait_until(lambda: signed_answer("country", UNKNOWN_ECS) is not None, UP_BOUND + 3,
+                   "signed answers")
+        wait_until(lambda: signed_answer("country", UNKNOWN_ECS) ==
+                   {a for mid, a in A.items() if mid.startswith("c-")}, UP_BOUND + 3,
+                   "every mirror up")
+        for pool, ecs, want, who in (
+                ("near1", FRA_ECS, {A["n1-fra"]}, "Frankfurt"),
+                ("near1", SFO_ECS, {A["n1-sfo"]}, "San Francisco"),
+                ("near1", TYO_ECS, {A["n1-tyo"]}, "Tokyo"),
+                ("near2", FRA_ECS, {A["n2-fra"], A["n2-ams"]}, "Frankfurt"),
+                ("near2", SFO_ECS, {A["n2-sfo"], A["n2-nyc"]}, "San Francisco"),
+                ("country", FRA_ECS, {A["c-de1"], A["c-de2"]}, "DE"),
+                ("country", SFO_ECS, {A["c-us"]}, "US")):
+            seen = [signed_answer(pool, ecs) for _ in range(5)]
+            f.check(all(s == want for s in seen),
+                    f"signed {pool}: a client in {who} gets {ids(want)}, validated ({seen[0]})")
+        seen = set()
+        for _ in range(60):
+            seen |= signed_answer("margin", FRA_ECS) or {"unsigned or bogus"}
+        f.check(seen == {A["mg-fra"], A["mg-ams"], A["mg-vie"]},
+                f"signed margin: Frankfurt gets fra, ams and vie, validated ({ids(seen)})")
+
+
 def main():
     f = Failures()
     mport = free_port()
@@ -585,6 +641,7 @@ def main():
             f.check(srv.stop() == 0, "clean stop")
         check_overrides(f, mport, geo_dir)
         check_ecs_off(f, mport, geo_dir)
+        check_signed(f, mport, database)
     finally:
         for m in mirrors.values():
             m.stop()

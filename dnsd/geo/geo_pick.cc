@@ -1,7 +1,5 @@
 // Geo answers (geo_pick.hh).
-#include "dnsd/query/geo_pick.hh"
-
-#include <netinet/in.h>
+#include "dnsd/geo/geo_pick.hh"
 
 #include <algorithm>
 #include <cmath>
@@ -115,29 +113,6 @@ size_t pick_for_client(std::span<const uint32_t> weights, std::span<const geo::P
     picked[count++] = static_cast<uint32_t>(next);
   }
   return count;
-}
-
-geo::Located locate_client(const geo::Locator& locator, const ClientSubnet* ecs,
-                           const sockaddr* source) noexcept {
-  geo::Located client;
-  if (ecs != nullptr && ecs->source_prefix > 0) {
-    const bool v6 = ecs->family == 2;
-    const unsigned used = std::min<unsigned>(ecs->source_prefix, locator.ecs_max_prefix(v6));
-    client = locator.locate(geo::masked_address(ecs->address.data(), v6, used), true);
-    client.scope = static_cast<uint8_t>(std::min<unsigned>(client.scope, used));
-    return client;
-  }
-  if (source != nullptr && source->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(source);
-    client = locator.locate(
-        geo::masked_address(reinterpret_cast<const uint8_t*>(&in->sin_addr), false, 32), false);
-  } else if (source != nullptr && source->sa_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(source);
-    client = locator.locate(
-        geo::masked_address(reinterpret_cast<const uint8_t*>(&in6->sin6_addr), true, 128), false);
-  }
-  client.scope = 0;
-  return client;
 }
 
 }  // namespace mirrorpool::dnsd

@@ -1,19 +1,16 @@
 // Choosing a pool's addresses for a placed client (mirrorpool.toml(5), `geo`):
 // the first tier the client is answered from, drawn by weight, and for
 // `nearest` the answer filled up by distance. Pure and allocation-free, for
-// the responder; `mirrorpoolctl locate` shows the same tiers.
+// the responder and the DNSSEC signer (which signs the answers of each tier);
+// `mirrorpoolctl locate` shows the same tiers.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-#include <sys/socket.h>
-
 #include "dnsd/common/rng.hh"
-#include "dnsd/geo/locator.hh"
 #include "dnsd/geo/place.hh"
-#include "dnsd/wire/query.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
@@ -21,13 +18,6 @@ namespace mirrorpool::dnsd {
 // Pools with more addresses of one family than this answer every client
 // with the ordinary weighted answer (the work is on the responder's stack).
 inline constexpr size_t kMaxGeoCandidates = 1024;
-
-// Where a client is: by its ECS option (`ecs`, null when the query has
-// none or it is not used) when the option is usable, else by its source
-// address `source`. A SOURCE PREFIX-LENGTH of 0 asks for an answer for
-// everyone (scope 0), so the resolver's own address places it.
-geo::Located locate_client(const geo::Locator& locator, const ClientSubnet* ecs,
-                           const sockaddr* source) noexcept;
 
 // Marks in `tier` (one flag per mirror address, same order as `mirrors`) the
 // addresses a client at `client` is answered from first, and returns how

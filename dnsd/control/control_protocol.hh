@@ -47,6 +47,10 @@ enum class Command {
   reload,
   export_mirrors_json,
   locate,
+  dnssec_status,
+  dnssec_ds,
+  dnssec_rollover,
+  dnssec_ds_seen,
 };
 
 // The args of a request, by the key they have in "args".
@@ -64,6 +68,7 @@ enum class Arg {
   address,
   url_prefix,
   email,
+  zone,
 };
 
 constexpr std::string_view arg_key(Arg arg) {
@@ -94,6 +99,8 @@ constexpr std::string_view arg_key(Arg arg) {
       return "url_prefix";
     case Arg::email:
       return "email";
+    case Arg::zone:
+      return "zone";
   }
   return {};
 }
@@ -106,6 +113,8 @@ struct ArgUse {
 
 struct CommandSpec {
   Command command;
+  // As typed after mirrorpoolctl: one word, or a group and a word
+  // ("dnssec status"), which mirrorpoolctl makes a command of its group.
   std::string_view name;
   // What mirrorpoolctl sends for the command, and nothing else is accepted.
   std::span<const ArgUse> args;
@@ -135,11 +144,13 @@ inline constexpr ArgUse kCheck[] = {{Arg::mirror, true}, {Arg::pool, false}};
 inline constexpr ArgUse kHistory[] = {{Arg::mirror, false}, {Arg::since, false}};
 inline constexpr ArgUse kExport[] = {{Arg::pool, false}};
 inline constexpr ArgUse kLocate[] = {{Arg::address, true}, {Arg::pool, false}};
+inline constexpr ArgUse kZoneOptional[] = {{Arg::zone, false}};
+inline constexpr ArgUse kZone[] = {{Arg::zone, true}};
 }  // namespace command_args
 
 // Every command, in the order of Command; messages and --list-commands list
 // them in this order.
-inline constexpr std::array<CommandSpec, 11> kCommands = {{
+inline constexpr std::array<CommandSpec, 15> kCommands = {{
     {Command::status, "status", {}},
     {Command::drain, "drain", command_args::kDrain},
     {Command::undrain, "undrain", command_args::kUndrain},
@@ -151,6 +162,10 @@ inline constexpr std::array<CommandSpec, 11> kCommands = {{
     {Command::reload, "reload", {}},
     {Command::export_mirrors_json, "export-mirrors-json", command_args::kExport},
     {Command::locate, "locate", command_args::kLocate},
+    {Command::dnssec_status, "dnssec status", command_args::kZoneOptional},
+    {Command::dnssec_ds, "dnssec ds", command_args::kZone},
+    {Command::dnssec_rollover, "dnssec rollover", command_args::kZone},
+    {Command::dnssec_ds_seen, "dnssec ds-seen", command_args::kZone},
 }};
 
 // kCommands is indexed by Command, so a command cannot be left out.
@@ -158,7 +173,7 @@ constexpr bool indexed_by_command() {
   for (size_t i = 0; i < kCommands.size(); ++i) {
     if (kCommands[i].command != static_cast<Command>(i)) return false;
   }
-  return kCommands.size() == static_cast<size_t>(Command::locate) + 1;
+  return kCommands.size() == static_cast<size_t>(Command::dnssec_ds_seen) + 1;
 }
 static_assert(indexed_by_command(), "kCommands lists every Command once, in enum order");
 

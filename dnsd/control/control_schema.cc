@@ -6,6 +6,7 @@
 
 #include "dnsd/config/mirror_limits.hh"
 #include "dnsd/config/mirrors_json.hh"
+#include "zones/name.hh"
 #include "zones/pool.hh"
 
 namespace mirrorpool::dnsd {
@@ -113,6 +114,17 @@ bool read_weight(const json& value, uint32_t& out) {
   return true;
 }
 
+// A domain name, with or without its final dot, as its canonical text.
+bool read_zone(const json& value, std::string& out) {
+  std::string text;
+  if (!read_text(value, kMaxPoolBytes, text) || text.empty()) return false;
+  if (text.back() != '.') text += '.';
+  const auto name = zones::Name::from_text(text);
+  if (!name) return false;
+  out = name->to_text();
+  return true;
+}
+
 bool read_addresses(const json& value, std::vector<std::string>& out) {
   if (!value.is_array() || value.empty() || value.size() > kMaxAddedAddresses) return false;
   std::vector<std::string> addresses;
@@ -196,6 +208,9 @@ const ArgRule& rule_of(Arg arg) {
         a.email = std::move(text);
         return true;
       }};
+  static const ArgRule zone{
+      "a zone name, such as \"pool.example.\" (labels of 1 to 63 bytes, at most 255 in all)",
+      [](const json& v, ControlArgs& a) { return read_zone(v, a.zone); }};
   switch (arg) {
     case Arg::mirror:
       return mirror;
@@ -223,6 +238,8 @@ const ArgRule& rule_of(Arg arg) {
       return url_prefix;
     case Arg::email:
       return email;
+    case Arg::zone:
+      return zone;
   }
   // Unreachable: the switch names every Arg.
   return mirror;

@@ -47,6 +47,9 @@ struct ControlArgs {
   // (parse_url_prefix), email has an '@'. Empty when not given.
   std::string url_prefix;
   std::string email;
+  // dnssec: a zone's name, checked to be a domain name and given as
+  // zones::Name::to_text has it ("pool.example."); empty when not given.
+  std::string zone;
 };
 
 struct ControlCall {

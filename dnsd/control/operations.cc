@@ -470,6 +470,13 @@ void Operations::handle(const ControlRequest& request, const Served& served,
       reply(report ? control_ok(std::move(*report)) : control_error(error));
       return;
     }
+    case Command::dnssec_status:
+    case Command::dnssec_ds:
+    case Command::dnssec_rollover:
+    case Command::dnssec_ds_seen:
+      reply(dnssec_command(request.call, *served.snapshot, hooks_.dnssec,
+                           std::chrono::system_clock::to_time_t(now())));
+      return;
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "dnsd/config/config.hh"
 #include "dnsd/control/control_server.hh"
+#include "dnsd/control/dnssec_commands.hh"
 #include "dnsd/snapshot/change.hh"
 #include "dnsd/snapshot/snapshot.hh"
 #include "dnsd/state/admin_state.hh"
@@ -49,6 +50,9 @@ class Operations {
     std::function<bool(const std::string& pool, const std::string& mirror,
                        std::function<void(std::vector<health::CheckReport>)> done)>
         check;
+    // The keys of the signed zones, for the dnssec commands; unset, they
+    // answer that DNSSEC is not available.
+    DnssecHooks dnssec = {};
   };
 
   explicit Operations(Hooks hooks);

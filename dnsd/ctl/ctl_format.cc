@@ -172,6 +172,34 @@ std::string format_history(const json& result) {
   return out;
 }
 
+std::string format_dnssec_status(const json& result) {
+  std::string out;
+  for (const auto& zone : result["zones"]) {
+    out +=
+        fmt::format("zone {}  algorithm={} denial={} signature_validity={}\n", str(zone, "zone"),
+                    str(zone, "algorithm"), str(zone, "denial"), str(zone, "signature_validity"));
+    out += fmt::format("  signatures: from {}, earliest expiry {}, next renewal {}; {} made\n",
+                       str(zone, "signatures_from"), str(zone, "earliest_expiry"),
+                       str(zone, "next_renewal"), str(zone, "signatures_made"));
+    for (const auto& key : zone["keys"]) {
+      out += fmt::format("  key {} algorithm {} flags {}: {}\n", str(key, "tag"),
+                         str(key, "algorithm_number"), str(key, "flags"), str(key, "state_text"));
+      out += fmt::format("    file {}\n",
+                         key["files"].empty() ? "-" : key["files"][0].get<std::string>());
+      out += fmt::format("    created {}  publish {}  activate {}  inactive {}  delete {}\n",
+                         str(key, "created"), str(key, "publish"), str(key, "activate"),
+                         str(key, "inactive"), str(key, "delete"));
+    }
+  }
+  return out;
+}
+
+std::string lines(const json& list) {
+  std::string out;
+  for (const auto& line : list) out += line.get<std::string>() + "\n";
+  return out;
+}
+
 }  // namespace
 
 std::string format_result(Command command, const json& result) {
@@ -186,6 +214,13 @@ std::string format_result(Command command, const json& result) {
       return str(result, "text", "");
     case Command::locate:
       return format_locate(result);
+    case Command::dnssec_status:
+      return format_dnssec_status(result);
+    case Command::dnssec_ds:
+      return lines(result["ds"]) + lines(result["dnskey"]);
+    case Command::dnssec_rollover:
+    case Command::dnssec_ds_seen:
+      return str(result, "message", "done") + "\n";
     case Command::drain:
     case Command::undrain:
     case Command::set_weight:

@@ -59,17 +59,46 @@ std::string key(Arg arg) {
   return std::string(arg_key(arg));
 }
 
+// A command's group ("dnssec" of "dnssec status"), empty for a command of one word.
+std::string_view group_of(std::string_view name) {
+  const auto space = name.find(' ');
+  return space == std::string_view::npos ? std::string_view() : name.substr(0, space);
+}
+
+// The CLI11 command of a protocol command: a subcommand of mirrorpoolctl, or
+// of its group's subcommand.
 CLI::App* add_command(CLI::App& app, Command command, const std::string& description) {
-  return app.add_subcommand(std::string(command_name(command)), description);
+  const std::string_view name = command_name(command);
+  const std::string_view group = group_of(name);
+  if (group.empty()) return app.add_subcommand(std::string(name), description);
+  return app.get_subcommand(std::string(group))
+      ->add_subcommand(std::string(name.substr(group.size() + 1)), description);
+}
+
+// The CLI11 command of `name` as add_command made it.
+const CLI::App* find_command(const CLI::App& app, std::string_view name) {
+  const std::string_view group = group_of(name);
+  if (group.empty()) return app.get_subcommand(std::string(name));
+  return app.get_subcommand(std::string(group))
+      ->get_subcommand(std::string(name.substr(group.size() + 1)));
+}
+
+// Whether `word` starts a command: one's name, or its group's.
+bool starts_command(std::string_view word) {
+  for (const CommandSpec& spec : kCommands) {
+    if (spec.name == word || group_of(spec.name) == word) return true;
+  }
+  return false;
 }
 
 // Hidden --list-commands: every command of the protocol, one a line, with the
-// flags mirrorpoolctl gives it. The tests of the bash completion and of the
+// flags mirrorpoolctl gives it ("dnssec status --json": the words of a
+// command before its flags). The tests of the bash completion and of the
 // man page compare against this list rather than a copy of it. A command of
 // the protocol that mirrorpoolctl lacks makes get_subcommand throw.
 void list_commands(const CLI::App& app) {
   for (const CommandSpec& spec : kCommands) {
-    const CLI::App* sub = app.get_subcommand(std::string(spec.name));
+    const CLI::App* sub = find_command(app, spec.name);
     std::string line(spec.name);
     for (const CLI::Option* option : sub->get_options()) {
       if (option == sub->get_help_ptr()) continue;
@@ -123,14 +152,16 @@ bool unknown_command(int argc, char** argv) {
       continue;
     }
     if (word.starts_with("-")) continue;
-    if (command_named(word)) return false;
+    if (starts_command(word)) return false;
     std::string_view nearest;
     size_t best = word.size();
     for (const CommandSpec& spec : kCommands) {
-      const size_t d = edit_distance(word, spec.name);
+      const std::string_view group = group_of(spec.name);
+      const std::string_view first = group.empty() ? spec.name : group;
+      const size_t d = edit_distance(word, first);
       if (d < best) {
         best = d;
-        nearest = spec.name;
+        nearest = first;
       }
     }
     fmt::print(stderr, "mirrorpoolctl: unknown command '{}'{}; `mirrorpoolctl --help` lists them\n",
@@ -159,7 +190,7 @@ int main(int argc, char** argv) {
                         })
       ->group("");
 
-  std::string mirror, pool, note, since, id, address, url_prefix, email;
+  std::string mirror, pool, note, since, id, address, url_prefix, email, zone;
   std::vector<std::string> addresses, checks;
   unsigned weight = 1;
   bool as_json = false, dry_run = false, force = false;
@@ -214,6 +245,23 @@ int main(int argc, char** argv) {
   locate->add_option("ADDRESS", address, "the client's IPv4 or IPv6 address")->required();
   locate->add_option("--pool", pool, "only this pool");
   locate->add_flag("--json", as_json, "machine-readable output");
+  app.add_subcommand("dnssec", "DNSSEC keys of the signed zones: status, DS records, rollover")
+      ->require_subcommand(1);
+  auto* dnssec_status = add_command(app, Command::dnssec_status,
+                                    "each signed zone: keys, their states, signatures and renewal");
+  dnssec_status->add_option("ZONE", zone, "only this zone");
+  auto* dnssec_ds =
+      add_command(app, Command::dnssec_ds, "the DS and DNSKEY records to give the parent zone");
+  auto* dnssec_rollover = add_command(app, Command::dnssec_rollover,
+                                      "start a key rollover: a new key signs beside the old one");
+  auto* dnssec_ds_seen = add_command(app, Command::dnssec_ds_seen,
+                                     "the parent publishes the new key's DS: retire the old key");
+  for (CLI::App* sub : {dnssec_ds, dnssec_rollover, dnssec_ds_seen}) {
+    sub->add_option("ZONE", zone, "the zone's name (pool.example.)")->required();
+  }
+  for (CLI::App* sub : {dnssec_status, dnssec_ds, dnssec_rollover, dnssec_ds_seen}) {
+    sub->add_flag("--json", as_json, "machine-readable output");
+  }
 
   try {
     app.parse(argc, argv);
@@ -224,8 +272,14 @@ int main(int argc, char** argv) {
   if (!socket_path(socket, config, config_opt->count() > 0, path)) return kUsage;
 
   CLI::App* sub = app.get_subcommands().front();
+  std::string name = sub->get_name();
+  // A group's command (dnssec status): the group requires one.
+  if (!sub->get_subcommands().empty()) {
+    sub = sub->get_subcommands().front();
+    name += " " + sub->get_name();
+  }
   // Every subcommand was added by add_command under its protocol name.
-  const Command command = *command_named(sub->get_name());
+  const Command command = *command_named(name);
   if (!mirror.empty()) args[key(Arg::mirror)] = mirror;
   if (!pool.empty()) args[key(Arg::pool)] = pool;
   if (sub == drain || sub == add || sub == remove) args[key(Arg::note)] = note;
@@ -245,6 +299,7 @@ int main(int argc, char** argv) {
   }
   if (sub == history && !since.empty()) args[key(Arg::since)] = since;
   if (sub == locate) args[key(Arg::address)] = address;
+  if (!zone.empty()) args[key(Arg::zone)] = zone;
 
   json response;
   std::string error;

@@ -33,6 +33,7 @@
 #include "dnsd/http/prometheus.hh"
 #include "dnsd/http/status_page.hh"
 #include "dnsd/primary/primary.hh"
+#include "dnsd/server/dnssec_control.hh"
 #include "dnsd/server/instance_lock.hh"
 #include "dnsd/server/privileges.hh"
 #include "dnsd/server/publisher.hh"
@@ -160,13 +161,14 @@ class Daemon {
                                    std::vector<health::Notice> notices) {
       on_health(std::move(view), transitions, notices);
     });
-    ops_.emplace(
-        Operations::Hooks{[this](Change change) { apply(std::move(change)); },
-                          [this](zones::Diagnostics& diags) { return reload(diags); },
-                          [this](const std::string& pool, const std::string& mirror,
-                                 std::function<void(std::vector<health::CheckReport>)> done) {
-                            return prober_->check_now(pool, mirror, std::move(done));
-                          }});
+    ops_.emplace(Operations::Hooks{
+        [this](Change change) { apply(std::move(change)); },
+        [this](zones::Diagnostics& diags) { return reload(diags); },
+        [this](const std::string& pool, const std::string& mirror,
+               std::function<void(std::vector<health::CheckReport>)> done) {
+          return prober_->check_now(pool, mirror, std::move(done));
+        },
+        dnssec_hooks(keys_, [this](Change change) { serve(std::move(change)); })});
     control_.emplace(&loop_, [this](const ControlRequest& request, ControlServer::Reply reply) {
       ops_->handle(request, served(), std::move(reply));
     });
@@ -381,8 +383,8 @@ class Daemon {
     return change;
   }
 
-  // Each minute: a key whose timing was reached changes what is published
-  // or signs, and signatures past half their validity are made again.
+  // Every SigningKeys::kCheckMs: a key whose timing was reached changes what
+  // is published or signs, and signatures past half their validity are made again.
   void check_signing() {
     Change change;
     if (keys_.due(publisher_->current().get(), std::time(nullptr), change.signings)) {
@@ -453,20 +455,10 @@ class Daemon {
   bool reload(zones::Diagnostics& diags) {
     // Before the first probe round systemd still waits for READY=1 from
     // start_serving; a reload then must not announce readiness early.
-    if (serving_) notify_reloading();
+    if (serving_) notify(reloading_state());
     const bool ok = reload_files(diags);
     if (serving_) notify("READY=1");
     return ok;
-  }
-
-  // systemd wants the CLOCK_MONOTONIC time of the reload start with
-  // RELOADING=1 so that it can tell this reload from an earlier one.
-  static void notify_reloading() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    const uint64_t usec =
-        static_cast<uint64_t>(now.tv_sec) * 1000000U + static_cast<uint64_t>(now.tv_nsec) / 1000U;
-    notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec));
   }
 
   bool reload_files(zones::Diagnostics& diags) {

@@ -6,9 +6,13 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
+
+#include <fmt/core.h>
 
 namespace mirrorpool::dnsd {
 
@@ -44,6 +48,14 @@ bool notify_service(std::string_view state, std::string& error) {
     return false;
   }
   return true;
+}
+
+std::string reloading_state() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const uint64_t usec =
+      static_cast<uint64_t>(now.tv_sec) * 1000000U + static_cast<uint64_t>(now.tv_nsec) / 1000U;
+  return fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec);
 }
 
 }  // namespace mirrorpool::dnsd

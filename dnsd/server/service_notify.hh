@@ -5,6 +5,7 @@
 // documents the protocol as a stable interface for independent implementations.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace mirrorpool::dnsd {
@@ -15,5 +16,9 @@ namespace mirrorpool::dnsd {
 // (not started by a service manager); false, with `error` set, when it is set
 // but unusable or the send fails.
 bool notify_service(std::string_view state, std::string& error);
+
+// "RELOADING=1" with the CLOCK_MONOTONIC time of the reload's start, which
+// systemd wants so that it can tell this reload from an earlier one.
+std::string reloading_state();
 
 }  // namespace mirrorpool::dnsd

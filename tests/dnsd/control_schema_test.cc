@@ -114,6 +114,15 @@ FieldCase email() {
           {"", "admin", "a@b\nc", std::string(250, 'a') + "@b.org"}};
 }
 
+FieldCase zone(bool required) {
+  return {"zone",
+          required,
+          "pool.example.",
+          {5, true, nullptr, json::array({"pool.example."}), json::object()},
+          {"", "pool..example.", "..", std::string(64, 'x') + ".example.", std::string(300, 'a'),
+           "pool example.", "pool\nexample.", "pool.example.\t"}};
+}
+
 struct CommandCase {
   std::string name;
   std::vector<FieldCase> fields;  // all it takes
@@ -136,6 +145,10 @@ const std::vector<CommandCase>& commands() {
       {"reload", {}},
       {"export-mirrors-json", {pool(false)}},
       {"locate", {address(), pool(false)}},
+      {"dnssec status", {zone(false)}},
+      {"dnssec ds", {zone(true)}},
+      {"dnssec rollover", {zone(true)}},
+      {"dnssec ds-seen", {zone(true)}},
   };
   return cases;
 }
@@ -281,6 +294,18 @@ TEST_CASE("valid args come out typed") {
   CHECK(call->command == Command::set_weight);
   CHECK(call->args.weight == 1000000);
 
+  // A zone name is given back as zones::Name writes it.
+  for (const char* text : {"Pool.Example", "pool.example."}) {
+    call = parse_control_request(
+        json{{"version", 1}, {"command", "dnssec ds"}, {"args", {{"zone", text}}}}.dump(), error);
+    REQUIRE_MESSAGE(call, error);
+    CHECK(call->command == Command::dnssec_ds);
+    CHECK(call->args.zone == "pool.example.");
+  }
+  call = parse_control_request(R"({"version":1,"command":"dnssec status"})", error);
+  REQUIRE_MESSAGE(call, error);
+  CHECK(call->args.zone.empty());
+
   // "args" may be left out when the command requires none.
   call = parse_control_request(R"({"version":1,"command":"history"})", error);
   REQUIRE_MESSAGE(call, error);
@@ -398,6 +423,10 @@ TEST_CASE("valid requests reach the handlers") {
   CHECK(error_of("history", {{"since", "yesterday"}}).starts_with("--since 'yesterday'"));
   CHECK(error_of("reload", json::object()).starts_with("reload failed with 1 error(s)"));
   CHECK(error_of("export-mirrors-json", json::object()) == "several pools: name one with --pool");
+  // The harness has no signing keys (Hooks::dnssec unset).
+  CHECK(error_of("dnssec status", json::object()) == "DNSSEC commands are not available here");
+  CHECK(error_of("dnssec rollover", {{"zone", "pool.example"}}) ==
+        "DNSSEC commands are not available here");
   // The harness's mirrors come from TOML without a url_prefix.
   CHECK(error_of("export-mirrors-json", {{"pool", "dl.pool.example"}})
             .starts_with("cannot export pool 'dl.pool.example.': every mirrors.json entry needs a "

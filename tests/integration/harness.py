@@ -226,7 +226,14 @@ def ctl_commands(ctl):
     commands compare against the binary, not a copy of the names."""
     out = subprocess.run([ctl, "--list-commands"], capture_output=True, text=True,
                          check=True).stdout
-    return {line.split()[0]: set(line.split()[1:]) for line in out.splitlines() if line}
+    # A line is the command's words ("dnssec status"), then its flags.
+    commands = {}
+    for line in out.splitlines():
+        words = line.split()
+        if words:
+            name = " ".join(w for w in words if not w.startswith("-"))
+            commands[name] = {w for w in words if w.startswith("-")}
+    return commands
 
 
 class Failures:

@@ -75,7 +75,8 @@ def man_commands():
     """{command: set of --flags} from the COMMANDS section of mirrorpoolctl(8)."""
     text = section(read("mirrorpoolctl.8"), "COMMANDS")
     out = {}
-    for m in re.finditer(r"^\.TP\n\.B ((?:[a-z]|\\-)+)(.*)$", text, re.M):
+    # A command of a group has its words in bold: ".B dnssec status".
+    for m in re.finditer(r"^\.TP\n\.B ((?:[a-z]|\\-)+(?: (?:[a-z]|\\-)+)*)(.*)$", text, re.M):
         flags = re.findall(r"\\-\\-([a-z](?:[a-z]|\\-)*)", m.group(2))
         out[m.group(1).replace("\\-", "-")] = {"--" + f.replace("\\-", "-") for f in flags}
     return out

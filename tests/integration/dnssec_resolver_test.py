@@ -23,11 +23,9 @@ import base64
 import os
 import re
 import shutil
-import signal
-import subprocess
-import tempfile
 import time
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.query
@@ -38,9 +36,8 @@ from dnssec_test import anchor_file, ask, delv, dnskeys, validates
 from fake_mirror import FakeMirror
 from harness import Failures, Server, free_port, wait_until
 from secondaries import Knot, Nsd
+from unbound import Unbound
 
-UNBOUND = "/usr/sbin/unbound"
-UNBOUND_CHECKCONF = "/usr/sbin/unbound-checkconf"
 DIG = "/usr/bin/dig"
 
 # Small TTLs everywhere, so that a resolver sees a change within seconds
@@ -155,64 +152,20 @@ def dnskey_anchor(server):
     return f"pool.example. DNSKEY {keys[0].to_text()}"
 
 
-class Unbound:
-    """A validating unbound in its own directory, on 127.0.0.1:port, in the
-    foreground; stopped by PID."""
+def soa_answered(resolver):
+    r = resolve(resolver, "pool.example.", "SOA", timeout=0.5)
+    return r is not None and r.rcode() == dns.rcode.NOERROR and r.answer
 
-    def __init__(self, auth_port, anchor):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="mirrorpool-unbound-")
-        self.conf = os.path.join(self.dir, "unbound.conf")
-        with open(self.conf, "w") as f:
-            f.write(UNBOUND_CONF.format(port=self.port, dir=self.dir, auth_port=auth_port,
-                                        anchor=anchor))
-        self.proc = None
 
-    def check(self):
-        p = subprocess.run([UNBOUND_CHECKCONF, self.conf], capture_output=True, text=True,
-                           timeout=30)
-        return p.returncode, p.stdout + p.stderr
-
-    def start(self):
-        self.proc = subprocess.Popen([UNBOUND, "-c", self.conf], stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "stderr"), "wb"))
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"unbound exited with {self.proc.returncode}:\n{self.log()}")
-            r = self.resolve("pool.example.", "SOA", timeout=0.5)
-            return r is not None and r.rcode() == dns.rcode.NOERROR and r.answer
-        wait_until(ready, 15, "unbound to answer for the test zone", interval=0.1)
-        return self
-
-    def log(self):
-        out = ""
-        for name in ("unbound.log", "stderr"):
-            path = os.path.join(self.dir, name)
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    out += f.read()
-        return out
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-    def resolve(self, name, rdtype="A", timeout=3.0):
-        """A recursive query with DO=1; the response, or None on a timeout."""
-        msg = dns.message.make_query(name, rdtype, want_dnssec=True)
-        msg.flags |= dns.flags.RD
-        try:
-            return dns.query.udp(msg, "127.0.0.1", port=self.port, timeout=timeout,
-                                 ignore_unexpected=True)
-        except (dns.exception.Timeout, OSError):
-            return None
+def resolve(resolver, name, rdtype="A", timeout=3.0):
+    """A recursive query with DO=1; the response, or None on a timeout."""
+    msg = dns.message.make_query(name, rdtype, want_dnssec=True)
+    msg.flags |= dns.flags.RD
+    try:
+        return dns.query.udp(msg, "127.0.0.1", port=resolver.port, timeout=timeout,
+                             ignore_unexpected=True)
+    except (dns.exception.Timeout, OSError):
+        return None
 
 
 def verdict(r):
@@ -267,17 +220,17 @@ def config(fleet, notify_ports, denial):
 def check_resolver(f, resolver, label, dl_expected, six_up):
     """AD=1 for the pool name (with the addresses expected), the variants
     pool, six (its addresses or NODATA), NXDOMAIN, NODATA and a static name."""
-    r = resolver.resolve("dl.pool.example.", "A")
+    r = resolve(resolver, "dl.pool.example.", "A")
     f.check(secure(r) and addresses_of(r, dns.rdatatype.A) == dl_expected,
             f"{label}: dl A through unbound: NOERROR AD=1 {sorted(dl_expected)} ({verdict(r)})")
-    r = resolver.resolve("dl.pool.example.", "AAAA")
+    r = resolve(resolver, "dl.pool.example.", "AAAA")
     f.check(secure(r) and addresses_of(r) == {"::1"},
             f"{label}: dl AAAA through unbound: AD=1 ({verdict(r)})")
-    r = resolver.resolve("many.pool.example.", "A")
+    r = resolve(resolver, "many.pool.example.", "A")
     f.check(secure(r) and len(addresses_of(r)) == 2,
             f"{label}: many A (a pre-signed variant) through unbound: AD=1 ({verdict(r)})")
     for rdtype, address in (("A", "127.0.1.21"), ("AAAA", "::1")):
-        r = resolver.resolve("six.pool.example.", rdtype)
+        r = resolve(resolver, "six.pool.example.", rdtype)
         want = {address} if six_up else set()
         f.check(secure(r) and addresses_of(r) == want,
                 f"{label}: six {rdtype} through unbound: NOERROR AD=1 "
@@ -291,7 +244,7 @@ def check_resolver(f, resolver, label, dl_expected, six_up):
             ("www.pool.example.", "TXT", dns.rcode.NOERROR, "NODATA at a static name"),
             ("deep.pool.example.", "A", dns.rcode.NOERROR, "NODATA at an empty non-terminal"),
             ("www.pool.example.", "A", dns.rcode.NOERROR, "a static name")):
-        r = resolver.resolve(name, rdtype)
+        r = resolve(resolver, name, rdtype)
         empty = r is not None and not r.answer
         f.check(secure(r, rcode) and (empty or what == "a static name"),
                 f"{label}: {what} ({name} {rdtype}) through unbound: "
@@ -301,12 +254,12 @@ def check_resolver(f, resolver, label, dl_expected, six_up):
 def resolver_round(f, srv, fleet, label, secondaries=()):
     """unbound against srv: AD=1 before a mirror fails, the answer changes
     and stays AD=1 after; the secondaries follow the change and validate."""
-    resolver = Unbound(srv.port, dnskey_anchor(srv))
+    resolver = Unbound(UNBOUND_CONF, auth_port=srv.port, anchor=dnskey_anchor(srv))
     try:
         rc, out = resolver.check()
         f.check(rc == 0, f"{label}: unbound-checkconf accepts the config ({out.strip()})")
-        resolver.start()
-        r = resolver.resolve("example.com.", "A")
+        resolver.start(soa_answered)
+        r = resolve(resolver, "example.com.", "A")
         f.check(r is not None and r.rcode() == dns.rcode.REFUSED,
                 f"{label}: the resolver refuses names outside the test zone ({verdict(r)})")
         everything = {a for _, a in DL}
@@ -319,7 +272,7 @@ def resolver_round(f, srv, fleet, label, secondaries=()):
         seen = []
 
         def changed():
-            r = resolver.resolve("dl.pool.example.", "A")
+            r = resolve(resolver, "dl.pool.example.", "A")
             seen.append(verdict(r))
             return secure(r) and addresses_of(r, dns.rdatatype.A) == without
         try:
@@ -330,7 +283,7 @@ def resolver_round(f, srv, fleet, label, secondaries=()):
         insecure = [v for v in seen if " AD=1 " not in v or not v.startswith("NOERROR")]
         f.check(not insecure, f"{label}: all {len(seen)} answers while the change came were "
                               f"NOERROR AD=1 ({insecure[:3]})")
-        wait_until(lambda: not addresses_of(resolver.resolve("six.pool.example.", "AAAA") or
+        wait_until(lambda: not addresses_of(resolve(resolver, "six.pool.example.", "AAAA") or
                                             dns.message.make_query("x.", "A")), 12,
                    "six to be answered NODATA through the resolver", interval=0.2)
         check_resolver(f, resolver, f"{label}, m2 and six failed", without, False)
@@ -407,17 +360,17 @@ def bad_signatures_round(f, fleet, denial):
     with Server(config(fleet, [], denial), {"pool.example.zone": ZONE},
                 env={"MIRRORPOOL_TEST_BAD_SIGNATURES": "1"}) as srv:
         wait_until(lambda: srv.query("dl.pool.example.").answer, 15, "pool answers")
-        resolver = Unbound(srv.port, dnskey_anchor(srv))
+        resolver = Unbound(UNBOUND_CONF, auth_port=srv.port, anchor=dnskey_anchor(srv))
         try:
-            resolver.start()
-            r = resolver.resolve("dl.pool.example.", "A")
+            resolver.start(soa_answered)
+            r = resolve(resolver, "dl.pool.example.", "A")
             f.check(r is not None and r.rcode() == dns.rcode.SERVFAIL,
                     f"{denial}, pool signatures broken: dl A through unbound is SERVFAIL "
                     f"({verdict(r)})")
-            r = resolver.resolve("www.pool.example.", "A")
+            r = resolve(resolver, "www.pool.example.", "A")
             f.check(secure(r) and addresses_of(r) == {"192.0.2.80"},
                     f"{denial}, pool signatures broken: a static name still AD=1 ({verdict(r)})")
-            r = resolver.resolve("nope.pool.example.", "A")
+            r = resolve(resolver, "nope.pool.example.", "A")
             f.check(secure(r, dns.rcode.NXDOMAIN),
                     f"{denial}, pool signatures broken: NXDOMAIN still AD=1 ({verdict(r)})")
             log = resolver.log()

@@ -26,7 +26,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -40,10 +39,9 @@ import dns.rdatatype
 
 from fake_mirror import FakeMirror
 from harness import Failures, Server, free_port, wait_until
+from unbound import Unbound
 
 CTL = os.environ.get("MIRRORPOOLCTL", "mirrorpoolctl")
-UNBOUND = "/usr/sbin/unbound"
-UNBOUND_CHECKCONF = "/usr/sbin/unbound-checkconf"
 
 PARENT_ZONE = """$ORIGIN example.
 $TTL 2
@@ -223,56 +221,12 @@ def ede_codes(reply):
     return codes
 
 
-class Unbound:
-    """A validating unbound on 127.0.0.1:port, in its own directory."""
-
-    def __init__(self, auth_port, anchor):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="mirrorpool-unbound-")
-        self.conf = os.path.join(self.dir, "unbound.conf")
-        with open(self.conf, "w") as f:
-            f.write(UNBOUND_CONF.format(port=self.port, dir=self.dir, auth_port=auth_port,
-                                        anchor=anchor))
-        self.proc = None
-
-    def check(self):
-        p = subprocess.run([UNBOUND_CHECKCONF, self.conf], capture_output=True, text=True,
-                           timeout=30)
-        return p.returncode, p.stdout + p.stderr
-
-    def start(self):
-        self.proc = subprocess.Popen([UNBOUND, "-c", self.conf], stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "stderr"), "wb"))
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"unbound exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                r = ask(self.port, "www.example.", "A", rd=True, timeout=0.5)
-                return r.rcode() == dns.rcode.NOERROR and r.answer
-            except (dns.exception.Timeout, OSError):
-                return False
-        wait_until(ready, 15, "unbound to answer for the test zone", interval=0.1)
-        return self
-
-    def log(self):
-        out = ""
-        for name in ("unbound.log", "stderr"):
-            path = os.path.join(self.dir, name)
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    out += f.read()
-        return out
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+def www_answered(resolver):
+    try:
+        r = ask(resolver.port, "www.example.", "A", rd=True, timeout=0.5)
+        return r.rcode() == dns.rcode.NOERROR and r.answer
+    except (dns.exception.Timeout, OSError):
+        return False
 
 
 class Validation(threading.Thread):
@@ -372,10 +326,10 @@ def main():
 
             anchor = rrset(ask(srv.port, "example.", "DNSKEY"), dns.rdatatype.DNSKEY)
             anchor_text = f"example. DNSKEY {anchor[0].to_text()}"
-            resolver = Unbound(srv.port, anchor_text)
+            resolver = Unbound(UNBOUND_CONF, auth_port=srv.port, anchor=anchor_text)
             rc, out = resolver.check()
             f.check(rc == 0, f"unbound-checkconf accepts the test config ({out.strip()})")
-            resolver.start()
+            resolver.start(www_answered)
 
             def validated():
                 r = ask(resolver.port, "dl.pool.example.", "A", rd=True, timeout=2)

@@ -10,9 +10,7 @@ test zone is served, through a stub zone pointing at mirrorpoold on
 127.0.0.1. It runs in the foreground on a free port and is stopped by PID.
 """
 
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -22,9 +20,7 @@ from geo import exchange, make_query, write_database
 from geo_test import (A, DATABASE, FRA_ECS, NEW_YORK_SOURCE, PARIS_SOURCE, POOLS, UP_BOUND, ZONE,
                       answer, config, ids)
 from harness import Failures, Server, addresses, free_port, rcode, wait_until
-
-UNBOUND = "/usr/sbin/unbound"
-UNBOUND_CHECKCONF = "/usr/sbin/unbound-checkconf"
+from unbound import UNBOUND, Unbound
 
 UNBOUND_CONF = """server:
     interface: 127.0.0.1
@@ -64,60 +60,17 @@ remote-control:
 """
 
 
-class Unbound:
-    """An unbound process in its own directory, on 127.0.0.1:port."""
+def soa_answered(resolver):
+    try:
+        reply, _ = exchange(make_query("pool.example.", "SOA", rd=True), resolver.port, timeout=0.5)
+        return reply is not None and rcode(reply) == "NOERROR" and reply.answer
+    except OSError:
+        return False
 
-    def __init__(self, auth_port):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="mirrorpool-unbound-")
-        self.conf = os.path.join(self.dir, "unbound.conf")
-        with open(self.conf, "w") as f:
-            f.write(UNBOUND_CONF.format(port=self.port, dir=self.dir, auth_port=auth_port))
-        self.proc = None
 
-    def check(self):
-        p = subprocess.run([UNBOUND_CHECKCONF, self.conf], capture_output=True, text=True,
-                           timeout=30)
-        return p.returncode, p.stdout + p.stderr
-
-    def start(self):
-        self.proc = subprocess.Popen([UNBOUND, "-c", self.conf], stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "stderr"), "wb"))
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"unbound exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                reply, _ = exchange(make_query("pool.example.", "SOA", rd=True), self.port,
-                                    timeout=0.5)
-                return reply is not None and rcode(reply) == "NOERROR" and reply.answer
-            except OSError:
-                return False
-        wait_until(ready, 15, "unbound to answer for the test zone", interval=0.1)
-        return self
-
-    def log(self):
-        out = ""
-        for name in ("unbound.log", "stderr"):
-            path = os.path.join(self.dir, name)
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    out += f.read()
-        return out
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-    def resolve(self, name, source, rdtype="A", ecs=None):
-        """(reply, bytes) of a recursive query sent from `source`."""
-        return exchange(make_query(name, rdtype, ecs, rd=True), self.port, source=source)
+def resolve(resolver, name, source, rdtype="A", ecs=None):
+    """(reply, bytes) of a recursive query sent from `source`."""
+    return exchange(make_query(name, rdtype, ecs, rd=True), resolver.port, source=source)
 
 
 def main():
@@ -136,15 +89,15 @@ def main():
         with Server(config(mport, database, pools=pools), {"pool.example.zone": ZONE}) as srv:
             wait_until(lambda: answer(srv, "near1", FRA_ECS) == {A["n1-fra"]}, UP_BOUND + 3,
                        "mirrorpoold's first nearest answers")
-            resolver = Unbound(srv.port)
+            resolver = Unbound(UNBOUND_CONF, auth_port=srv.port)
             rc, out = resolver.check()
             f.check(rc == 0, f"unbound-checkconf accepts the test config ({out.strip()})")
-            resolver.start()
+            resolver.start(soa_answered)
 
-            reply, _ = resolver.resolve("example.com.", PARIS_SOURCE)
+            reply, _ = resolve(resolver, "example.com.", PARIS_SOURCE)
             f.check(rcode(reply) == "REFUSED", "the resolver refuses names outside the test zone "
                                                f"(no internet): {rcode(reply)}")
-            reply, _ = resolver.resolve("off.pool.example.", PARIS_SOURCE)
+            reply, _ = resolve(resolver, "off.pool.example.", PARIS_SOURCE)
             got = addresses(reply)
             f.check(got == {A["o-ams"], A["o-nyc"]},
                     f"a pool with geo = off through the resolver: every mirror ({ids(got)})")
@@ -152,7 +105,7 @@ def main():
             want = {PARIS_SOURCE: "n1-par", NEW_YORK_SOURCE: "n1-nyc"}
             for round_ in ("first", "again (cached)", "third time"):
                 for source in (PARIS_SOURCE, NEW_YORK_SOURCE):
-                    reply, _ = resolver.resolve("near1.pool.example.", source)
+                    reply, _ = resolve(resolver, "near1.pool.example.", source)
                     got = addresses(reply)
                     f.check(got == {A[want[source]]},
                             f"{round_}: client {source} through the resolver gets "
@@ -160,13 +113,13 @@ def main():
             # Another client of the Paris /24: the resolver's ECS cache serves
             # it the Paris answer; and a client that sends its own ECS (a
             # forwarder in front) is placed by it.
-            reply, _ = resolver.resolve("near1.pool.example.", "127.0.2.77")
+            reply, _ = resolve(resolver, "near1.pool.example.", "127.0.2.77")
             f.check(addresses(reply) == {A["n1-par"]},
                     f"another client in the Paris /24: n1-par ({ids(addresses(reply))})")
-            reply, _ = resolver.resolve("near1.pool.example.", NEW_YORK_SOURCE, ecs=FRA_ECS)
+            reply, _ = resolve(resolver, "near1.pool.example.", NEW_YORK_SOURCE, ecs=FRA_ECS)
             f.check(addresses(reply) == {A["n1-fra"]},
                     f"a client sending ECS from Frankfurt: n1-fra ({ids(addresses(reply))})")
-            reply, _ = resolver.resolve("near1.pool.example.", NEW_YORK_SOURCE)
+            reply, _ = resolve(resolver, "near1.pool.example.", NEW_YORK_SOURCE)
             f.check(addresses(reply) == {A["n1-nyc"]},
                     f"and New York without ECS still n1-nyc ({ids(addresses(reply))})")
             if f.items:

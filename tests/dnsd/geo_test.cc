@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "dnsd/geo/geo_pick.hh"
 #include "dnsd/geo/geo_setup.hh"
 #include "dnsd/geo/geo_table.hh"
 #include "dnsd/geo/locator.hh"
-#include "dnsd/geo/geo_pick.hh"
 
 using namespace mirrorpool;
 using namespace mirrorpool::dnsd;

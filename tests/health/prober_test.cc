@@ -141,8 +141,12 @@ TEST_CASE("most of a pool failing at once is held for mass_failure_rounds, then 
 
   for (auto* server : {&a, &b, &c}) server->reply({503, "busy", false});
   REQUIRE(runner.run_until([&] { return published.notice("(round 1 of 3)") >= 0; }, 5s));
-  CHECK(published.notice("pool p.: 3 of 3 targets failed at once; suspecting the prober's own "
-                         "network, keeping last state (round 1 of 3)") >= 0);
+  // Most of the pool: all three, or two when the round that first saw 503s
+  // had probed the third before it was switched (a slow machine).
+  const int held = published.notice("pool p.: 3 of 3 targets failed at once");
+  CHECK((held >= 0 || published.notice("pool p.: 2 of 3 targets failed at once") >= 0));
+  CHECK(published.notice("targets failed at once; suspecting the prober's own network, keeping "
+                         "last state (round 1 of 3)") >= 0);
   CHECK(prober.view()->is_up(key("p.", "a")));
 
   REQUIRE(runner.run_until(
